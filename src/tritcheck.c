@@ -13,6 +13,7 @@
 #include "gen.h"
 #include "inspect.h"
 #include "quantize.h"
+#include "run.h"
 
 /* ---- helpers ---- */
 
@@ -186,6 +187,65 @@ static int cmd_devices(int argc, char **argv)
     return 0;
 }
 
+static int cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "engine", required_argument, 0, 'e' }, { "precision", required_argument, 0, 'p' },
+        { "tokens", required_argument, 0, 't' }, { "prompt", required_argument, 0, 'P' },
+        { "threads", required_argument, 0, 'j' }, { "ctx", required_argument, 0, 'c' },
+        { "dump", required_argument, 0, 'd' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    };
+    tc_run_opts o = { .engine = "ref", .n_predict = 16 };
+    tc_engine_opts_default(&o.eng);
+    const char *token_list = NULL;
+    uint32_t threads = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
+        bool ok = true;
+        switch (c) {
+        case 'e': o.engine = optarg; break;
+        case 'p': ok = tc_precision_from_name(optarg, &o.eng.precision) == TC_OK; break;
+        case 't': token_list = optarg; break;
+        case 'P': o.prompt = optarg; break;
+        case 'n': ok = parse_u32(optarg, 0, 1u << 24, &o.n_predict); break;
+        case 'j': ok = parse_u32(optarg, 1, 1024, &threads); o.eng.n_threads = (int)threads; break;
+        case 'c': ok = parse_u32(optarg, 1, 1u << 24, &o.eng.n_ctx); break;
+        case 'd': o.dump_dir = optarg; break;
+        case 'h': fputs(find_command("run")->usage, stdout); return 0;
+        default: return usage_error("run", "%s", "invalid option");
+        }
+        if (!ok) return usage_error("run", "invalid value '%s'", optarg);
+    }
+    if (argc - optind != 1) return usage_error("run", "%s", "expected one MODEL");
+    if (!token_list == !o.prompt) return usage_error("run", "%s", "give exactly one of --tokens and --prompt");
+    int32_t *tokens = NULL;
+    if (token_list) {
+        /* "1,2,3": decimal ids; range is checked against the model later */
+        size_t n = 1;
+        for (const char *p = token_list; *p; p++) n += *p == ',';
+        tokens = malloc(n * sizeof *tokens);
+        if (!tokens) return report(TC_E_NOMEM, &(tc_err){ .msg = "out of memory" });
+        const char *p = token_list;
+        for (size_t i = 0; i < n; i++) {
+            char *end;
+            errno = 0;
+            long v = strtol(p, &end, 10);
+            if (errno || end == p || (*end && *end != ',') || v < INT32_MIN || v > INT32_MAX) {
+                free(tokens);
+                return usage_error("run", "invalid token list '%s'", token_list);
+            }
+            tokens[i] = (int32_t)v;
+            p = end + (*end == ',');
+        }
+        o.tokens = tokens;
+        o.n_tokens = n;
+    }
+    tc_err err = { 0 };
+    tc_status s = tc_run(argv[optind], &o, stdout, stderr, &err);
+    free(tokens);
+    return report(s, &err);
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const command commands[] = {
@@ -207,6 +267,18 @@ static const command commands[] = {
       "usage: tritcheck inspect [--json] FILE\n"
       "  Metadata, tensor table, SHA-256, I2_S code statistics and a verdict.\n"
       "  Exit status 0 valid, 2 invalid.\n" },
+    { "run", cmd_run, "generate greedily with an engine, optionally dumping every tap",
+      "usage: tritcheck run MODEL (--tokens 1,2,3 | --prompt TEXT) [options]\n"
+      "  --engine ref          the engine (default ref)\n"
+      "  --precision i2s|fp32  W1.58xA8 with int8 activations (default), or W_f32.x\n"
+      "  -n N                  tokens to generate (default 16); stops at EOS or a full context\n"
+      "  --threads N           threads for the matrix-vector products (default 1)\n"
+      "  --ctx N               KV cache positions (default: the model's context length)\n"
+      "  --dump DIR            write every tap of every position to DIR (index.json,\n"
+      "                        <tap>.f32; q8 taps as <tap>.i8 and <tap>.scale.f32)\n"
+      "  --prompt maps each byte to the vocabulary's byte token (<0xNN> or GPT-2\n"
+      "  byte-level), after BOS; a BPE tokenizer comes later.  Exit status 0, or 2\n"
+      "  for a usage or input error (nothing is dumped then).\n" },
     { "devices", cmd_devices, "list the GPUs the CUDA engine can use",
       "usage: tritcheck devices\n" },
     { "help", cmd_help, "show help for a command", "usage: tritcheck help [COMMAND]\n" },
