@@ -127,8 +127,11 @@ static tc_status rd_value(cursor *c, uint32_t t, tc_gguf_value *v, int depth, co
     v->type = (tc_gguf_vtype)t;
     uint8_t b[8];
     switch (v->type) {
-    case TC_GGUF_STRING:
-        return rd_str(c, &v->v.str.ptr, &v->v.str.len, key);
+    case TC_GGUF_STRING: {
+        char what[96];
+        snprintf(what, sizeof what, "key '%.80s'", key);
+        return rd_str(c, &v->v.str.ptr, &v->v.str.len, what);
+    }
     case TC_GGUF_ARRAY: {
         uint32_t et;
         uint64_t n;
@@ -827,6 +830,8 @@ tc_status tc_gguf_writer_begin(tc_gguf_writer *w, const char *path, tc_err *err)
 {
     if (w->fp || w->finished) return tc_fail(err, TC_E_USAGE, "gguf writer: begin called twice");
     size_t plen = strlen(path);
+    free(w->path);   /* from an earlier begin that failed */
+    free(w->tmp);
     w->path = strdup(path);
     w->tmp = malloc(plen + 16);
     if (!w->path || !w->tmp) return tc_fail(err, TC_E_NOMEM, "gguf writer: out of memory");

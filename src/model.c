@@ -37,6 +37,8 @@ static tc_status read_hparams(const tc_gguf *g, tc_hparams *hp, tc_err *err)
     size_t alen;
     tc_status s = tc_gguf_get_string(g, "general.architecture", &a, &alen, err);
     if (s) return s == TC_E_MODEL ? s : TC_E_MODEL;
+    if (memchr(a, '\0', alen))   /* "bitnet\0junk" must not pass as "bitnet" */
+        return tc_fail(err, TC_E_MODEL, "%s: key 'general.architecture': expected no NUL byte inside the name", g->path);
     if (alen >= sizeof hp->arch) alen = sizeof hp->arch - 1;
     memcpy(hp->arch, a, alen);
     hp->arch[alen] = '\0';
