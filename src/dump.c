@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cJSON.h>
+#include <zlib.h>
 
 #include "dump.h"
 #include "sha256.h"
@@ -237,4 +238,148 @@ tc_status tc_dump_write(const tc_dump *d, const char *dir, tc_err *err)
     free(w.paths);
     if (s && made_dir) rmdir(dir);
     return s;
+}
+
+/* ---- reading ---- */
+
+const int32_t *tc_dump_tokens(const tc_dump *d, size_t *n)
+{
+    *n = d->n_tokens;
+    return d->tokens;
+}
+
+const char *tc_dump_engine(const tc_dump *d) { return d->engine; }
+const char *tc_dump_precision(const tc_dump *d) { return d->precision; }
+
+/* Read dir/name (or dir/name.gz) into a new buffer of exactly `want` bytes,
+ * checking its SHA-256 against hex when hex is not NULL. */
+static tc_status read_exact(const char *dir, const char *name, size_t want, const char *hex, void **out,
+                            tc_err *err)
+{
+    char path[4096];
+    *out = NULL;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    gzFile f = gzopen(path, "rb");   /* reads plain files too */
+    if (!f) {
+        snprintf(path, sizeof path, "%s/%s.gz", dir, name);
+        f = gzopen(path, "rb");
+    }
+    if (!f) return tc_fail(err, TC_E_IO, "%s/%s: cannot open (nor %s.gz)", dir, name, name);
+    uint8_t *buf = malloc(want + 1);
+    if (!buf) {
+        gzclose(f);
+        return tc_fail(err, TC_E_NOMEM, "%s: out of memory", path);
+    }
+    size_t got = 0;
+    int k;
+    while (got <= want && (k = gzread(f, buf + got, (unsigned)(want + 1 - got > (1u << 30) ? (1u << 30) : want + 1 - got))) > 0)
+        got += (size_t)k;
+    gzclose(f);
+    if (got != want) {
+        free(buf);
+        return tc_fail(err, TC_E_FORMAT, "%s: expected %zu bytes (the shape in index.json), found %s%zu", path, want,
+                       got > want ? "more than " : "", got > want ? want : got);
+    }
+    if (hex) {
+        char h[TC_SHA256_HEX];
+        tc_sha256_hex(buf, want, h);
+        if (strcmp(h, hex) != 0) {
+            free(buf);
+            return tc_fail(err, TC_E_FORMAT, "%s: SHA-256 %.16s... does not match index.json's sha256 %.16s...",
+                           path, h, hex);
+        }
+    }
+    *out = buf;
+    return TC_OK;
+}
+
+/* One index entry into a new tap of d. */
+static tc_status load_tap(tc_dump *d, const char *dir, const cJSON *o, tc_err *err)
+{
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "tap"));
+    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(o, "shape");
+    const char *dtype = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "dtype"));
+    if (!name || !cJSON_IsArray(shape) || cJSON_GetArraySize(shape) != 2)
+        return tc_fail(err, TC_E_FORMAT, "%s/index.json: taps: expected {\"tap\": NAME, \"shape\": [positions, width]}", dir);
+    double np = cJSON_GetNumberValue(cJSON_GetArrayItem(shape, 0)), w = cJSON_GetNumberValue(cJSON_GetArrayItem(shape, 1));
+    if (!(np >= 1 && np < (1 << 24) && w >= 1 && w < (1 << 24)) || np != (uint32_t)np || w != (uint32_t)w)
+        return tc_fail(err, TC_E_FORMAT, "%s/index.json: tap %s: shape: expected two positive integers", dir, name);
+    bool q8 = dtype && !strcmp(dtype, "int8");
+    if (dtype && !q8 && strcmp(dtype, "float32"))
+        return tc_fail(err, TC_E_FORMAT, "%s/index.json: tap %s: dtype: expected float32 or int8, found %s", dir, name, dtype);
+    tc_tap probe = { .name = name, .kind = q8 ? TC_TAP_Q8 : TC_TAP_F32, .width = (uint32_t)w };
+    if (tc_dump_find(d, name))
+        return tc_fail(err, TC_E_FORMAT, "%s/index.json: tap %s: listed twice", dir, name);
+    tc_dump_tap *t = entry_for(d, &probe, err);
+    if (!t) return TC_E_NOMEM;
+    char deffile[128];
+    snprintf(deffile, sizeof deffile, "%s.%s", name, q8 ? "i8" : "f32");
+    const char *file = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "file"));
+    if (!file) file = deffile;
+    if (strchr(file, '/')) return tc_fail(err, TC_E_FORMAT, "%s/index.json: tap %s: file must be a plain name", dir, name);
+    const char *hex = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "sha256"));
+    size_t n_el = (size_t)np * (size_t)w;
+    tc_status s = read_exact(dir, file, n_el * (q8 ? 1 : sizeof(float)), hex, q8 ? (void **)&t->q8 : (void **)&t->f, err);
+    if (s) return s;
+    if (q8) {
+        const char *sf = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "scale_file"));
+        const char *sh = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "scale_sha256"));
+        if (!sf || strchr(sf, '/'))
+            return tc_fail(err, TC_E_FORMAT, "%s/index.json: tap %s: scale_file: expected a plain file name", dir, name);
+        if ((s = read_exact(dir, sf, (size_t)np * sizeof(float), sh, (void **)&t->scale, err))) return s;
+    }
+    t->n_pos = (uint32_t)np;
+    return TC_OK;
+}
+
+tc_status tc_dump_load(const char *dir, tc_dump **out, tc_err *err)
+{
+    *out = NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/index.json", dir);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return tc_fail(err, TC_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *text = n >= 0 && n < (64L << 20) ? malloc((size_t)n + 1) : NULL;
+    size_t got = text ? fread(text, 1, (size_t)n, fp) : 0;
+    fclose(fp);
+    if (!text) return tc_fail(err, TC_E_FORMAT, "%s: expected a JSON index under 64 MiB", path);
+    text[got] = '\0';
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    if (!root) return tc_fail(err, TC_E_FORMAT, "%s: not valid JSON", path);
+    tc_dump *d = tc_dump_new();
+    tc_status s = d ? TC_OK : tc_fail(err, TC_E_NOMEM, "dump: out of memory");
+    const cJSON *tokens = cJSON_GetObjectItemCaseSensitive(root, "tokens");
+    const cJSON *taps = cJSON_GetObjectItemCaseSensitive(root, "taps");
+    if (!s && (!cJSON_IsArray(tokens) || !cJSON_IsArray(taps)))
+        s = tc_fail(err, TC_E_FORMAT, "%s: expected arrays \"tokens\" and \"taps\"", path);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, tokens) {
+        if (s) break;
+        double v = cJSON_GetNumberValue(it);
+        int32_t tok = (int32_t)v;
+        if (!(v >= 0 && v < 2147483647.0) || (double)tok != v)
+            s = tc_fail(err, TC_E_FORMAT, "%s: tokens: expected non-negative integers", path);
+        else
+            s = tc_dump_add_tokens(d, &tok, 1, err);
+    }
+    cJSON_ArrayForEach(it, taps) {
+        if (s) break;
+        s = load_tap(d, dir, it, err);
+    }
+    if (!s) {
+        const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "engine"));
+        const char *p = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "precision"));
+        tc_dump_set_engine(d, e ? e : "", p ? p : "", err);
+    }
+    cJSON_Delete(root);
+    if (s) {
+        tc_dump_free(d);
+        return s;
+    }
+    *out = d;
+    return TC_OK;
 }

@@ -52,6 +52,21 @@ size_t tc_dump_n_taps(const tc_dump *d);
 const tc_dump_tap *tc_dump_get(const tc_dump *d, size_t i);
 const tc_dump_tap *tc_dump_find(const tc_dump *d, const char *name);
 
+/* The tokens recorded (*n of them), and the engine and precision ("" when
+ * unknown). */
+const int32_t *tc_dump_tokens(const tc_dump *d, size_t *n);
+const char *tc_dump_engine(const tc_dump *d);
+const char *tc_dump_precision(const tc_dump *d);
+
+/* Load a recording from dir: index.json with "tokens" and "taps" (each
+ * {tap, shape [n_pos, width], file (default <tap>.f32), sha256, and for
+ * int8 taps scale_file}), as run --dump and bitnet.cpp's dumps write it.
+ * A file may also be stored gzip'd as <file>.gz.  Every SHA-256 the index
+ * gives is checked against the (decompressed) bytes.  Returns TC_OK,
+ * TC_E_IO (a file missing or unreadable), TC_E_FORMAT (index malformed,
+ * size or hash mismatch: the message names the file and field), TC_E_NOMEM. */
+tc_status tc_dump_load(const char *dir, tc_dump **out, tc_err *err);
+
 /* Write the recording into dir (created if absent).  Each file is written
  * to a temporary beside it and renamed; index.json comes last.  On failure
  * every file this call wrote is removed (and dir, if this call created

@@ -106,9 +106,28 @@ const tc_kernel_count *tc_engine_kernels(const tc_engine *e, size_t *n)
     return e->kernels;
 }
 
+/* Apply opts.inject to a tap of that name (see tc_engine_opts). */
+static void inject(const tc_engine *e, const tc_tap *tap)
+{
+    const char *spec = e->opts.inject, *colon = spec ? strrchr(spec, ':') : NULL;
+    if (!colon || strlen(tap->name) != (size_t)(colon - spec) || strncmp(tap->name, spec, (size_t)(colon - spec)))
+        return;
+    double eps = strtod(colon + 1, NULL);
+    for (uint32_t p = 0; p < tap->n_pos; p++) {
+        if (tap->kind == TC_TAP_F32) {
+            float *row = tap->f + (size_t)p * tap->width;
+            for (uint32_t i = 0; i < tap->width; i++) row[i] = (float)((double)row[i] * (1.0 + eps));
+        } else {
+            int8_t *q = &tap->q8[(size_t)p * tap->width];
+            *q = (int8_t)(*q >= 0 ? *q - 1 : *q + 1);   /* one step, never out of range */
+        }
+    }
+}
+
 tc_status tc_engine_emit(tc_engine *e, const tc_tap *tap, tc_err *err)
 {
     if (!e->tap) return TC_OK;
+    if (e->opts.inject) inject(e, tap);
     tc_err cb = { 0 };
     tc_status s = e->tap(e->tap_user, tap, &cb);
     if (s == TC_OK) return TC_OK;

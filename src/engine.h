@@ -39,6 +39,12 @@ typedef struct tc_engine_opts {
     tc_precision precision;
     int n_threads;      /* >= 1 */
     uint32_t n_ctx;     /* positions the KV cache holds; 0 = the model's context length */
+    /* Fault injection, a testing aid that proves a comparison can fail:
+     * "TAP:EPS" multiplies every value of tap TAP by (1 + EPS) as the engine
+     * shows it (the engine continues from the perturbed values); on a .q8
+     * tap it moves the first code of every row one step (towards 0 from
+     * the extremes).  NULL: none.  Applies while a tap callback is set. */
+    const char *inject;
 } tc_engine_opts;
 
 /* Defaults: i2s, 1 thread, the model's context. */

@@ -146,6 +146,23 @@ tc_status tc_receipt_add_model(cJSON *root, const tc_model *m, const char *path,
     return TC_OK;
 }
 
+cJSON *tc_receipt_engine(const tc_engine *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    const tc_engine_opts *eo = tc_engine_options(e);
+    cJSON_AddStringToObject(o, "id", tc_engine_name(e));
+    cJSON_AddStringToObject(o, "precision", tc_precision_name(eo->precision));
+    cJSON_AddNumberToObject(o, "threads", eo->n_threads);
+    cJSON_AddNumberToObject(o, "context", eo->n_ctx);
+    if (eo->inject) cJSON_AddStringToObject(o, "inject", eo->inject);
+    cJSON *k = cJSON_AddObjectToObject(o, "kernels");
+    size_t n;
+    const tc_kernel_count *kc = tc_engine_kernels(e, &n);
+    for (size_t i = 0; i < n; i++)
+        if (kc[i].calls) cJSON_AddNumberToObject(k, kc[i].name, (double)kc[i].calls);
+    return o;
+}
+
 /* ---- canonical form and digest ---- */
 
 static int cmp_items(const void *a, const void *b)

@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "engine.h"
 #include "model.h"
 #include "status.h"
 
@@ -27,6 +28,10 @@ cJSON *tc_receipt_new(const char *kind);
  * architecture, hyper-parameters and tensor type counts.  TC_OK, TC_E_IO,
  * TC_E_NOMEM. */
 tc_status tc_receipt_add_model(cJSON *root, const tc_model *m, const char *path, tc_err *err);
+
+/* An engine's description: id, precision, threads, context and the
+ * observed kernel dispatch counts. */
+cJSON *tc_receipt_engine(const tc_engine *e);
 
 /* The canonical text of a receipt (malloc'd), or NULL when out of memory. */
 char *tc_receipt_canonical(const cJSON *root);

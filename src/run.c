@@ -1,11 +1,14 @@
 /* run.c -- `tritcheck run`: prompt -> prefill -> greedy decode, with an
  * optional dump of every tap (see run.h). */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "dump.h"
+#include <gsl/gsl_rng.h>
+
 #include "run.h"
 
 /* ---- helpers ---- */
@@ -139,6 +142,52 @@ static tc_status prompt_tokens(const tc_model *m, const vocab *v, const char *te
     }
     *out = t;
     *n = k;
+    return TC_OK;
+}
+
+tc_status tc_prompt_to_tokens(const tc_model *m, const char *text, int32_t **out, size_t *n, tc_err *err)
+{
+    vocab v;
+    vocab_init(&v, m->gguf);
+    return prompt_tokens(m, &v, text, out, n, err);
+}
+
+tc_status tc_parse_token_list(const char *list, int32_t **out, size_t *n_out, tc_err *err)
+{
+    size_t n = 1;
+    for (const char *p = list; *p; p++) n += *p == ',';
+    int32_t *t = malloc(n * sizeof *t);
+    if (!t) return tc_fail(err, TC_E_NOMEM, "out of memory");
+    const char *p = list;
+    for (size_t i = 0; i < n; i++) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (errno || end == p || (*end && *end != ',') || v < INT32_MIN || v > INT32_MAX) {
+            free(t);
+            return tc_fail(err, TC_E_USAGE, "invalid token list '%s' (expected ids like 1,2,3)", list);
+        }
+        t[i] = (int32_t)v;
+        p = end + (*end == ',');
+    }
+    *out = t;
+    *n_out = n;
+    return TC_OK;
+}
+
+tc_status tc_random_tokens(uint32_t n, uint64_t seed, uint32_t n_vocab, int32_t **out, tc_err *err)
+{
+    int32_t *t = malloc((n ? n : 1) * sizeof *t);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!t || !r) {
+        free(t);
+        gsl_rng_free(r);
+        return tc_fail(err, TC_E_NOMEM, "out of memory");
+    }
+    gsl_rng_set(r, (unsigned long)seed);
+    for (uint32_t i = 0; i < n; i++) t[i] = (int32_t)gsl_rng_uniform_int(r, n_vocab);
+    gsl_rng_free(r);
+    *out = t;
     return TC_OK;
 }
 

@@ -23,6 +23,19 @@ typedef struct tc_run_opts {
     const char *dump_dir;     /* write every tap here, or NULL */
 } tc_run_opts;
 
+/* The prompt text as the model's byte tokens, after BOS when the model has
+ * one (malloc'd *out of *n ids).  TC_OK, TC_E_UNSUPPORTED (a byte with no
+ * token), TC_E_NOMEM. */
+tc_status tc_prompt_to_tokens(const tc_model *m, const char *text, int32_t **out, size_t *n, tc_err *err);
+
+/* "1,2,3" as token ids (malloc'd).  Ranges are checked by the engine.
+ * TC_OK, TC_E_USAGE (message quotes the list), TC_E_NOMEM. */
+tc_status tc_parse_token_list(const char *list, int32_t **out, size_t *n, tc_err *err);
+
+/* n token ids drawn uniformly from [0, n_vocab) by GSL's mt19937 with
+ * `seed`: the same on every machine.  TC_OK or TC_E_NOMEM. */
+tc_status tc_random_tokens(uint32_t n, uint64_t seed, uint32_t n_vocab, int32_t **out, tc_err *err);
+
 /* Load model_path, run the prompt and generate greedily.  Token ids and
  * text go to out, timings to info (may be NULL).  Every error message
  * starts with the model's file name.  Returns TC_OK, TC_E_IO, TC_E_FORMAT,

@@ -8,12 +8,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "accuracy.h"
+#include "compare.h"
 #include "device.h"
 #include "gen.h"
 #include "inspect.h"
 #include "quantize.h"
+#include "receipt.h"
+#include "report.h"
 #include "run.h"
+#include "verify.h"
 
 /* ---- helpers ---- */
 
@@ -219,31 +226,226 @@ static int cmd_run(int argc, char **argv)
     if (argc - optind != 1) return usage_error("run", "%s", "expected one MODEL");
     if (!token_list == !o.prompt) return usage_error("run", "%s", "give exactly one of --tokens and --prompt");
     int32_t *tokens = NULL;
-    if (token_list) {
-        /* "1,2,3": decimal ids; range is checked against the model later */
-        size_t n = 1;
-        for (const char *p = token_list; *p; p++) n += *p == ',';
-        tokens = malloc(n * sizeof *tokens);
-        if (!tokens) return report(TC_E_NOMEM, &(tc_err){ .msg = "out of memory" });
-        const char *p = token_list;
-        for (size_t i = 0; i < n; i++) {
-            char *end;
-            errno = 0;
-            long v = strtol(p, &end, 10);
-            if (errno || end == p || (*end && *end != ',') || v < INT32_MIN || v > INT32_MAX) {
-                free(tokens);
-                return usage_error("run", "invalid token list '%s'", token_list);
-            }
-            tokens[i] = (int32_t)v;
-            p = end + (*end == ',');
-        }
-        o.tokens = tokens;
-        o.n_tokens = n;
-    }
     tc_err err = { 0 };
+    if (token_list) {
+        tc_status s = tc_parse_token_list(token_list, &tokens, &o.n_tokens, &err);
+        if (s) return usage_error("run", "%s", err.msg);
+        o.tokens = tokens;
+    }
     tc_status s = tc_run(argv[optind], &o, stdout, stderr, &err);
     free(tokens);
     return report(s, &err);
+}
+
+/* Progress on stderr, only when it is a terminal. */
+static void progress_bar(void *user, uint32_t done, uint32_t total)
+{
+    fprintf(stderr, "\r%s: position %u/%u", (const char *)user, done, total);
+    if (done == total) fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static int cmd_compare(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "ref", required_argument, 0, 'r' }, { "cand", required_argument, 0, 'c' },
+        { "mode", required_argument, 0, 'm' }, { "tokens", required_argument, 0, 't' },
+        { "prompt", required_argument, 0, 'P' }, { "random", required_argument, 0, 'R' },
+        { "seed", required_argument, 0, 'S' }, { "gen", required_argument, 0, 'g' },
+        { "precision", required_argument, 0, 'p' }, { "tol", required_argument, 0, 'T' },
+        { "q8-margin", required_argument, 0, 'M' }, { "threads", required_argument, 0, 'j' },
+        { "ctx", required_argument, 0, 'C' }, { "output", required_argument, 0, 'o' },
+        { "sign", required_argument, 0, 'k' }, { "no-determinism", no_argument, 0, 'D' },
+        { "inject", required_argument, 0, 'I' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    };
+    tc_compare_job job = { .ref = "ref", .cand = "fast", .in.seed = 1, .n_gen = 16 };
+    tc_engine_opts_default(&job.eng);
+    tc_compare_opts_default(&job.opts);
+    const char *out = NULL, *key = NULL;
+    uint32_t threads = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        bool ok = true;
+        switch (c) {
+        case 'r': job.ref = optarg; break;
+        case 'c': job.cand = optarg; break;
+        case 'm':
+            ok = !strcmp(optarg, "isolated") || !strcmp(optarg, "chained");
+            job.opts.mode = !strcmp(optarg, "chained") ? TC_COMPARE_CHAINED : TC_COMPARE_ISOLATED;
+            break;
+        case 't': job.in.token_list = optarg; break;
+        case 'P': job.in.prompt = optarg; break;
+        case 'R': ok = parse_u32(optarg, 1, 1u << 20, &job.in.n_random); break;
+        case 'S': ok = parse_u64(optarg, 0, UINT64_MAX, &job.in.seed); break;
+        case 'g': ok = parse_u32(optarg, 0, 1u << 20, &job.n_gen); break;
+        case 'p': ok = tc_precision_from_name(optarg, &job.eng.precision) == TC_OK; break;
+        case 'T': ok = parse_double(optarg, &job.opts.tol) && job.opts.tol >= 0; break;
+        case 'M': ok = parse_double(optarg, &job.opts.q8_margin) && job.opts.q8_margin >= 0 && job.opts.q8_margin < 0.5; break;
+        case 'j': ok = parse_u32(optarg, 1, 1024, &threads); job.eng.n_threads = (int)threads; break;
+        case 'C': ok = parse_u32(optarg, 1, 1u << 24, &job.eng.n_ctx); break;
+        case 'o': out = optarg; break;
+        case 'k': key = optarg; break;
+        case 'D': job.opts.determinism = false; break;
+        case 'I': ok = strchr(optarg, ':') != NULL; job.inject = optarg; break;
+        case 'h': fputs(find_command("compare")->usage, stdout); return 0;
+        default: return usage_error("compare", "%s", "invalid option");
+        }
+        if (!ok) return usage_error("compare", "invalid value '%s'", optarg);
+    }
+    if (argc - optind != 1) return usage_error("compare", "%s", "expected one MODEL");
+    int n_inputs = tc_input_count(&job.in);
+    bool recording = !strncmp(job.ref, "dump:", 5) || !strncmp(job.cand, "dump:", 5);
+    if (recording && n_inputs)
+        return usage_error("compare", "%s", "a recording brings its own tokens: no --tokens, --prompt or --random");
+    if (n_inputs > 1) return usage_error("compare", "%s", "give one of --tokens, --prompt and --random");
+    if (key && !out) return usage_error("compare", "%s", "--sign needs -o RECEIPT");
+    job.model_path = argv[optind];
+    if (isatty(2)) {
+        job.opts.progress = progress_bar;
+        job.opts.progress_user = (void *)"compare";
+    }
+    tc_err err = { 0 };
+    cJSON *receipt = NULL;
+    bool pass;
+    tc_status s = tc_compare_job_run(&job, stdout, out ? &receipt : NULL, &pass, &err);
+    if (!s && out) s = tc_receipt_seal(receipt, key, &err);
+    if (!s && out) s = tc_receipt_write(receipt, out, &err);
+    if (!s && out) printf("receipt: %s%s\n", out, key ? " (signed)" : "");
+    cJSON_Delete(receipt);
+    if (s) return report(s, &err);
+    return pass ? 0 : 1;
+}
+
+static int cmd_keygen(int argc, char **argv)
+{
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        fputs(find_command("keygen")->usage, stdout);
+        return 0;
+    }
+    if (argc != 2 || argv[1][0] == '-') return usage_error("keygen", "%s", "expected one KEY path");
+    tc_err err = { 0 };
+    tc_status s = tc_keygen(argv[1], &err);
+    if (!s) printf("private key: %s\npublic key:  %s.pub\n", argv[1], argv[1]);
+    return report(s, &err);
+}
+
+static int cmd_accuracy(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "baseline", required_argument, 0, 'b' }, { "tokens", required_argument, 0, 't' },
+        { "prompt", required_argument, 0, 'P' }, { "corpus", required_argument, 0, 'F' },
+        { "random", required_argument, 0, 'R' }, { "seed", required_argument, 0, 'S' },
+        { "ctx", required_argument, 0, 'C' }, { "engine", required_argument, 0, 'e' },
+        { "precision", required_argument, 0, 'p' }, { "baseline-precision", required_argument, 0, 'B' },
+        { "threads", required_argument, 0, 'j' }, { "output", required_argument, 0, 'o' },
+        { "sign", required_argument, 0, 'k' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    };
+    tc_accuracy_opts o;
+    tc_accuracy_opts_default(&o);
+    o.n_random = 0;
+    const char *out = NULL, *key = NULL;
+    uint32_t threads = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        bool ok = true;
+        switch (c) {
+        case 'b': o.baseline_path = optarg; break;
+        case 't': o.token_list = optarg; break;
+        case 'P': o.prompt = optarg; break;
+        case 'F': o.corpus = optarg; break;
+        case 'R': ok = parse_u32(optarg, 1, 1u << 24, &o.n_random); break;
+        case 'S': ok = parse_u64(optarg, 0, UINT64_MAX, &o.seed); break;
+        case 'C': ok = parse_u32(optarg, 2, 1u << 24, &o.ctx); break;
+        case 'e': o.engine = optarg; break;
+        case 'p': ok = tc_precision_from_name(optarg, &o.precision) == TC_OK; break;
+        case 'B': ok = tc_precision_from_name(optarg, &o.baseline_precision) == TC_OK; break;
+        case 'j': ok = parse_u32(optarg, 1, 1024, &threads); o.n_threads = (int)threads; break;
+        case 'o': out = optarg; break;
+        case 'k': key = optarg; break;
+        case 'h': fputs(find_command("accuracy")->usage, stdout); return 0;
+        default: return usage_error("accuracy", "%s", "invalid option");
+        }
+        if (!ok) return usage_error("accuracy", "invalid value '%s'", optarg);
+    }
+    if (argc - optind != 1) return usage_error("accuracy", "%s", "expected one MODEL");
+    int n_inputs = (o.token_list != NULL) + (o.prompt != NULL) + (o.corpus != NULL) + (o.n_random > 0);
+    if (n_inputs > 1) return usage_error("accuracy", "%s", "give one of --tokens, --prompt, --corpus and --random");
+    if (n_inputs == 0) o.n_random = 256;
+    if (key && !out) return usage_error("accuracy", "%s", "--sign needs -o RECEIPT");
+    o.model_path = argv[optind];
+    if (isatty(2)) {
+        o.progress = progress_bar;
+        o.progress_user = (void *)"accuracy";
+    }
+    tc_err err = { 0 };
+    cJSON *receipt = NULL;
+    tc_status s = tc_accuracy_run(&o, stdout, &receipt, &err);
+    if (!s && out) s = tc_receipt_seal(receipt, key, &err);
+    if (!s && out) s = tc_receipt_write(receipt, out, &err);
+    if (!s && out) printf("receipt: %s%s\n", out, key ? " (signed)" : "");
+    cJSON_Delete(receipt);
+    return report(s, &err);
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "model", required_argument, 0, 'm' }, { "pubkey", required_argument, 0, 'k' },
+        { "baseline", required_argument, 0, 'b' }, { "rerun", no_argument, 0, 'r' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    };
+    tc_verify_opts o = { 0 };
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'm') o.model = optarg;
+        else if (c == 'k') o.pubkey = optarg;
+        else if (c == 'b') o.baseline = optarg;
+        else if (c == 'r') o.rerun = true;
+        else if (c == 'h') { fputs(find_command("verify")->usage, stdout); return 0; }
+        else return usage_error("verify", "%s", "invalid option");
+    }
+    if (argc - optind != 1) return usage_error("verify", "%s", "expected one RECEIPT");
+    tc_err err = { 0 };
+    bool valid;
+    printf("%s:\n", argv[optind]);
+    tc_status s = tc_verify(argv[optind], &o, stdout, &valid, &err);
+    if (s) return report(s, &err);
+    printf("%s\n", valid ? "VALID: schema, digest, signature, consistency"
+                           : "INVALID");
+    if (valid && o.model) printf("VALID: model hash\n");
+    if (valid && o.rerun) printf("VALID: every figure reproduced\n");
+    return valid ? 0 : 1;
+}
+
+static int cmd_diff(int argc, char **argv)
+{
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        fputs(find_command("diff")->usage, stdout);
+        return 0;
+    }
+    if (argc != 3) return usage_error("diff", "%s", "expected OLD and NEW receipts");
+    tc_err err = { 0 };
+    bool worse;
+    tc_status s = tc_diff_receipts(argv[1], argv[2], stdout, &worse, &err);
+    if (s) return report(s, &err);
+    return worse ? 1 : 0;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "output", required_argument, 0, 'o' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    };
+    const char *out = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        if (c == 'o') out = optarg;
+        else if (c == 'h') { fputs(find_command("report")->usage, stdout); return 0; }
+        else return usage_error("report", "%s", "invalid option");
+    }
+    if (argc - optind != 1 || !out) return usage_error("report", "%s", "expected RECEIPT -o FILE.html");
+    tc_err err = { 0 };
+    return report(tc_report_html(argv[optind], out, &err), &err);
 }
 
 static int cmd_help(int argc, char **argv);
@@ -279,6 +481,55 @@ static const command commands[] = {
       "  --prompt maps each byte to the vocabulary's byte token (<0xNN> or GPT-2\n"
       "  byte-level), after BOS; a BPE tokenizer comes later.  Exit status 0, or 2\n"
       "  for a usage or input error (nothing is dumped then).\n" },
+    { "compare", cmd_compare, "compare two engines (or an engine and a recording) tap by tap",
+      "usage: tritcheck compare MODEL [options]\n"
+      "  --ref ENGINE|dump:DIR   the reference (default ref)\n"
+      "  --cand ENGINE|dump:DIR  the candidate (default fast)\n"
+      "  --mode isolated|chained isolated (default): each candidate tap is compared, then\n"
+      "                          replaced by the reference's; chained: both run free\n"
+      "  --tokens 1,2,3 | --prompt TEXT | --random N [--seed S]   the prompt (default --random 16)\n"
+      "  --gen N                 tokens generated after the prompt, one at a time (default 16)\n"
+      "  --precision i2s|fp32    --threads N   --ctx N\n"
+      "  --tol X                 pass when every tap's scaled error <= X (default 1e-5)\n"
+      "  --q8-margin X           accept an off-by-one int8 code within X of a rounding\n"
+      "                          boundary (default 1e-3)\n"
+      "  --no-determinism        skip the second run of the live engine\n"
+      "  --inject TAP:EPS        testing aid: the candidate multiplies tap TAP by (1+EPS)\n"
+      "                          (a .q8 tap: moves one code per row), to prove a failure shows\n"
+      "  -o RECEIPT [--sign KEY] write a receipt (tritcheck.receipt/1), signed with Ed25519\n"
+      "  Exit status 0 all taps pass, 1 some tap failed, 2 usage or input error.\n" },
+    { "accuracy", cmd_accuracy, "measure I2_S against an FP32 baseline, every metric named",
+      "usage: tritcheck accuracy MODEL [options]\n"
+      "  --baseline LATENT     a latent F32/F16 model against MODEL, its I2_S quantization\n"
+      "                        (default: MODEL itself in fp32 precision)\n"
+      "  --tokens 1,2,3 | --prompt TEXT | --corpus FILE | --random N [--seed S]\n"
+      "                        the input (default --random 256)\n"
+      "  --ctx N               tokens per chunk (default: the model's context)\n"
+      "  --engine ref|fast     the subject's engine (the baseline runs on ref)\n"
+      "  --precision P         the subject's precision (default i2s)\n"
+      "  --baseline-precision P  the baseline's (default fp32)\n"
+      "  --threads N   -o RECEIPT [--sign KEY]\n"
+      "  Reports weight-level error (with --baseline), per-layer cosine and NMSE of\n"
+      "  blk.N.out, per-position KL, top-1 agreement, top-5 overlap and perplexity,\n"
+      "  each with its definition.\n" },
+    { "verify", cmd_verify, "check a receipt: schema, digest, signature, consistency, rerun",
+      "usage: tritcheck verify RECEIPT [--model FILE] [--baseline FILE] [--pubkey KEY.pub] [--rerun]\n"
+      "  Checks the schema, the digest and signature, that every verdict follows from\n"
+      "  the figures and criteria, and with --model the model's SHA-256.  --rerun (with\n"
+      "  --model) runs the comparison again and lists every figure that differs.\n"
+      "  Exit status 0 valid, 1 invalid, 2 cannot check.\n" },
+    { "diff", cmd_diff, "what changed between two receipts",
+      "usage: tritcheck diff OLD NEW\n"
+      "  Per tap: scaled error before and after, verdict flips; kernel variants that\n"
+      "  started or stopped running; verdict, determinism and timing changes.\n"
+      "  Exit status 1 when a verdict got worse, else 0; 2 on bad input.\n" },
+    { "report", cmd_report, "a receipt as one self-contained HTML page",
+      "usage: tritcheck report RECEIPT -o FILE.html\n"
+      "  Summary, an SVG chart of each tap's scaled error (log scale) against the\n"
+      "  tolerance, the tap table, the kernels that ran and the provenance.\n" },
+    { "keygen", cmd_keygen, "make an Ed25519 key pair for signing receipts",
+      "usage: tritcheck keygen KEY\n"
+      "  Writes KEY (private, PEM, mode 0600) and KEY.pub (public, PEM).\n" },
     { "devices", cmd_devices, "list the GPUs the CUDA engine can use",
       "usage: tritcheck devices\n" },
     { "help", cmd_help, "show help for a command", "usage: tritcheck help [COMMAND]\n" },

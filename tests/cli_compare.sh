@@ -1,0 +1,82 @@
+#!/bin/sh
+# compare, verify, diff, report end to end, with negative controls that
+# prove each check can fail.
+set -u
+T=${TRITCHECK:-./tritcheck}
+V=${TC_VECTORS:-vectors}/external/bitnet-cpp
+d=$(mktemp -d) || exit 99
+trap 'rm -rf "$d"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+field() { grep -o "\"$1\":[^,}]*" "$2" | head -1; }
+
+$T gen --preset tiny --seed 3 -o "$d/m.gguf" || fail "gen"
+
+# ref against ref: every error exactly 0
+$T compare "$d/m.gguf" --ref ref --cand ref --random 8 --gen 4 -o "$d/same.json" > "$d/out" || fail "ref vs ref"
+grep -q '^PASS' "$d/out" || fail "ref vs ref verdict"
+[ "$(grep -c '"scaled_err":	0,' "$d/same.json")" -eq "$(grep -c '"tap":' "$d/same.json")" ] || fail "ref vs ref: all errors 0"
+grep -q '"bit_identical":	true' "$d/same.json" || fail "determinism measured"
+
+# bitnet.cpp's recordings against the reference engine
+gzip -dc "$V/tiny-bitnet-b158-i2_s.gguf.gz" > "$d/b.gguf"
+gzip -dc "$V/tiny-bitnet-b158-f32.gguf.gz" > "$d/bf.gguf"
+$T compare "$d/b.gguf" --ref "dump:$V/i2_s" --cand ref > "$d/out" || fail "bitnet.cpp i2_s vs ref: $(tail -1 "$d/out")"
+grep -q 'top-1 14/14' "$d/out" || fail "bitnet.cpp argmax on every row"
+grep -q 'skipped (not in the recording): blk.0.attn_norm.q8' "$d/out" || fail "taps the recording lacks are listed"
+$T compare "$d/bf.gguf" --ref "dump:$V/f32" --cand ref --precision fp32 > "$d/out" || fail "bitnet.cpp f32 vs ref"
+
+# injected fault, isolated: fails at exactly that tap and no other
+$T compare "$d/m.gguf" --cand ref --random 8 --gen 4 --inject blk.1.ffn_up:1e-4 -o "$d/inj.json" > "$d/out"
+[ $? -eq 1 ] || fail "injected fault: exit 1"
+grep -q '"taps_failed":	1,' "$d/inj.json" || fail "isolated: exactly one tap fails"
+grep -q 'FAIL: first failing tap blk.1.ffn_up at position 0' "$d/out" || fail "isolated: names the tap"
+# chained: the same tap is the first failure, and errors propagate
+$T compare "$d/m.gguf" --cand ref --random 8 --gen 4 --mode chained --inject blk.1.ffn_up:1e-4 > "$d/out"
+[ $? -eq 1 ] || fail "chained: exit 1"
+grep -q 'FAIL: first failing tap blk.1.ffn_up at position 0' "$d/out" || fail "chained: first failure"
+grep -q 'blk.1 .*worst blk.1.ffn_act .*FAIL' "$d/out" || fail "chained: later taps fail too"
+# a code moved away from any boundary fails its .q8 tap
+$T compare "$d/m.gguf" --cand ref --random 8 --gen 0 --inject blk.0.attn_sub_norm.q8:1 > "$d/out"
+[ $? -eq 1 ] || fail "q8 flip: exit 1"
+grep -q 'FAIL: first failing tap blk.0.attn_sub_norm.q8' "$d/out" || fail "q8 flip: names the tap"
+
+# receipts: signed, verified, rerun; tampering caught
+$T keygen "$d/key" > /dev/null || fail "keygen"
+$T keygen "$d/other" > /dev/null || fail "keygen other"
+$T compare "$d/m.gguf" --cand ref --random 6 --gen 3 -o "$d/r.json" --sign "$d/key" > /dev/null || fail "signed compare"
+$T verify "$d/r.json" --model "$d/m.gguf" --pubkey "$d/key.pub" --rerun > "$d/out" || fail "verify honest: $(cat "$d/out")"
+grep -q 'every figure reproduced' "$d/out" || fail "rerun reproduced"
+$T verify "$d/r.json" --pubkey "$d/other.pub" > "$d/out"; [ $? -eq 1 ] || fail "wrong key accepted"
+grep -q 'another key' "$d/out" || fail "wrong key named"
+tamper() {   # $1 sed expression, $2 expected message
+    sed "$1" "$d/r.json" > "$d/t.json"
+    cmp -s "$d/r.json" "$d/t.json" && fail "tamper '$1' changed nothing"
+    $T verify "$d/t.json" --model "$d/m.gguf" > "$d/out"; [ $? -eq 1 ] || fail "tamper '$1' accepted"
+    grep -q "$2" "$d/out" || fail "tamper '$1': expected '$2' in $(cat "$d/out")"
+}
+tamper '0,/"scaled_err":	0,/s//"scaled_err":	1e-9,/' 'changed after sealing'
+tamper 's/"verdict":	"pass"/"verdict":	"fail"/' 'changed after sealing'
+tamper '0,/"tokens":	\[\([0-9]*\)/s//"tokens":	[1\1/' 'changed after sealing'
+tamper 's/\("sha256":	"\)[0-9a-f]/\1x/' 'changed after sealing\|model:'
+tamper 's/\("value":	"\)[0-9a-f]\([0-9a-f]\{127\}"\)/\1z\2/' 'signature\|digest'
+$T verify "$d/missing.json" 2> /dev/null; [ $? -eq 2 ] || fail "verify missing file: exit 2"
+
+# diff: a receipt against itself changes nothing; an injected fault is named
+$T compare "$d/m.gguf" --cand ref --random 8 --gen 4 -o "$d/base.json" > /dev/null || fail "base"
+$T diff "$d/base.json" "$d/base.json" > "$d/out" || fail "diff self exit"
+grep -q 'no change' "$d/out" || fail "diff self"
+$T diff "$d/base.json" "$d/inj.json" > "$d/out"; [ $? -eq 1 ] || fail "diff worse: exit 1"
+grep -q 'blk.1.ffn_up .*PASS -> FAIL' "$d/out" || fail "diff names the tap"
+
+# report: one self-contained page with the chart
+$T report "$d/inj.json" -o "$d/r.html" || fail "report"
+grep -q '<svg' "$d/r.html" || fail "report has a chart"
+grep -q 'tolerance 1e-05' "$d/r.html" || fail "report has the tolerance line"
+grep -q 'blk.1.ffn_up' "$d/r.html" || fail "report names the failing tap"
+
+# usage errors
+$T compare "$d/m.gguf" --ref dump:x --cand dump:y 2> /dev/null; [ $? -eq 2 ] || fail "two recordings"
+$T compare "$d/m.gguf" --cand nosuch 2> "$d/err"; [ $? -eq 2 ] || fail "unknown engine"
+grep -q "unknown engine 'nosuch'" "$d/err" || fail "unknown engine named"
+$T compare "$d/m.gguf" --ref "dump:$d/none" --cand ref 2> "$d/err"; [ $? -eq 2 ] || fail "missing recording"
+echo "cli_compare: ok"

@@ -1,0 +1,42 @@
+#!/bin/sh
+# Every kind of receipt the tests produce validates against the JSON Schema
+# in conformance/receipt.schema.json (python3-jsonschema; skipped, 77,
+# where it is not installed).
+set -u
+T=${TRITCHECK:-./tritcheck}
+S=${TC_VECTORS:-vectors}/../conformance/receipt.schema.json
+V=${TC_VECTORS:-vectors}/external/bitnet-cpp
+PY=/usr/bin/python3
+$PY -c 'import jsonschema' 2>/dev/null || { echo "python3-jsonschema not installed: skipped"; exit 77; }
+d=$(mktemp -d) || exit 99
+trap 'rm -rf "$d"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+$T gen --preset tiny -o "$d/m.gguf" || fail gen
+$T keygen "$d/k" > /dev/null || fail keygen
+$T compare "$d/m.gguf" --cand ref --random 5 --gen 2 -o "$d/pass.json" --sign "$d/k" > /dev/null || fail pass
+$T compare "$d/m.gguf" --cand ref --random 5 --gen 2 --mode chained --inject blk.0.q:1e-3 -o "$d/fail.json" > /dev/null
+[ $? -eq 1 ] || fail "injected"
+gzip -dc "$V/tiny-bitnet-b158-i2_s.gguf.gz" > "$d/b.gguf"
+$T compare "$d/b.gguf" --ref "dump:$V/i2_s" --cand ref -o "$d/rec.json" > /dev/null || fail recording
+$T accuracy "$d/m.gguf" --random 20 --ctx 8 -o "$d/acc.json" > /dev/null || fail accuracy
+$T gen --preset tiny --latent -o "$d/l.gguf" && $T quantize -q "$d/l.gguf" "$d/q.gguf" || fail latent
+$T accuracy "$d/q.gguf" --baseline "$d/l.gguf" --random 10 -o "$d/acc2.json" > /dev/null || fail "latent accuracy"
+
+$PY - "$S" "$d"/pass.json "$d"/fail.json "$d"/rec.json "$d"/acc.json "$d"/acc2.json <<'PYEOF' || fail "schema"
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft7Validator.check_schema(schema)
+v = jsonschema.Draft7Validator(schema)
+bad = 0
+for p in sys.argv[2:]:
+    for e in v.iter_errors(json.load(open(p))):
+        print(p, "/".join(map(str, e.path)), e.message); bad += 1
+# the schema can fail: a receipt with a broken field must not validate
+r = json.load(open(sys.argv[2])); r["summary"]["verdict"] = "maybe"
+if v.is_valid(r): print("schema accepted verdict 'maybe'"); bad += 1
+r = json.load(open(sys.argv[5])); r["headline"][0]["metric"] = "accuracy"
+if v.is_valid(r): print("schema accepted a headline named 'accuracy'"); bad += 1
+sys.exit(1 if bad else 0)
+PYEOF
+echo "cli_receipt_schema: ok"
