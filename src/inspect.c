@@ -8,6 +8,7 @@
 #include "gguf.h"
 #include "inspect.h"
 #include "model.h"
+#include "receipt.h"
 #include "sha256.h"
 #include "types.h"
 
@@ -153,27 +154,12 @@ static void print_json(const tc_gguf *g, const char *sha, const tc_model *m, con
             cJSON_AddNumberToObject(hist, "unused_code3", (double)h[3]);
         }
         cJSON_AddItemToArray(ts, e);
-        const char *tn = tc_type_name(t->type);
-        cJSON *c = cJSON_GetObjectItemCaseSensitive(types, tn);
-        if (c) cJSON_SetNumberValue(c, c->valuedouble + 1);
-        else cJSON_AddNumberToObject(types, tn, 1);
     }
+    tc_tensor_type_counts(types, g);
     if (m) {
-        const tc_hparams *hp = &m->hp;
-        cJSON *h = cJSON_AddObjectToObject(root, "model");
-        cJSON_AddStringToObject(h, "architecture", hp->arch);
-        cJSON_AddNumberToObject(h, "vocab", hp->n_vocab);
-        cJSON_AddNumberToObject(h, "context", hp->n_ctx);
-        cJSON_AddNumberToObject(h, "embedding", hp->n_embd);
-        cJSON_AddNumberToObject(h, "blocks", hp->n_layer);
-        cJSON_AddNumberToObject(h, "ffn", hp->n_ff);
-        cJSON_AddNumberToObject(h, "heads", hp->n_head);
-        cJSON_AddNumberToObject(h, "kv_heads", hp->n_head_kv);
-        cJSON_AddNumberToObject(h, "head_dim", hp->head_dim);
-        cJSON_AddNumberToObject(h, "rope_base", hp->rope_base);
-        cJSON_AddNumberToObject(h, "eps", hp->eps);
-        cJSON_AddStringToObject(h, "ffn_activation", hp->act == TC_ACT_RELU2 ? "relu2" : "silu");
+        cJSON *h = tc_hparams_json(&m->hp, true);
         cJSON_AddBoolToObject(h, "tied_lm_head", m->output.t == NULL);
+        cJSON_AddItemToObject(root, "model", h);
     }
     cJSON_AddBoolToObject(root, "valid", m != NULL);
     if (!m) cJSON_AddStringToObject(root, "error", verr->msg);

@@ -112,6 +112,34 @@ cJSON *tc_receipt_new(const char *kind)
     return root;
 }
 
+cJSON *tc_hparams_json(const tc_hparams *hp, bool with_arch)
+{
+    cJSON *h = cJSON_CreateObject();
+    if (with_arch) cJSON_AddStringToObject(h, "architecture", hp->arch);
+    cJSON_AddNumberToObject(h, "vocab", hp->n_vocab);
+    cJSON_AddNumberToObject(h, "context", hp->n_ctx);
+    cJSON_AddNumberToObject(h, "embedding", hp->n_embd);
+    cJSON_AddNumberToObject(h, "blocks", hp->n_layer);
+    cJSON_AddNumberToObject(h, "ffn", hp->n_ff);
+    cJSON_AddNumberToObject(h, "heads", hp->n_head);
+    cJSON_AddNumberToObject(h, "kv_heads", hp->n_head_kv);
+    cJSON_AddNumberToObject(h, "head_dim", hp->head_dim);
+    cJSON_AddNumberToObject(h, "rope_base", hp->rope_base);
+    cJSON_AddNumberToObject(h, "eps", hp->eps);
+    cJSON_AddStringToObject(h, "ffn_activation", hp->act == TC_ACT_RELU2 ? "relu2" : "silu");
+    return h;
+}
+
+void tc_tensor_type_counts(cJSON *types, const tc_gguf *g)
+{
+    for (size_t i = 0; i < g->n_tensors; i++) {
+        const char *tn = tc_type_name(g->tensors[i].type);
+        cJSON *c = cJSON_GetObjectItemCaseSensitive(types, tn);
+        if (c) cJSON_SetNumberValue(c, c->valuedouble + 1);
+        else cJSON_AddNumberToObject(types, tn, 1);
+    }
+}
+
 tc_status tc_receipt_add_model(cJSON *root, const tc_model *m, const char *path, tc_err *err)
 {
     char sha[TC_SHA256_HEX];
@@ -124,25 +152,8 @@ tc_status tc_receipt_add_model(cJSON *root, const tc_model *m, const char *path,
     cJSON_AddNumberToObject(o, "size", (double)m->gguf->size);
     cJSON_AddStringToObject(o, "sha256", sha);
     cJSON_AddStringToObject(o, "architecture", hp->arch);
-    cJSON *h = cJSON_AddObjectToObject(o, "hparams");
-    cJSON_AddNumberToObject(h, "vocab", hp->n_vocab);
-    cJSON_AddNumberToObject(h, "context", hp->n_ctx);
-    cJSON_AddNumberToObject(h, "embedding", hp->n_embd);
-    cJSON_AddNumberToObject(h, "blocks", hp->n_layer);
-    cJSON_AddNumberToObject(h, "ffn", hp->n_ff);
-    cJSON_AddNumberToObject(h, "heads", hp->n_head);
-    cJSON_AddNumberToObject(h, "kv_heads", hp->n_head_kv);
-    cJSON_AddNumberToObject(h, "head_dim", hp->head_dim);
-    cJSON_AddNumberToObject(h, "rope_base", hp->rope_base);
-    cJSON_AddNumberToObject(h, "eps", hp->eps);
-    cJSON_AddStringToObject(h, "ffn_activation", hp->act == TC_ACT_RELU2 ? "relu2" : "silu");
-    cJSON *types = cJSON_AddObjectToObject(o, "tensor_types");
-    for (size_t i = 0; i < m->gguf->n_tensors; i++) {
-        const char *tn = tc_type_name(m->gguf->tensors[i].type);
-        cJSON *c = cJSON_GetObjectItemCaseSensitive(types, tn);
-        if (c) cJSON_SetNumberValue(c, c->valuedouble + 1);
-        else cJSON_AddNumberToObject(types, tn, 1);
-    }
+    cJSON_AddItemToObject(o, "hparams", tc_hparams_json(hp, false));
+    tc_tensor_type_counts(cJSON_AddObjectToObject(o, "tensor_types"), m->gguf);
     return TC_OK;
 }
 

@@ -24,6 +24,12 @@
  * memory. */
 cJSON *tc_receipt_new(const char *kind);
 
+/* The hyper-parameters as a JSON object (architecture when with_arch). */
+cJSON *tc_hparams_json(const tc_hparams *hp, bool with_arch);
+
+/* Count tensors per type name into the object `types`. */
+void tc_tensor_type_counts(cJSON *types, const tc_gguf *g);
+
 /* Add the "model" section: file name, size, SHA-256 (of the file at path),
  * architecture, hyper-parameters and tensor type counts.  TC_OK, TC_E_IO,
  * TC_E_NOMEM. */
