@@ -7,6 +7,7 @@
 #include "input.h"
 #include "run.h"
 #include "sha256.h"
+#include "tokenizer.h"
 
 int tc_input_count(const tc_input *in)
 {
@@ -46,6 +47,45 @@ static tc_status read_text(const char *path, char **out, size_t *len, tc_err *er
     return TC_OK;
 }
 
+/* A prompt (special tokens recognised) or a corpus (all of it plain
+ * text), after BOS, through the model's tokenizer; the tokenizer's hash
+ * goes into the description. */
+static tc_status text_tokens(const tc_input *in, const tc_model *m, int32_t **out, size_t *n, cJSON *d, tc_err *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    unsigned flags = TC_TOK_ADD_BOS;
+    tc_status s;
+    if (in->corpus) {
+        char sha[TC_SHA256_HEX];
+        if ((s = read_text(in->corpus, &text, &len, err))) return s;
+        tc_sha256_hex(text, len, sha);
+        cJSON_AddStringToObject(d, "source", "corpus");
+        cJSON_AddStringToObject(d, "corpus", in->corpus);
+        cJSON_AddStringToObject(d, "corpus_sha256", sha);
+        cJSON_AddNumberToObject(d, "corpus_bytes", (double)len);
+    } else {
+        cJSON_AddStringToObject(d, "source", "prompt");
+        cJSON_AddStringToObject(d, "prompt", in->prompt);
+        flags |= TC_TOK_PARSE_SPECIAL;
+    }
+    tc_tokenizer *tok;
+    if ((s = tc_tokenizer_load(m->gguf, &tok, err))) {
+        free(text);
+        return s;
+    }
+    cJSON_AddStringToObject(d, "tokenizer_sha256", tc_tokenizer_sha256(tok));
+    s = tc_tokenizer_encode(tok, text ? text : in->prompt, text ? len : strlen(in->prompt), flags, out, n, err);
+    if (s && err) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        tc_fail(err, s, "%s: %s", in->corpus ? in->corpus : m->gguf->path, msg);
+    }
+    tc_tokenizer_free(tok);
+    free(text);
+    return s;
+}
+
 tc_status tc_input_tokens(const tc_input *in, const tc_model *m, int32_t **out, size_t *n, cJSON *desc,
                           tc_err *err)
 {
@@ -63,24 +103,8 @@ tc_status tc_input_tokens(const tc_input *in, const tc_model *m, int32_t **out, 
     } else if (in->token_list) {
         cJSON_AddStringToObject(d, "source", "tokens");
         s = tc_parse_token_list(in->token_list, out, n, err);
-    } else if (in->prompt) {
-        cJSON_AddStringToObject(d, "source", "prompt");
-        cJSON_AddStringToObject(d, "prompt", in->prompt);
-        s = tc_prompt_to_tokens(m, in->prompt, out, n, err);
-    } else if (in->corpus) {
-        char *text = NULL;
-        size_t len = 0;
-        char sha[TC_SHA256_HEX];
-        s = read_text(in->corpus, &text, &len, err);
-        if (!s) {
-            tc_sha256_hex(text, len, sha);
-            cJSON_AddStringToObject(d, "source", "corpus");
-            cJSON_AddStringToObject(d, "corpus", in->corpus);
-            cJSON_AddStringToObject(d, "corpus_sha256", sha);
-            cJSON_AddNumberToObject(d, "corpus_bytes", (double)len);
-            s = tc_prompt_to_tokens(m, text, out, n, err);
-            free(text);
-        }
+    } else if (in->prompt || in->corpus) {
+        s = text_tokens(in, m, out, n, d, err);
     } else {
         uint32_t nr = in->n_random ? in->n_random : 16;
         cJSON_AddStringToObject(d, "source", "random: GSL mt19937, uniform over the vocabulary");

@@ -10,6 +10,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "run.h"
+#include "tokenizer.h"
 
 /* ---- helpers ---- */
 
@@ -31,125 +32,25 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* ---- the vocabulary's byte tokens ---- */
+/* ---- the prompt, through the model's tokenizer (tokenizer.h) ---- */
 
-/* GPT-2's byte-level alphabet: printable bytes stand for themselves, the
- * other 68 for U+0100 + their rank.  Returns the byte of code point cp, or
- * -1 when cp is not in the alphabet. */
-static int gpt2_byte_of(unsigned cp)
+/* The prompt text as token ids: BOS as add_bos_token says, special tokens
+ * such as <|eot_id|> recognised (prompts carry chat templates). */
+static tc_status encode_prompt(const tc_tokenizer *tok, const char *path, const char *text, int32_t **out,
+                               size_t *n, tc_err *err)
 {
-    static int table[324];
-    static int ready = 0;
-    if (!ready) {
-        for (unsigned i = 0; i < 324; i++) table[i] = -1;
-        unsigned k = 0;
-        for (unsigned b = 0; b < 256; b++) {
-            bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
-            table[printable ? b : 256 + k++] = (int)b;
-        }
-        ready = 1;
-    }
-    return cp < 324 ? table[cp] : -1;
-}
-
-/* Decode one UTF-8 code point from s[0..n); its length in *len, or -1. */
-static long utf8_cp(const unsigned char *s, size_t n, size_t *len)
-{
-    if (n >= 1 && s[0] < 0x80) return *len = 1, s[0];
-    if (n >= 2 && (s[0] & 0xe0) == 0xc0 && (s[1] & 0xc0) == 0x80)
-        return *len = 2, ((long)(s[0] & 0x1f) << 6) | (s[1] & 0x3f);
-    return -1;
-}
-
-/* The model's token strings and which ids stand for single bytes. */
-typedef struct vocab {
-    const tc_gguf_value *tokens;   /* array of strings, or NULL */
-    bool gpt2;                     /* tokenizer.ggml.model == "gpt2" */
-    int32_t byte_token[256];       /* id of byte b's token, or -1 */
-} vocab;
-
-/* The bytes token id stands for, appended to buf (cap bytes); false when
- * its string is not a byte token, a byte-level string or plain text. */
-static bool token_bytes(const vocab *v, uint32_t id, char *buf, size_t cap, size_t *len)
-{
-    if (!v->tokens || id >= v->tokens->v.arr.n) return false;
-    const tc_gguf_value *t = &v->tokens->v.arr.items[id];
-    const unsigned char *s = (const unsigned char *)t->v.str.ptr;
-    size_t n = (size_t)t->v.str.len;
-    unsigned hex;
-    char tail;
-    if (n == 6 && !memcmp(s, "<0x", 3) && s[5] == '>' && sscanf((const char *)s + 3, "%2x%c", &hex, &tail) == 2) {
-        if (*len + 1 > cap) return false;
-        buf[(*len)++] = (char)hex;
-        return true;
-    }
-    for (size_t i = 0, k; i < n; i += k) {
-        long cp = utf8_cp(s + i, n - i, &k);
-        int b = cp < 0 ? -1 : v->gpt2 ? gpt2_byte_of((unsigned)cp) : (cp < 0x80 ? (int)cp : -1);
-        if (cp < 0 && !v->gpt2) {   /* plain text: copy the bytes as they are */
-            k = 1;
-            b = s[i];
-        }
-        if (b < 0 || *len + 1 > cap) return false;
-        buf[(*len)++] = (char)b;
-    }
-    return true;
-}
-
-static void vocab_init(vocab *v, const tc_gguf *g)
-{
-    memset(v, 0, sizeof *v);
-    for (int b = 0; b < 256; b++) v->byte_token[b] = -1;
-    const tc_gguf_kv *kv = tc_gguf_find(g, "tokenizer.ggml.tokens");
-    if (!kv || kv->value.type != TC_GGUF_ARRAY || kv->value.v.arr.type != TC_GGUF_STRING) return;
-    v->tokens = &kv->value;
-    const tc_gguf_kv *model = tc_gguf_find(g, "tokenizer.ggml.model");
-    v->gpt2 = model && model->value.type == TC_GGUF_STRING && model->value.v.str.len == 4 &&
-              !memcmp(model->value.v.str.ptr, "gpt2", 4);
-    /* byte b's token: <0xNN> first, else a one-byte byte-level string */
-    for (uint64_t id = 0; id < v->tokens->v.arr.n && id < INT32_MAX; id++) {
-        const tc_gguf_value *t = &v->tokens->v.arr.items[id];
-        char buf[8];
-        size_t len = 0;
-        if (t->v.str.len > 6 || !token_bytes(v, (uint32_t)id, buf, sizeof buf, &len) || len != 1) continue;
-        unsigned char b = (unsigned char)buf[0];
-        bool hex_form = t->v.str.len == 6;
-        if (v->byte_token[b] < 0 || hex_form) v->byte_token[b] = (int32_t)id;
-    }
-}
-
-/* The prompt text as byte tokens, after BOS when the model has one. */
-static tc_status prompt_tokens(const tc_model *m, const vocab *v, const char *text, int32_t **out, size_t *n,
-                               tc_err *err)
-{
-    const char *path = m->gguf->path;
-    size_t len = strlen(text), k = 0;
-    int32_t *t = malloc((len + 1) * sizeof *t);
-    if (!t) return tc_fail(err, TC_E_NOMEM, "%s: out of memory", path);
-    uint64_t bos;
-    tc_err ignore;
-    if (tc_gguf_find(m->gguf, "tokenizer.ggml.bos_token_id") &&
-        tc_gguf_get_uint(m->gguf, "tokenizer.ggml.bos_token_id", INT32_MAX, &bos, &ignore) == TC_OK)
-        t[k++] = (int32_t)bos;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char b = (unsigned char)text[i];
-        if (v->byte_token[b] < 0) {
-            free(t);
-            return tc_fail(err, TC_E_UNSUPPORTED, "%s: the vocabulary has no token for byte 0x%02X of the prompt "
-                           "(the BPE tokenizer is not built yet: use --tokens)", path, b);
-        }
-        t[k++] = v->byte_token[b];
-    }
-    *out = t;
-    *n = k;
-    return TC_OK;
+    tc_status s = tc_tokenizer_encode(tok, text, strlen(text), TC_TOK_ADD_BOS | TC_TOK_PARSE_SPECIAL, out, n, err);
+    return s ? prefixed(err, path) : TC_OK;
 }
 
 tc_status tc_prompt_to_tokens(const tc_model *m, const char *text, int32_t **out, size_t *n, tc_err *err)
 {
-    vocab v;
-    vocab_init(&v, m->gguf);
-    return prompt_tokens(m, &v, text, out, n, err);
+    tc_tokenizer *tok;
+    tc_status s = tc_tokenizer_load(m->gguf, &tok, err);
+    if (s) return s;
+    s = encode_prompt(tok, m->gguf->path, text, out, n, err);
+    tc_tokenizer_free(tok);
+    return s;
 }
 
 tc_status tc_parse_token_list(const char *list, int32_t **out, size_t *n_out, tc_err *err)
@@ -191,17 +92,17 @@ tc_status tc_random_tokens(uint32_t n, uint64_t seed, uint32_t n_vocab, int32_t 
     return TC_OK;
 }
 
-/* Print ids, then the text where every token's string allows it. */
-static void print_tokens(FILE *out, const char *label, const vocab *v, const int32_t *t, size_t n)
+/* Print ids, then their text when the model has a tokenizer (a character
+ * cut between tokens shows as U+FFFD: the ids above are the exact record). */
+static void print_tokens(FILE *out, const char *label, const tc_tokenizer *tok, const int32_t *t, size_t n)
 {
     fprintf(out, "%s:", label);
     for (size_t i = 0; i < n; i++) fprintf(out, " %" PRId32, t[i]);
     fputc('\n', out);
-    size_t cap = 64 * n + 1, len = 0;
-    char *buf = malloc(cap);
-    bool ok = buf != NULL;
-    for (size_t i = 0; ok && i < n; i++) ok = token_bytes(v, (uint32_t)t[i], buf, cap, &len);
-    if (ok) {
+    size_t len = 0;
+    char *buf = NULL;
+    tc_err ignore;
+    if (tok && tc_tokenizer_decode(tok, t, n, TC_DETOK_VALID_UTF8, &buf, &len, &ignore) == TC_OK) {
         fprintf(out, "%s text: \"", label);
         for (size_t i = 0; i < len; i++) {
             unsigned char c = (unsigned char)buf[i];
@@ -262,14 +163,21 @@ tc_status tc_run(const char *model_path, const tc_run_opts *o, FILE *out, FILE *
     int32_t *owned = NULL, *gen = NULL;
     const int32_t *prompt = o->tokens;
     size_t n_prompt = o->n_tokens, n_gen = 0;
-    vocab v;
+    tc_tokenizer *tok = NULL;
     tc_status s = tc_model_load(model_path, &m, err);
     if (s) return s;
     const char *path = m->gguf->path;
-    vocab_init(&v, m->gguf);
+    /* without a usable tokenizer, ids still run but are not shown as text */
+    tc_err tok_err;
+    tc_status tok_status = tc_tokenizer_load(m->gguf, &tok, &tok_err);
 
     /* the prompt: ids checked here, so that errors name the file */
-    if (o->prompt && (s = prompt_tokens(m, &v, o->prompt, &owned, &n_prompt, err))) goto done;
+    if (o->prompt && tok_status) {
+        *err = tok_err;
+        s = tok_status;
+        goto done;
+    }
+    if (o->prompt && (s = encode_prompt(tok, path, o->prompt, &owned, &n_prompt, err))) goto done;
     if (o->prompt) prompt = owned;
     const uint32_t n_ctx = o->eng.n_ctx ? o->eng.n_ctx : m->hp.n_ctx;
     if (n_prompt == 0) {
@@ -306,13 +214,14 @@ tc_status tc_run(const char *model_path, const tc_run_opts *o, FILE *out, FILE *
 
     /* results, then the dump (written whole or not at all) */
     if (dump && (s = tc_dump_write(dump, o->dump_dir, err))) goto done;
-    print_tokens(out, "prompt", &v, prompt, n_prompt);
-    print_tokens(out, "generated", &v, gen, n_gen);
+    print_tokens(out, "prompt", tok, prompt, n_prompt);
+    print_tokens(out, "generated", tok, gen, n_gen);
 done:
     if (s) prefixed(err, m ? m->gguf->path : model_path);
     free(gen);
     free(owned);
     tc_dump_free(dump);
+    tc_tokenizer_free(tok);
     tc_engine_free(e);
     tc_model_free(m);
     return s;

@@ -1,9 +1,9 @@
 /* run.h -- `tritcheck run`: greedy generation with one engine, optionally
  * recording every tap into a dump directory (dump.h).
  *
- * Until the BPE tokenizer exists, a text prompt is mapped byte by byte to
- * the vocabulary's byte tokens (<0xNN>, or GPT-2 byte-level characters),
- * and generated tokens are shown as text where their strings allow.
+ * A text prompt goes through the model's tokenizer (tokenizer.h: Llama 3
+ * byte-level BPE, or <0xNN> byte fallback), and prompt and generated ids
+ * are printed with their decoded text.
  */
 #ifndef TC_RUN_H
 #define TC_RUN_H
@@ -23,9 +23,10 @@ typedef struct tc_run_opts {
     const char *dump_dir;     /* write every tap here, or NULL */
 } tc_run_opts;
 
-/* The prompt text as the model's byte tokens, after BOS when the model has
- * one (malloc'd *out of *n ids).  TC_OK, TC_E_UNSUPPORTED (a byte with no
- * token), TC_E_NOMEM. */
+/* The prompt text as the model's token ids (malloc'd *out of *n ids), BOS
+ * first as add_bos_token says, special tokens in the text recognised.
+ * TC_OK, TC_E_MODEL (malformed tokenizer metadata), TC_E_UNSUPPORTED (an
+ * unknown tokenizer, or a byte with no token), TC_E_NOMEM. */
 tc_status tc_prompt_to_tokens(const tc_model *m, const char *text, int32_t **out, size_t *n, tc_err *err);
 
 /* "1,2,3" as token ids (malloc'd).  Ranges are checked by the engine.

@@ -21,6 +21,7 @@
 #include "report.h"
 #include "run.h"
 #include "verify.h"
+#include "tokenizer.h"
 
 /* ---- helpers ---- */
 
@@ -448,6 +449,167 @@ static int cmd_report(int argc, char **argv)
     return report(tc_report_html(argv[optind], out, &err), &err);
 }
 
+/* Open a model or vocabulary-only GGUF and build its tokenizer. */
+static tc_status open_tokenizer(const char *path, tc_gguf **g, tc_tokenizer **tok, tc_err *err)
+{
+    *tok = NULL;
+    tc_status s = tc_gguf_open(path, g, err);
+    return s ? s : tc_tokenizer_load(*g, tok, err);
+}
+
+/* Read a whole file (or stdin for "-") into memory. */
+static tc_status read_all(const char *path, char **out, size_t *n, tc_err *err)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) return tc_fail(err, TC_E_IO, "%s: %s", path, strerror(errno));
+    size_t cap = 1 << 16, len = 0, got;
+    char *buf = malloc(cap);
+    while (buf && (got = fread(buf + len, 1, cap - len, f)) > 0) {
+        len += got;
+        char *p = len == cap ? realloc(buf, cap *= 2) : buf;
+        if (!p) free(buf);
+        buf = p;
+    }
+    bool bad = buf && ferror(f);
+    if (f != stdin) fclose(f);
+    if (!buf) return tc_fail(err, TC_E_NOMEM, "%s: out of memory", path);
+    if (bad) {
+        free(buf);
+        return tc_fail(err, TC_E_IO, "%s: read error", path);
+    }
+    *out = buf;
+    *n = len;
+    return TC_OK;
+}
+
+/* Bytes as a C-like quoted string: printable UTF-8 as is, the rest \xNN. */
+static void print_quoted(const char *s, size_t n)
+{
+    putchar('"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (c == '\n') fputs("\\n", stdout);
+        else if (c == '\t') fputs("\\t", stdout);
+        else if (c < 0x20 || c == 0x7f) printf("\\x%02x", c);
+        else putchar(c);
+    }
+    putchar('"');
+}
+
+static int cmd_tokenize(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "text", required_argument, 0, 't' }, { "file", required_argument, 0, 'f' },
+        { "ids", no_argument, 0, 'i' }, { "special", no_argument, 0, 's' },
+        { "no-bos", no_argument, 0, 'B' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    };
+    const char *text = NULL, *file = NULL;
+    bool ids_only = false;
+    unsigned flags = TC_TOK_ADD_BOS;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 't': text = optarg; break;
+        case 'f': file = optarg; break;
+        case 'i': ids_only = true; break;
+        case 's': flags |= TC_TOK_PARSE_SPECIAL; break;
+        case 'B': flags &= ~TC_TOK_ADD_BOS; break;
+        case 'h': fputs(find_command("tokenize")->usage, stdout); return 0;
+        default: return usage_error("tokenize", "%s", "invalid option");
+        }
+    }
+    if (argc - optind != 1) return usage_error("tokenize", "%s", "expected one MODEL");
+    if (text && file) return usage_error("tokenize", "%s", "give at most one of --text and --file");
+    tc_err err = { 0 };
+    tc_gguf *g = NULL;
+    tc_tokenizer *tok = NULL;
+    char *buf = NULL;
+    int32_t *ids = NULL;
+    size_t len = text ? strlen(text) : 0, n = 0;
+    tc_status s = open_tokenizer(argv[optind], &g, &tok, &err);
+    if (!s && !text) s = read_all(file ? file : "-", &buf, &len, &err);
+    if (!s) s = tc_tokenizer_encode(tok, text ? text : buf, len, flags, &ids, &n, &err);
+    for (size_t i = 0; !s && i < n; i++) {
+        if (ids_only) {
+            printf("%s%" PRId32, i ? " " : "", ids[i]);
+            continue;
+        }
+        char *piece;
+        size_t plen;
+        if ((s = tc_tokenizer_decode(tok, &ids[i], 1, 0, &piece, &plen, &err))) break;
+        printf("%" PRId32 "\t", ids[i]);
+        print_quoted(piece, plen);
+        putchar('\n');
+        free(piece);
+    }
+    if (!s && ids_only) putchar('\n');
+    free(ids);
+    free(buf);
+    tc_tokenizer_free(tok);
+    tc_gguf_close(g);
+    return report(s, &err);
+}
+
+static int cmd_detokenize(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "ids", required_argument, 0, 'i' }, { "skip-special", no_argument, 0, 's' },
+        { "raw", no_argument, 0, 'r' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    };
+    const char *list = NULL;
+    unsigned flags = TC_DETOK_VALID_UTF8;
+    bool raw = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i': list = optarg; break;
+        case 's': flags |= TC_DETOK_SKIP_SPECIAL; break;
+        case 'r': raw = true; flags &= ~TC_DETOK_VALID_UTF8; break;
+        case 'h': fputs(find_command("detokenize")->usage, stdout); return 0;
+        default: return usage_error("detokenize", "%s", "invalid option");
+        }
+    }
+    if (argc - optind < 1) return usage_error("detokenize", "%s", "expected MODEL");
+    if (!list == (argc - optind == 1)) return usage_error("detokenize", "%s", "give ids as arguments or --ids 1,2,3");
+    tc_err err = { 0 };
+    int32_t *ids = NULL;
+    size_t n = 0;
+    tc_status s = TC_OK;
+    if (list) {
+        s = tc_parse_token_list(list, &ids, &n, &err);
+    } else if (!(ids = malloc((size_t)(argc - optind - 1) * sizeof *ids))) {
+        s = tc_fail(&err, TC_E_NOMEM, "out of memory");
+    }
+    for (int i = optind + 1; !s && !list && i < argc; i++) {
+        int32_t *one;
+        size_t k;
+        if ((s = tc_parse_token_list(argv[i], &one, &k, &err))) break;
+        if (k != 1) s = tc_fail(&err, TC_E_USAGE, "invalid token id '%s'", argv[i]);
+        else ids[n++] = one[0];
+        free(one);
+    }
+    if (s) {
+        free(ids);
+        return usage_error("detokenize", "%s", err.msg);
+    }
+    tc_gguf *g = NULL;
+    tc_tokenizer *tok = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    s = open_tokenizer(argv[optind], &g, &tok, &err);
+    if (!s) s = tc_tokenizer_decode(tok, ids, n, flags, &text, &len, &err);
+    if (!s) {
+        fwrite(text, 1, len, stdout);
+        if (!raw) putchar('\n');
+    }
+    free(text);
+    free(ids);
+    tc_tokenizer_free(tok);
+    tc_gguf_close(g);
+    return report(s, &err);
+}
+
 static int cmd_help(int argc, char **argv);
 
 static const command commands[] = {
@@ -478,8 +640,8 @@ static const command commands[] = {
       "  --ctx N               KV cache positions (default: the model's context length)\n"
       "  --dump DIR            write every tap of every position to DIR (index.json,\n"
       "                        <tap>.f32; q8 taps as <tap>.i8 and <tap>.scale.f32)\n"
-      "  --prompt maps each byte to the vocabulary's byte token (<0xNN> or GPT-2\n"
-      "  byte-level), after BOS; a BPE tokenizer comes later.  Exit status 0, or 2\n"
+      "  --prompt goes through the model's tokenizer (see 'tritcheck help tokenize'),\n"
+      "  BOS first, special tokens recognised.  Exit status 0, or 2\n"
       "  for a usage or input error (nothing is dumped then).\n" },
     { "compare", cmd_compare, "compare two engines (or an engine and a recording) tap by tap",
       "usage: tritcheck compare MODEL [options]\n"
@@ -532,6 +694,21 @@ static const command commands[] = {
       "  Writes KEY (private, PEM, mode 0600) and KEY.pub (public, PEM).\n" },
     { "devices", cmd_devices, "list the GPUs the CUDA engine can use",
       "usage: tritcheck devices\n" },
+    { "tokenize", cmd_tokenize, "text to token ids with a model's tokenizer",
+      "usage: tritcheck tokenize MODEL [--text TEXT | --file FILE] [--ids] [--special] [--no-bos]\n"
+      "  MODEL may be a vocabulary-only GGUF.  Reads standard input without --text/--file.\n"
+      "  Prints one line per token: the id, a tab and the token's bytes quoted.\n"
+      "  --ids         only the ids, on one line separated by spaces\n"
+      "  --special     recognise special tokens written in the text (<|eot_id|>)\n"
+      "  --no-bos      no BOS even when the model's add_bos_token says so\n"
+      "  Exit status 0, or 2 for a usage or input error.\n" },
+    { "detokenize", cmd_detokenize, "token ids back to text",
+      "usage: tritcheck detokenize MODEL (ID... | --ids 1,2,3) [--skip-special] [--raw]\n"
+      "  Prints the text and a newline; invalid UTF-8 (a character cut between\n"
+      "  tokens) is shown as U+FFFD.\n"
+      "  --skip-special  leave out BOS, EOS and other control tokens\n"
+      "  --raw           the exact bytes, no replacement, no newline\n"
+      "  Exit status 0, or 2 for a usage or input error (an id outside the vocabulary).\n" },
     { "help", cmd_help, "show help for a command", "usage: tritcheck help [COMMAND]\n" },
 };
 
