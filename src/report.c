@@ -161,6 +161,35 @@ static void accuracy_body(sbuf *b, const cJSON *r)
     put(b, "</svg>\n");
 }
 
+/* ---- conform summaries: the cases ---- */
+
+static void conform_body(sbuf *b, const cJSON *r)
+{
+    const cJSON *su = get(r, "suite"), *sum = get(r, "summary"), *c;
+    put(b, "<h1>tritcheck conform %s: <span class='%s'>", str(su, "name") ? str(su, "name") : "?",
+        str(sum, "verdict") && !strcmp(str(sum, "verdict"), "conforms") ? "pass" : "fail");
+    put_text(b, str(sum, "verdict"));
+    put(b, "</span></h1>\n<p>Candidate <b>");
+    put_text(b, str(su, "candidate"));
+    put(b, "</b>; %.0f of %.0f cases conform. Manifest <code>", num(sum, "conforming"), num(sum, "cases"));
+    put_text(b, str(su, "manifest"));
+    put(b, "</code> (SHA-256 <code>%s</code>).</p>\n", str(su, "manifest_sha256") ? str(su, "manifest_sha256") : "?");
+    put(b, "<table><tr><th>case</th><th>expected</th><th>verdict</th><th>first failure</th><th>conforms</th>"
+           "<th>receipt</th></tr>\n");
+    cJSON_ArrayForEach(c, get(r, "cases")) {
+        bool ok = cJSON_IsTrue(get(c, "conforms"));
+        put(b, "<tr><td>");
+        put_text(b, str(c, "name"));
+        put(b, "</td><td>%s</td><td>%s</td><td><code>", str(c, "expect") ? str(c, "expect") : "",
+            str(c, "verdict") ? str(c, "verdict") : "");
+        put_text(b, str(c, "first_failure"));
+        put(b, "</code></td><td class='%s'>%s</td><td><code>", ok ? "pass" : "fail", ok ? "yes" : "NO");
+        put_text(b, str(c, "receipt"));
+        put(b, "</code></td></tr>\n");
+    }
+    put(b, "</table>\n");
+}
+
 tc_status tc_report_html(const char *in_path, const char *out_path, tc_err *err)
 {
     cJSON *r;
@@ -175,6 +204,10 @@ tc_status tc_report_html(const char *in_path, const char *out_path, tc_err *err)
             "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}.pass{color:#2a7d2a}.fail{color:#d0021b}"
             "code{font-size:12px}</style></head><body>\n", str(r, "kind") ? str(r, "kind") : "");
     bool accuracy = str(r, "kind") && !strcmp(str(r, "kind"), "accuracy");
+    if (str(r, "kind") && !strcmp(str(r, "kind"), "conform")) {
+        conform_body(&b, r);
+        goto provenance;
+    }
     if (accuracy) {
         put(&b, "<h1>tritcheck accuracy: I2_S against an FP32 baseline</h1>\n<p>Model <code>");
         put_text(&b, str(model, "file"));

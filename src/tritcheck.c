@@ -13,6 +13,7 @@
 
 #include "accuracy.h"
 #include "compare.h"
+#include "conform.h"
 #include "device.h"
 #include "gen.h"
 #include "inspect.h"
@@ -388,6 +389,43 @@ static int cmd_accuracy(int argc, char **argv)
     return report(s, &err);
 }
 
+static int cmd_conform(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "cand", required_argument, 0, 'c' }, { "output", required_argument, 0, 'o' },
+        { "sign", required_argument, 0, 'k' }, { "threads", required_argument, 0, 'j' },
+        { "suite-dir", required_argument, 0, 'S' }, { "vectors", required_argument, 0, 'V' },
+        { "model-dir", required_argument, 0, 'M' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    };
+    const char *env = getenv("TC_VECTORS");
+    tc_conform_opts o = { .cand = "fast", .suite_dir = TC_SRCDIR "/conformance",
+                          .vectors = env && *env ? env : TC_SRCDIR "/vectors", .n_threads = 1 };
+    uint32_t threads;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        bool ok = true;
+        switch (c) {
+        case 'c': o.cand = optarg; break;
+        case 'o': o.out_dir = optarg; break;
+        case 'k': o.sign_key = optarg; break;
+        case 'j': ok = parse_u32(optarg, 1, 1024, &threads); o.n_threads = (int)threads; break;
+        case 'S': o.suite_dir = optarg; break;
+        case 'V': o.vectors = optarg; break;
+        case 'M': o.model_dir = optarg; break;
+        case 'h': fputs(find_command("conform")->usage, stdout); return 0;
+        default: return usage_error("conform", "%s", "invalid option");
+        }
+        if (!ok) return usage_error("conform", "invalid value '%s'", optarg);
+    }
+    if (argc - optind != 1 || !o.out_dir) return usage_error("conform", "%s", "expected SUITE -o DIR");
+    o.suite = argv[optind];
+    tc_err err = { 0 };
+    bool all;
+    tc_status s = tc_conform_run(&o, stdout, &all, &err);
+    if (s) return report(s, &err);
+    return all ? 0 : 1;
+}
+
 static int cmd_verify(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -674,6 +712,15 @@ static const command commands[] = {
       "  Reports weight-level error (with --baseline), per-layer cosine and NMSE of\n"
       "  blk.N.out, per-position KL, top-1 agreement, top-5 overlap and perplexity,\n"
       "  each with its definition.\n" },
+    { "conform", cmd_conform, "run a conformance suite: one receipt per case and a summary",
+      "usage: tritcheck conform SUITE -o DIR [--cand ENGINE] [--sign KEY] [--threads N]\n"
+      "         [--suite-dir DIR] [--vectors DIR] [--model-dir DIR]\n"
+      "  SUITE is smoke, standard, 2b4t-official (manifests in the conformance/\n"
+      "  directory) or a manifest path.  Each case runs a comparison against the\n"
+      "  candidate (default fast) and must give its expected verdict; negative\n"
+      "  controls must fail where the manifest says.  --model-dir holds your own\n"
+      "  model files (2b4t-official: ggml-model-i2_s.gguf).\n"
+      "  Exit status 0 every case conforms, 1 some does not, 2 error.\n" },
     { "verify", cmd_verify, "check a receipt: schema, digest, signature, consistency, rerun",
       "usage: tritcheck verify RECEIPT [--model FILE] [--baseline FILE] [--pubkey KEY.pub] [--rerun]\n"
       "  Checks the schema, the digest and signature, that every verdict follows from\n"

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "accuracy.h"
 #include "compare.h"
@@ -84,7 +85,7 @@ static double numv(const cJSON *v)
     return NAN;
 }
 
-static void check_schema_common(problems *p, const cJSON *r)
+static void check_schema_common(problems *p, const cJSON *r, bool no_model)
 {
     static const struct { const char *path; enum jt t; } common[] = {
         { "kind", J_STR }, { "created", J_STR }, { "tool", J_OBJ }, { "tool.version", J_STR },
@@ -93,7 +94,8 @@ static void check_schema_common(problems *p, const cJSON *r)
         { "model.architecture", J_STR }, { "model.hparams", J_OBJ }, { "model.tensor_types", J_OBJ },
         { "digest", J_OBJ }, { "digest.algorithm", J_STR }, { "digest.value", J_STR },
     };
-    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) need(p, r, common[i].path, common[i].t);
+    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
+        if (!no_model || strncmp(common[i].path, "model", 5)) need(p, r, common[i].path, common[i].t);
 }
 
 static void check_schema_compare(problems *p, const cJSON *r)
@@ -431,6 +433,61 @@ static tc_status rerun_accuracy(problems *p, const cJSON *r, const tc_verify_opt
     return TC_OK;
 }
 
+/* ---- conform summaries ---- */
+
+static void check_conform(problems *p, const cJSON *r, const char *path)
+{
+    static const struct { const char *path; enum jt t; } f[] = {
+        { "suite", J_OBJ }, { "suite.name", J_STR }, { "suite.manifest_sha256", J_STR }, { "cases", J_ARR },
+        { "summary", J_OBJ }, { "summary.cases", J_NUM }, { "summary.conforming", J_NUM }, { "summary.verdict", J_STR },
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) need(p, r, f[i].path, f[i].t);
+    if (p->n) return;
+    int n = 0, ok = 0;
+    const cJSON *c;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    else snprintf(dir, sizeof dir, ".");
+    cJSON_ArrayForEach(c, at(r, "cases")) {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "name"));
+        const char *expect = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "expect"));
+        const char *verdict = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "verdict"));
+        const char *wff = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "expect_first_failure"));
+        const char *ff = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "first_failure"));
+        bool conforms = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "conforms"));
+        bool want = expect && verdict && !strcmp(expect, verdict) && (!wff || (ff && !strcmp(ff, wff)));
+        if (conforms != want)
+            problem(p, "consistency: case %s: conforms is %s, but expect %s and verdict %s say %s", name ? name : "?",
+                    conforms ? "true" : "false", expect ? expect : "?", verdict ? verdict : "?", want ? "true" : "false");
+        /* the case's own receipt, when it is beside the summary */
+        const char *file = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "receipt"));
+        const char *dg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "receipt_digest"));
+        char rp[8200];
+        snprintf(rp, sizeof rp, "%s/%s", dir, file ? file : "");
+        cJSON *cr;
+        if (file && access(rp, R_OK) == 0 && tc_receipt_load(rp, &cr, NULL) == TC_OK) {
+            const char *v = cJSON_GetStringValue(at(cr, "summary.verdict"));
+            if (!dg || strcmp(dg, cJSON_GetStringValue(at(cr, "digest.value")) ? cJSON_GetStringValue(at(cr, "digest.value")) : ""))
+                problem(p, "case %s: %s's digest is not the one the summary records", name ? name : "?", file);
+            else if (tc_receipt_check_seal(cr, NULL, NULL))
+                problem(p, "case %s: %s fails its own digest", name ? name : "?", file);
+            else if (!v || !verdict || strcmp(v, verdict))
+                problem(p, "case %s: the summary says %s, its receipt says %s", name ? name : "?", verdict ? verdict : "?", v ? v : "?");
+            cJSON_Delete(cr);
+        }
+        n++;
+        ok += conforms;
+    }
+    if (numv(at(r, "summary.cases")) != n || numv(at(r, "summary.conforming")) != ok)
+        problem(p, "consistency: summary counts %g cases, %g conforming; the cases say %d and %d",
+                numv(at(r, "summary.cases")), numv(at(r, "summary.conforming")), n, ok);
+    const char *v = cJSON_GetStringValue(at(r, "summary.verdict"));
+    const char *want = ok == n && n > 0 ? "conforms" : "does not conform";
+    if (v && strcmp(v, want)) problem(p, "consistency: summary.verdict is \"%s\", the cases say \"%s\"", v, want);
+}
+
 /* ---- verify ---- */
 
 tc_status tc_verify(const char *path, const tc_verify_opts *o, FILE *out, bool *valid, tc_err *err)
@@ -441,15 +498,17 @@ tc_status tc_verify(const char *path, const tc_verify_opts *o, FILE *out, bool *
     if (s) return s;
     problems p = { out, 0 };
     const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "kind"));
-    check_schema_common(&p, r);
+    check_schema_common(&p, r, kind && !strcmp(kind, "conform"));
     bool is_compare = kind && !strcmp(kind, "compare"), is_accuracy = kind && !strcmp(kind, "accuracy");
     if (is_compare) check_schema_compare(&p, r);
     else if (is_accuracy) check_schema_accuracy(&p, r);
-    else problem(&p, "schema: kind: expected \"compare\" or \"accuracy\", found \"%s\"", kind ? kind : "none");
+    else if (!(kind && !strcmp(kind, "conform")))
+        problem(&p, "schema: kind: expected \"compare\", \"accuracy\" or \"conform\", found \"%s\"", kind ? kind : "none");
     tc_err serr = { 0 };
     if (tc_receipt_check_seal(r, o->pubkey, &serr)) problem(&p, "%s", serr.msg);
     if (is_compare && p.n == 0) check_consistency_compare(&p, r);
     if (is_accuracy && p.n == 0) check_consistency_accuracy(&p, r);
+    if (kind && !strcmp(kind, "conform") && p.n == 0) check_conform(&p, r, path);
     const char *model = o->model;
     if (model) {
         char sha[TC_SHA256_HEX];

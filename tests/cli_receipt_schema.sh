@@ -23,7 +23,8 @@ $T accuracy "$d/m.gguf" --random 20 --ctx 8 -o "$d/acc.json" > /dev/null || fail
 $T gen --preset tiny --latent -o "$d/l.gguf" && $T quantize -q "$d/l.gguf" "$d/q.gguf" || fail latent
 $T accuracy "$d/q.gguf" --baseline "$d/l.gguf" --random 10 -o "$d/acc2.json" > /dev/null || fail "latent accuracy"
 
-$PY - "$S" "$d"/pass.json "$d"/fail.json "$d"/rec.json "$d"/acc.json "$d"/acc2.json <<'PYEOF' || fail "schema"
+$T conform smoke --suite-dir "$(dirname "$S")" --vectors "${TC_VECTORS:-vectors}" --cand ref -o "$d/conf" > /dev/null || fail conform
+$PY - "$S" "$d"/conf/summary.json "$d"/conf/negative-flipped-code.json "$d"/pass.json "$d"/fail.json "$d"/rec.json "$d"/acc.json "$d"/acc2.json <<'PYEOF' || fail "schema"
 import json, sys, jsonschema
 schema = json.load(open(sys.argv[1]))
 jsonschema.Draft7Validator.check_schema(schema)
@@ -33,9 +34,9 @@ for p in sys.argv[2:]:
     for e in v.iter_errors(json.load(open(p))):
         print(p, "/".join(map(str, e.path)), e.message); bad += 1
 # the schema can fail: a receipt with a broken field must not validate
-r = json.load(open(sys.argv[2])); r["summary"]["verdict"] = "maybe"
+r = json.load(open(sys.argv[4])); r["summary"]["verdict"] = "maybe"
 if v.is_valid(r): print("schema accepted verdict 'maybe'"); bad += 1
-r = json.load(open(sys.argv[5])); r["headline"][0]["metric"] = "accuracy"
+r = json.load(open(sys.argv[7])); r["headline"][0]["metric"] = "accuracy"
 if v.is_valid(r): print("schema accepted a headline named 'accuracy'"); bad += 1
 sys.exit(1 if bad else 0)
 PYEOF
