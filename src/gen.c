@@ -69,6 +69,8 @@ tc_status tc_gen_check(const tc_gen_opts *o, tc_err *err)
                        o->n_head_kv, o->n_head);
     if (o->n_layer == 0 || o->n_ctx == 0)
         return tc_fail(err, TC_E_USAGE, "gen: --layers and --ctx: expected >= 1");
+    if (o->silu && strcmp(o->arch, "bitnet"))
+        return tc_fail(err, TC_E_USAGE, "gen: --act silu: only the bitnet arch has a SiLU FFN");
     if (o->latent && o->weight_type != TC_TYPE_F32)
         return tc_fail(err, TC_E_USAGE, "gen: --latent weights are F32");
     return TC_OK;
@@ -167,7 +169,7 @@ static tc_status write_metadata(tc_gguf_writer *w, const tc_gen_opts *o, tc_err 
     if ((s = tc_gguf_writer_set_f32(w, key, (float)o->rope_base, err))) return s;
     snprintf(key, sizeof key, "%s.attention.layer_norm_rms_epsilon", o->arch);
     if ((s = tc_gguf_writer_set_f32(w, key, o->eps, err))) return s;
-    if (!strcmp(o->arch, "bitnet")) {   /* llama.cpp's arch defaults to SiLU */
+    if (!strcmp(o->arch, "bitnet") && !o->silu) {   /* llama.cpp's arch defaults to SiLU */
         snprintf(key, sizeof key, "%s.hidden_activation", o->arch);
         if ((s = tc_gguf_writer_set_str(w, key, "relu2", err))) return s;
     }

@@ -28,6 +28,7 @@ typedef struct tc_gen_opts {
     float eps;
     tc_type weight_type;    /* linears: I2_S (default), F32 or F16 */
     bool latent;            /* Gaussian non-ternary F32 linears (for accuracy studies) */
+    bool silu;              /* arch bitnet only: SiLU FFN (no hidden_activation key) */
     uint64_t seed;
 } tc_gen_opts;
 

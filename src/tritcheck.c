@@ -21,6 +21,7 @@
 #include "receipt.h"
 #include "report.h"
 #include "run.h"
+#include "vectors.h"
 #include "verify.h"
 #include "tokenizer.h"
 
@@ -91,7 +92,8 @@ static int cmd_gen(int argc, char **argv)
         { "embd", required_argument, 0, 'd' }, { "layers", required_argument, 0, 'l' },
         { "ffn", required_argument, 0, 'f' }, { "heads", required_argument, 0, 'H' },
         { "kv-heads", required_argument, 0, 'K' }, { "rope-base", required_argument, 0, 'R' },
-        { "eps", required_argument, 0, 'E' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+        { "eps", required_argument, 0, 'E' }, { "act", required_argument, 0, 'A' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     tc_err err = { 0 };
     tc_gen_opts o;
@@ -118,6 +120,7 @@ static int cmd_gen(int argc, char **argv)
             break;
         case 'L': o.latent = true; break;
         case 'a': o.arch = optarg; break;
+        case 'A': ok = !strcmp(optarg, "silu") || !strcmp(optarg, "relu2"); o.silu = !strcmp(optarg, "silu"); break;
         case 'V': ok = parse_u32(optarg, 1, 1u << 24, &o.n_vocab); break;
         case 'C': ok = parse_u32(optarg, 1, 1u << 24, &o.n_ctx); break;
         case 'd': ok = parse_u32(optarg, 1, 1u << 20, &o.n_embd); break;
@@ -426,6 +429,31 @@ static int cmd_conform(int argc, char **argv)
     return all ? 0 : 1;
 }
 
+static int cmd_vectors(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "cand", required_argument, 0, 'c' }, { "tol", required_argument, 0, 'T' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    };
+    const char *cand = "ref";
+    double tol = 1e-5;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'c') cand = optarg;
+        else if (c == 'T') { if (!parse_double(optarg, &tol) || tol < 0) return usage_error("vectors", "invalid value '%s'", optarg); }
+        else if (c == 'h') { fputs(find_command("vectors")->usage, stdout); return 0; }
+        else return usage_error("vectors", "%s", "invalid option");
+    }
+    if (argc - optind != 2 || (strcmp(argv[optind], "generate") && strcmp(argv[optind], "check")))
+        return usage_error("vectors", "%s", "expected generate DIR or check DIR");
+    tc_err err = { 0 };
+    if (!strcmp(argv[optind], "generate")) return report(tc_vectors_generate(argv[optind + 1], stdout, &err), &err);
+    bool all;
+    tc_status s = tc_vectors_check(argv[optind + 1], cand, tol, stdout, &all, &err);
+    if (s) return report(s, &err);
+    return all ? 0 : 1;
+}
+
 static int cmd_verify(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -657,6 +685,7 @@ static const command commands[] = {
       "  --weights i2_s|f32|f16  type of the linear weights (default i2_s)\n"
       "  --latent            Gaussian non-ternary F32 linear weights\n"
       "  --arch NAME         bitnet-b1.58 (default), bitnet-25 or bitnet\n"
+      "  --act relu2|silu    the FFN activation of --arch bitnet (default relu2)\n"
       "  --vocab N --ctx N --embd N --layers N --ffn N --heads N --kv-heads N\n"
       "  --rope-base X --eps X   override the preset's hyper-parameters\n" },
     { "quantize", cmd_quantize, "convert an F32/F16/BF16 model to I2_S",
@@ -721,6 +750,15 @@ static const command commands[] = {
       "  controls must fail where the manifest says.  --model-dir holds your own\n"
       "  model files (2b4t-official: ggml-model-i2_s.gguf).\n"
       "  Exit status 0 every case conforms, 1 some does not, 2 error.\n" },
+    { "vectors", cmd_vectors, "generate or check the golden model vectors",
+      "usage: tritcheck vectors generate DIR\n"
+      "       tritcheck vectors check DIR [--cand ENGINE] [--tol X]\n"
+      "  generate: for each built-in recipe, gen's model (deterministic) run by the\n"
+      "  reference engine; every tap recorded in DIR/NAME.tcv.gz (a small binary\n"
+      "  format with a CRC-32, see tritcheck-vectors(1)).\n"
+      "  check: regenerate each model, check its SHA-256, and compare ENGINE\n"
+      "  (default ref) with the recording, isolated, within X (default 1e-5).\n"
+      "  Exit status 0 all pass, 1 some fail, 2 a damaged vector or other error.\n" },
     { "verify", cmd_verify, "check a receipt: schema, digest, signature, consistency, rerun",
       "usage: tritcheck verify RECEIPT [--model FILE] [--baseline FILE] [--pubkey KEY.pub] [--rerun]\n"
       "  Checks the schema, the digest and signature, that every verdict follows from\n"
