@@ -42,6 +42,19 @@ static int usage_error(const char *cmd, const char *fmt, const char *arg)
     return 2;
 }
 
+/* getopt_long found an unknown option or one without its value: name it. */
+static int option_error(const char *cmd, char **argv)
+{
+    const char *arg = optind > 0 ? argv[optind - 1] : "?";
+    if (optopt && optopt != '?' && strncmp(arg, "--", 2) != 0)
+        fprintf(stderr, "tritcheck %s: option '-%c' is unknown or needs a value (see 'tritcheck help %s')\n", cmd,
+                optopt, cmd);
+    else
+        fprintf(stderr, "tritcheck %s: option '%s' is unknown or needs a value (see 'tritcheck help %s')\n", cmd, arg,
+                cmd);
+    return 2;
+}
+
 /* Parse an unsigned decimal in [lo, hi]; false on junk or range. */
 static bool parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
@@ -131,7 +144,7 @@ static int cmd_gen(int argc, char **argv)
         case 'R': ok = parse_double(optarg, &dv) && dv > 1; o.rope_base = dv; break;
         case 'E': ok = parse_double(optarg, &dv) && dv > 0 && dv < 1; o.eps = (float)dv; break;
         case 'h': fputs(find_command("gen")->usage, stdout); return 0;
-        default: return usage_error("gen", "%s", "invalid option");
+        default: return option_error("gen", argv);
         }
         if (!ok) return usage_error("gen", "invalid value '%s'", optarg);
     }
@@ -154,7 +167,7 @@ static int cmd_quantize(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
         if (c == 'q') quiet = true;
         else if (c == 'h') { fputs(find_command("quantize")->usage, stdout); return 0; }
-        else return usage_error("quantize", "%s", "invalid option");
+        else return option_error("quantize", argv);
     }
     if (argc - optind != 2) return usage_error("quantize", "%s", "expected IN and OUT");
     tc_err err = { 0 };
@@ -171,7 +184,7 @@ static int cmd_inspect(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
         if (c == 'j') json = true;
         else if (c == 'h') { fputs(find_command("inspect")->usage, stdout); return 0; }
-        else return usage_error("inspect", "%s", "invalid option");
+        else return option_error("inspect", argv);
     }
     if (argc - optind != 1) return usage_error("inspect", "%s", "expected one FILE");
     tc_err err = { 0 };
@@ -224,7 +237,7 @@ static int cmd_run(int argc, char **argv)
         case 'c': ok = parse_u32(optarg, 1, 1u << 24, &o.eng.n_ctx); break;
         case 'd': o.dump_dir = optarg; break;
         case 'h': fputs(find_command("run")->usage, stdout); return 0;
-        default: return usage_error("run", "%s", "invalid option");
+        default: return option_error("run", argv);
         }
         if (!ok) return usage_error("run", "invalid value '%s'", optarg);
     }
@@ -293,7 +306,7 @@ static int cmd_compare(int argc, char **argv)
         case 'D': job.opts.determinism = false; break;
         case 'I': ok = strchr(optarg, ':') != NULL; job.inject = optarg; break;
         case 'h': fputs(find_command("compare")->usage, stdout); return 0;
-        default: return usage_error("compare", "%s", "invalid option");
+        default: return option_error("compare", argv);
         }
         if (!ok) return usage_error("compare", "invalid value '%s'", optarg);
     }
@@ -368,7 +381,7 @@ static int cmd_accuracy(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'k': key = optarg; break;
         case 'h': fputs(find_command("accuracy")->usage, stdout); return 0;
-        default: return usage_error("accuracy", "%s", "invalid option");
+        default: return option_error("accuracy", argv);
         }
         if (!ok) return usage_error("accuracy", "invalid value '%s'", optarg);
     }
@@ -416,7 +429,7 @@ static int cmd_conform(int argc, char **argv)
         case 'V': o.vectors = optarg; break;
         case 'M': o.model_dir = optarg; break;
         case 'h': fputs(find_command("conform")->usage, stdout); return 0;
-        default: return usage_error("conform", "%s", "invalid option");
+        default: return option_error("conform", argv);
         }
         if (!ok) return usage_error("conform", "invalid value '%s'", optarg);
     }
@@ -442,7 +455,7 @@ static int cmd_vectors(int argc, char **argv)
         if (c == 'c') cand = optarg;
         else if (c == 'T') { if (!parse_double(optarg, &tol) || tol < 0) return usage_error("vectors", "invalid value '%s'", optarg); }
         else if (c == 'h') { fputs(find_command("vectors")->usage, stdout); return 0; }
-        else return usage_error("vectors", "%s", "invalid option");
+        else return option_error("vectors", argv);
     }
     if (argc - optind != 2 || (strcmp(argv[optind], "generate") && strcmp(argv[optind], "check")))
         return usage_error("vectors", "%s", "expected generate DIR or check DIR");
@@ -469,7 +482,7 @@ static int cmd_verify(int argc, char **argv)
         else if (c == 'b') o.baseline = optarg;
         else if (c == 'r') o.rerun = true;
         else if (c == 'h') { fputs(find_command("verify")->usage, stdout); return 0; }
-        else return usage_error("verify", "%s", "invalid option");
+        else return option_error("verify", argv);
     }
     if (argc - optind != 1) return usage_error("verify", "%s", "expected one RECEIPT");
     tc_err err = { 0 };
@@ -508,7 +521,7 @@ static int cmd_report(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         if (c == 'o') out = optarg;
         else if (c == 'h') { fputs(find_command("report")->usage, stdout); return 0; }
-        else return usage_error("report", "%s", "invalid option");
+        else return option_error("report", argv);
     }
     if (argc - optind != 1 || !out) return usage_error("report", "%s", "expected RECEIPT -o FILE.html");
     tc_err err = { 0 };
@@ -582,7 +595,7 @@ static int cmd_tokenize(int argc, char **argv)
         case 's': flags |= TC_TOK_PARSE_SPECIAL; break;
         case 'B': flags &= ~TC_TOK_ADD_BOS; break;
         case 'h': fputs(find_command("tokenize")->usage, stdout); return 0;
-        default: return usage_error("tokenize", "%s", "invalid option");
+        default: return option_error("tokenize", argv);
         }
     }
     if (argc - optind != 1) return usage_error("tokenize", "%s", "expected one MODEL");
@@ -633,7 +646,7 @@ static int cmd_detokenize(int argc, char **argv)
         case 's': flags |= TC_DETOK_SKIP_SPECIAL; break;
         case 'r': raw = true; flags &= ~TC_DETOK_VALID_UTF8; break;
         case 'h': fputs(find_command("detokenize")->usage, stdout); return 0;
-        default: return usage_error("detokenize", "%s", "invalid option");
+        default: return option_error("detokenize", argv);
         }
     }
     if (argc - optind < 1) return usage_error("detokenize", "%s", "expected MODEL");

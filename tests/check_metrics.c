@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "metrics.h"
+#include "testutil.h"
 
 START_TEST(diff_known_answer)
 {
@@ -120,9 +121,5 @@ int main(void)
     tcase_add_test(limits, zero_reference);
     suite_add_tcase(s, core);
     suite_add_tcase(s, limits);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(s);
 }

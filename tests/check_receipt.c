@@ -133,9 +133,5 @@ int main(void)
     tcase_add_test(errors, signature_round_trip_and_wrong_key);
     suite_add_tcase(s, core);
     suite_add_tcase(s, errors);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(s);
 }

@@ -514,9 +514,5 @@ int main(void)
     tcase_add_test(errors, decode_out_of_range);
     tcase_add_test(limits, empty_and_nul);
     tcase_add_test(limits, long_runs);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(s);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "types.h"
+#include "testutil.h"
 
 static float bits_f32(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 static uint32_t f32_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
@@ -442,9 +443,5 @@ static Suite *types_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(types_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(types_suite());
 }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <check.h>
+
 /* Path of a file under the source tree's vectors/ (TC_VECTORS in the
  * environment, else the configured source directory). Static buffer. */
 const char *tu_vector_path(const char *rel);
@@ -18,5 +20,9 @@ uint8_t *tu_read_gz(const char *path, size_t *n);
 
 /* A fresh temporary path in TMPDIR (malloc'd, file not created). */
 char *tu_temp_path(const char *suffix);
+
+/* Run every test of suite s (freed) and return the exit status:
+ * EXIT_SUCCESS when none failed. */
+int tu_run(Suite *s);
 
 #endif
