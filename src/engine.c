@@ -47,9 +47,12 @@ tc_status tc_engine_open(const char *name, const tc_model *m, const tc_engine_op
         tc_engine_opts_default(&def);
         o = &def;
     }
+    /* "fast" or "fast:scalar|avx2|avx512" */
+    if (!strncmp(name, "fast", 4) && (name[4] == '\0' || name[4] == ':'))
+        return tc_fast_engine_open(m, o, name[4] ? name + 5 : NULL, out, err);
     for (size_t i = 0; i < sizeof engines / sizeof engines[0]; i++)
         if (!strcmp(engines[i].name, name)) return engines[i].open(m, o, out, err);
-    return tc_fail(err, TC_E_USAGE, "unknown engine '%s' (available: ref)", name);
+    return tc_fail(err, TC_E_USAGE, "unknown engine '%s' (available: ref, fast, fast:scalar, fast:avx2, fast:avx512)", name);
 }
 
 /* ---- shared state ---- */

@@ -181,5 +181,11 @@ tc_status tc_engine_emit(tc_engine *e, const tc_tap *tap, tc_err *err);
 
 /* Engine constructors, one per engine; tc_engine_open picks by name. */
 tc_status tc_ref_engine_open(const tc_model *m, const tc_engine_opts *o, tc_engine **out, tc_err *err);
+/* The fast CPU engine with kernels for isa ("scalar", "avx2", "avx512"; NULL
+ * or "": the TC_ISA environment variable, else the best the CPU has).
+ * tc_engine_open runs it for "fast" and "fast:ISA".  Also TC_E_UNSUPPORTED
+ * when the CPU lacks the ISA or the precision is not i2s. */
+tc_status tc_fast_engine_open(const tc_model *m, const tc_engine_opts *o, const char *isa, tc_engine **out,
+                              tc_err *err);
 
 #endif

@@ -273,12 +273,13 @@ tc_status tc_keygen(const char *path, tc_err *err)
     }
     EVP_PKEY_CTX_free(ctx);
     tc_status s = TC_OK;
-    char *pub = malloc(strlen(path) + 5);
+    size_t publen = strlen(path) + 5;
+    char *pub = malloc(publen);
     if (!pub) {
         EVP_PKEY_free(k);
         return tc_fail(err, TC_E_NOMEM, "keygen: out of memory");
     }
-    sprintf(pub, "%s.pub", path);
+    snprintf(pub, publen, "%s.pub", path);
     /* private key: created 0600 from the start */
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
     FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;

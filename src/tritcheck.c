@@ -23,6 +23,7 @@
 #include "run.h"
 #include "vectors.h"
 #include "verify.h"
+#include "bench.h"
 #include "tokenizer.h"
 
 /* ---- helpers ---- */
@@ -252,6 +253,62 @@ static int cmd_run(int argc, char **argv)
     }
     tc_status s = tc_run(argv[optind], &o, stdout, stderr, &err);
     free(tokens);
+    return report(s, &err);
+}
+
+static int cmd_bench(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "engine", required_argument, 0, 'e' }, { "isa", required_argument, 0, 'i' },
+        { "threads", required_argument, 0, 'j' }, { "prompt-len", required_argument, 0, 'p' },
+        { "gen", required_argument, 0, 'g' }, { "repeat", required_argument, 0, 'r' },
+        { "json", no_argument, 0, 'J' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    };
+    tc_bench_opts o;
+    tc_bench_opts_default(&o);
+    const char *isa = NULL;
+    bool json = false;
+    uint32_t threads = (uint32_t)o.n_threads;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        bool ok = true;
+        switch (c) {
+        case 'e': o.engine = optarg; break;
+        case 'i': isa = optarg; break;
+        case 'j': ok = parse_u32(optarg, 1, 1024, &threads); o.n_threads = (int)threads; break;
+        case 'p': ok = parse_u32(optarg, 1, 1u << 20, &o.prompt_len); break;
+        case 'g': ok = parse_u32(optarg, 1, 1u << 20, &o.n_gen); break;
+        case 'r': ok = parse_u32(optarg, 1, 1000, &o.repeat); break;
+        case 'J': json = true; break;
+        case 'h': fputs(find_command("bench")->usage, stdout); return 0;
+        default: return option_error("bench", argv);
+        }
+        if (!ok) return usage_error("bench", "invalid value '%s'", optarg);
+    }
+    if (argc - optind != 1) return usage_error("bench", "%s", "expected one MODEL");
+    char engine[64];
+    if (isa) {   /* --isa X selects the fast engine's kernels: fast:X */
+        if (strcmp(o.engine, "fast")) return usage_error("bench", "--isa needs --engine fast, not '%s'", o.engine);
+        snprintf(engine, sizeof engine, "fast:%s", isa);
+        o.engine = engine;
+    }
+    tc_err err = { 0 };
+    tc_model *m = NULL;
+    tc_bench_result r;
+    tc_status s = tc_model_load(argv[optind], &m, &err);
+    if (s == TC_OK) s = tc_bench_run(m, &o, &r, &err);
+    if (s == TC_OK && json) {
+        cJSON *receipt = NULL;
+        s = tc_bench_receipt(m, argv[optind], &r, &receipt, &err);
+        char *txt = receipt ? cJSON_Print(receipt) : NULL;
+        if (txt) printf("%s\n", txt);
+        else if (s == TC_OK) s = tc_fail(&err, TC_E_NOMEM, "out of memory");
+        free(txt);
+        cJSON_Delete(receipt);
+    } else if (s == TC_OK) {
+        tc_bench_print(&r, stdout);
+    }
+    tc_model_free(m);
     return report(s, &err);
 }
 
@@ -723,6 +780,18 @@ static const command commands[] = {
       "  --prompt goes through the model's tokenizer (see 'tritcheck help tokenize'),\n"
       "  BOS first, special tokens recognised.  Exit status 0, or 2\n"
       "  for a usage or input error (nothing is dumped then).\n" },
+    { "bench", cmd_bench, "measure prefill and decode speed against the machine's bandwidth",
+      "usage: tritcheck bench MODEL [options]\n"
+      "  --engine ref|fast     the engine (default fast)\n"
+      "  --isa scalar|avx2|avx512  the fast engine's kernels (default: the best here)\n"
+      "  --threads N           engine and bandwidth threads (default: online cores)\n"
+      "  --prompt-len N        prefill tokens (default 128)\n"
+      "  --gen N               decoded tokens (default 128)\n"
+      "  --repeat N            timed repeats after one warm-up (default 5)\n"
+      "  --json                a sealed receipt of kind bench instead of the table\n"
+      "  Reports median (min, max) tokens/s, measured read bandwidth, bytes per\n"
+      "  decoded token, the ratio to the bandwidth floor, and prefill int8 MAC/s\n"
+      "  against the cores' peak.  Exit status 0, or 2 for a usage or input error.\n" },
     { "compare", cmd_compare, "compare two engines (or an engine and a recording) tap by tap",
       "usage: tritcheck compare MODEL [options]\n"
       "  --ref ENGINE|dump:DIR   the reference (default ref)\n"

@@ -1,0 +1,92 @@
+/* bench.h -- `tritcheck bench`: how fast an engine runs a model, against
+ * what this machine's memory and integer units allow.
+ *
+ * It measures, in one run: the machine's read bandwidth (a STREAM-like
+ * pass over a buffer far larger than the caches, with the engine's thread
+ * count, the best pass before and after the runs), prefill tokens/s
+ * and decode tokens/s (median, min and max over repeats, after one
+ * warm-up run), the bytes a decoded token must read
+ * (weights, and the KV cache at the mean decode position), the floor
+ * bandwidth / bytes per token and the ratio of the decode speed to it,
+ * and the prefill's int8 multiply-accumulates per second against the
+ * cores' peak (cores x measured GHz x int8 MACs per cycle).  No figure is
+ * asserted anywhere: a bench reports.
+ */
+#ifndef TC_BENCH_H
+#define TC_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "engine.h"
+#include "model.h"
+#include "status.h"
+
+typedef struct tc_bench_opts {
+    const char *engine;    /* engine name: "ref", "fast", "fast:avx2" */
+    int n_threads;         /* engine and bandwidth threads, >= 1 */
+    uint32_t prompt_len;   /* prefill tokens (>= 1) */
+    uint32_t n_gen;        /* decoded tokens (>= 1) */
+    uint32_t repeat;       /* timed repeats (>= 1) after one warm-up */
+    size_t bw_bytes;       /* bandwidth buffer; 0 = 256 MiB */
+} tc_bench_opts;
+
+/* median and spread of one figure over the repeats */
+typedef struct tc_bench_stat {
+    double median, min, max;
+} tc_bench_stat;
+
+enum { TC_BENCH_MAX_KERNELS = 32 };
+
+typedef struct tc_bench_result {
+    char engine[32];            /* resolved engine name ("fast:avx2") */
+    int n_threads;
+    uint32_t prompt_len, n_gen, repeat;
+    tc_bench_stat prefill_tps;  /* prefill tokens per second */
+    tc_bench_stat decode_tps;   /* decoded tokens per second */
+    double bw_gbps;             /* measured read bandwidth, GB/s (1e9 bytes) */
+    double weight_bytes;        /* weight bytes read per decoded token */
+    double kv_bytes;            /* KV-cache bytes read per decoded token, at the mean position */
+    double floor_tps;           /* bw / (weight_bytes + kv_bytes): the bandwidth-bound decode speed */
+    double decode_gbps;         /* median decode tokens/s x bytes per token */
+    double decode_ratio;        /* median decode / floor */
+    double prefill_macs;        /* int8 MACs of the I2_S linears per prefill token */
+    double prefill_gmacs;       /* median prefill, 1e9 int8 MACs per second */
+    double ghz;                 /* measured core clock */
+    int cores;                  /* cores the peak assumes: min(threads, online cpus) */
+    int macs_per_cycle;         /* int8 MACs per cycle per core of the best SIMD unit */
+    const char *peak_isa;       /* which unit: "avx512vnni", "avx2", "scalar" */
+    double peak_gmacs;          /* cores x ghz x macs_per_cycle */
+    double prefill_peak_ratio;  /* prefill_gmacs / peak_gmacs */
+    size_t n_kernels;           /* the engine's kernel counters after the run */
+    tc_kernel_count kernels[TC_BENCH_MAX_KERNELS];
+} tc_bench_result;
+
+/* Defaults: engine fast, one thread per online core, 128 prompt tokens, 128 generated, 5 repeats. */
+void tc_bench_opts_default(tc_bench_opts *o);
+
+/* Read bandwidth in GB/s: the best of several passes over `bytes` with
+ * n_threads threads.  TC_OK, TC_E_NOMEM. */
+tc_status tc_bench_bandwidth(size_t bytes, int n_threads, double *gbps, tc_err *err);
+
+/* Core clock in GHz, timed on a chain of dependent integer adds (falls
+ * back to /proc/cpuinfo off x86). */
+double tc_bench_ghz(void);
+
+/* Run the bench of engine o->engine on model m.  TC_OK, TC_E_USAGE (bad
+ * options), or any code of tc_engine_open / tc_engine_prefill. */
+tc_status tc_bench_run(const tc_model *m, const tc_bench_opts *o, tc_bench_result *r, tc_err *err);
+
+/* The result as text (a table) or as a JSON object (the "bench" section
+ * of a receipt; NULL when out of memory). */
+void tc_bench_print(const tc_bench_result *r, FILE *out);
+cJSON *tc_bench_json(const tc_bench_result *r);
+
+/* A sealed receipt (SPEC 6) of kind "bench": the model section (hashing
+ * the file at path) and the result as "bench".  TC_OK, TC_E_IO, TC_E_NOMEM. */
+tc_status tc_bench_receipt(const tc_model *m, const char *path, const tc_bench_result *r, cJSON **out, tc_err *err);
+
+#endif

@@ -1,0 +1,119 @@
+/* avx512.c -- AVX-512 VNNI kernels of the fast CPU engine: the I2_S x int8
+ * products with vpdpbusd (unsigned codes x signed activations, four
+ * products summed into int32 per lane in one instruction), at 256-bit
+ * width (AVX512VL) so that each 32-byte I2_S block unpacks into four
+ * registers that face 32 contiguous activations, as in avx2.c.  The float
+ * kernels are AVX2's (the table's names say so).  Per-function target
+ * attributes keep the rest of the build generic x86-64. */
+#include <string.h>
+
+#include "fast/cpu/kernels.h"
+#include "fast/cpu/simd.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define TV __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+static inline TV int32_t hsum_i32(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* acc += sum over one block of c*q for one token (int32 lanes: exact) */
+#define BLOCK_DPBUSD(acc, qb, c0, c1, c2, c3)                                            \
+    do {                                                                                 \
+        acc = _mm256_dpbusd_epi32(acc, c0, _mm256_loadu_si256((const __m256i *)(qb)));    \
+        acc = _mm256_dpbusd_epi32(acc, c1, _mm256_loadu_si256((const __m256i *)((qb) + 32))); \
+        acc = _mm256_dpbusd_epi32(acc, c2, _mm256_loadu_si256((const __m256i *)((qb) + 64))); \
+        acc = _mm256_dpbusd_epi32(acc, c3, _mm256_loadu_si256((const __m256i *)((qb) + 96))); \
+    } while (0)
+
+#define UNPACK(w, c0, c1, c2, c3)                                      \
+    do {                                                               \
+        c0 = _mm256_and_si256(_mm256_srli_epi16(w, 6), mask);          \
+        c1 = _mm256_and_si256(_mm256_srli_epi16(w, 4), mask);          \
+        c2 = _mm256_and_si256(_mm256_srli_epi16(w, 2), mask);          \
+        c3 = _mm256_and_si256(w, mask);                                \
+    } while (0)
+
+/* Entry: K % 128 == 0; codes in {0,1,2}; rows K/4 bytes apart. */
+static TV int32_t i2s_row1(const uint8_t *wr, size_t K, const int8_t *q)
+{
+    const __m256i mask = _mm256_set1_epi8(3);
+    __m256i acc = _mm256_setzero_si256();
+    for (size_t b = 0; b < K / 128; b++) {
+        if (!(b & 1)) _mm_prefetch((const char *)(wr + b * 32 + 2048), _MM_HINT_T0);   /* as in avx2.c */
+        __m256i w = _mm256_loadu_si256((const __m256i *)(wr + b * 32)), c0, c1, c2, c3;
+        UNPACK(w, c0, c1, c2, c3);
+        BLOCK_DPBUSD(acc, q + b * 128, c0, c1, c2, c3);
+    }
+    return hsum_i32(acc);
+}
+
+static TV void i2s_row4(const uint8_t *wr, size_t K, const int8_t *q, int32_t out[4])
+{
+    const __m256i mask = _mm256_set1_epi8(3);
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    for (size_t b = 0; b < K / 128; b++) {
+        __m256i w = _mm256_loadu_si256((const __m256i *)(wr + b * 32)), c0, c1, c2, c3;
+        UNPACK(w, c0, c1, c2, c3);
+        BLOCK_DPBUSD(a0, q + b * 128, c0, c1, c2, c3);
+        BLOCK_DPBUSD(a1, q + K + b * 128, c0, c1, c2, c3);
+        BLOCK_DPBUSD(a2, q + 2 * K + b * 128, c0, c1, c2, c3);
+        BLOCK_DPBUSD(a3, q + 3 * K + b * 128, c0, c1, c2, c3);
+    }
+    out[0] = hsum_i32(a0);
+    out[1] = hsum_i32(a1);
+    out[2] = hsum_i32(a2);
+    out[3] = hsum_i32(a3);
+}
+
+static TV void i2s_gemv_avx512(const uint8_t *w, size_t K, size_t r0, size_t r1, const int8_t *q,
+                               const int32_t *qsum, int32_t *out)
+{
+    for (size_t r = r0; r < r1; r++) out[r] = i2s_row1(w + r * (K / 4), K, q) - qsum[0];
+}
+
+/* Cache blocking: a block of GEMM_ROWS rows (<= 110 KB of codes for
+ * K = 6912, kept in L2) meets every group of 4 tokens (<= 27 KB of
+ * activations, kept in L1) before the next block is read.  Without it the
+ * row loop streams all n tokens' activations from L2 for every row. */
+enum { GEMM_ROWS = 64 };
+
+static TV void i2s_gemm_avx512(const uint8_t *w, size_t K, size_t r0, size_t r1, const int8_t *q,
+                               const int32_t *qsum, size_t n, int32_t *out, size_t ld)
+{
+    for (size_t rb = r0; rb < r1; rb += GEMM_ROWS) {
+        const size_t re = rb + GEMM_ROWS < r1 ? rb + GEMM_ROWS : r1;
+        size_t t = 0;
+        for (; t + 4 <= n; t += 4)
+            for (size_t r = rb; r < re; r++) {
+                int32_t s[4];
+                i2s_row4(w + r * (K / 4), K, q + t * K, s);
+                for (int u = 0; u < 4; u++) out[(t + u) * ld + r] = s[u] - qsum[t + u];
+            }
+        for (; t < n; t++)
+            for (size_t r = rb; r < re; r++) out[t * ld + r] = i2s_row1(w + r * (K / 4), K, q + t * K) - qsum[t];
+    }
+}
+
+const tc_fast_kernels tc_fast_kernels_avx512 = {
+    .isa = "avx512",
+    .i2s_gemv = i2s_gemv_avx512, .i2s_gemm = i2s_gemm_avx512,
+    .i2s_gemv_name = "fast.cpu.avx512vnni.i2s_gemv", .i2s_gemm_name = "fast.cpu.avx512vnni.i2s_gemm",
+    .rmsnorm_q8 = tc_fast_avx2_rmsnorm_q8, .rmsnorm = tc_fast_avx2_rmsnorm,
+    .rmsnorm_q8_name = "fast.cpu.avx2.rmsnorm_q8", .rmsnorm_name = "fast.cpu.avx2.rmsnorm",
+    .f16_gemm = tc_fast_avx2_f16_gemm,
+    .f16_gemv_name = "fast.cpu.avx2.f16_gemv", .f16_gemm_name = "fast.cpu.avx2.f16_gemm",
+    .attention_head = tc_fast_avx2_attention_head, .attention_name = "fast.cpu.avx2.attention",
+};
+
+#else
+
+const tc_fast_kernels tc_fast_kernels_avx512 = { .isa = NULL };
+
+#endif
