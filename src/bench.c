@@ -173,6 +173,8 @@ static int peak_macs(const char **isa)
     return 1;
 }
 
+int tc_bench_peak_macs(const char **isa) { return peak_macs(isa); }
+
 /* ---- the model's traffic ---- */
 
 static double weight_bytes(const tc_weight *w)

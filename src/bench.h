@@ -76,6 +76,10 @@ tc_status tc_bench_bandwidth(size_t bytes, int n_threads, double *gbps, tc_err *
  * back to /proc/cpuinfo off x86). */
 double tc_bench_ghz(void);
 
+/* int8 multiply-accumulates per cycle per core of the best integer SIMD
+ * unit here (128 AVX-512 VNNI, 64 AVX2, 1 scalar); *isa names the unit. */
+int tc_bench_peak_macs(const char **isa);
+
 /* Run the bench of engine o->engine on model m.  TC_OK, TC_E_USAGE (bad
  * options), or any code of tc_engine_open / tc_engine_prefill. */
 tc_status tc_bench_run(const tc_model *m, const tc_bench_opts *o, tc_bench_result *r, tc_err *err);

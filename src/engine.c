@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "plugin.h"
 
 /* ---- options ---- */
 
@@ -36,6 +37,7 @@ typedef struct engine_entry {
 
 static const engine_entry engines[] = {
     { "ref", tc_ref_engine_open },
+    { "cuda", tc_cuda_engine_open },
 };
 
 tc_status tc_engine_open(const char *name, const tc_model *m, const tc_engine_opts *o,
@@ -50,9 +52,16 @@ tc_status tc_engine_open(const char *name, const tc_model *m, const tc_engine_op
     /* "fast" or "fast:scalar|avx2|avx512" */
     if (!strncmp(name, "fast", 4) && (name[4] == '\0' || name[4] == ':'))
         return tc_fast_engine_open(m, o, name[4] ? name + 5 : NULL, out, err);
+    /* "plugin:PATH": the fast engine with a kernel plug-in's table */
+    if (!strncmp(name, "plugin:", 7)) {
+        tc_plugin *p;
+        tc_status st = tc_plugin_load(name + 7, &p, err);
+        if (st) return st;
+        return tc_fast_engine_open_table(m, o, tc_plugin_kernels(p), tc_plugin_release, p, out, err);
+    }
     for (size_t i = 0; i < sizeof engines / sizeof engines[0]; i++)
         if (!strcmp(engines[i].name, name)) return engines[i].open(m, o, out, err);
-    return tc_fail(err, TC_E_USAGE, "unknown engine '%s' (available: ref, fast, fast:scalar, fast:avx2, fast:avx512)", name);
+    return tc_fail(err, TC_E_USAGE, "unknown engine '%s' (available: ref, fast, fast:scalar, fast:avx2, fast:avx512, cuda)", name);
 }
 
 /* ---- shared state ---- */

@@ -187,5 +187,19 @@ tc_status tc_ref_engine_open(const tc_model *m, const tc_engine_opts *o, tc_engi
  * when the CPU lacks the ISA or the precision is not i2s. */
 tc_status tc_fast_engine_open(const tc_model *m, const tc_engine_opts *o, const char *isa, tc_engine **out,
                               tc_err *err);
+/* The fast CPU engine with a given kernel table (a plug-in's, see
+ * src/plugin.h; counters and engine name from the table).  The table must
+ * outlive the engine: release(owner), when release is not NULL, is called
+ * when the engine is freed, and also when this call fails.  Same codes as
+ * tc_fast_engine_open. */
+struct tc_fast_kernels;
+tc_status tc_fast_engine_open_table(const tc_model *m, const tc_engine_opts *o, const struct tc_fast_kernels *kt,
+                                    void (*release)(void *), void *owner, tc_engine **out, tc_err *err);
+/* The CUDA engine (src/fast/cuda/): the whole forward pass on one GPU of
+ * compute capability 9.0 or newer, precision i2s, F16 embedding and head,
+ * I2_S linears.  Also TC_E_UNSUPPORTED when this build has no CUDA, when
+ * there is no such GPU, or for another precision or weight type;
+ * TC_E_DEVICE when a CUDA call fails (out of device memory included). */
+tc_status tc_cuda_engine_open(const tc_model *m, const tc_engine_opts *o, tc_engine **out, tc_err *err);
 
 #endif

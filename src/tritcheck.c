@@ -25,6 +25,7 @@
 #include "verify.h"
 #include "bench.h"
 #include "tokenizer.h"
+#include "kernels.h"
 
 /* ---- helpers ---- */
 
@@ -391,6 +392,50 @@ static int cmd_compare(int argc, char **argv)
     return pass ? 0 : 1;
 }
 
+static int cmd_kernels(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "engine", required_argument, 0, 'e' }, { "isa", required_argument, 0, 'i' },
+        { "filter", required_argument, 0, 'f' }, { "perf", no_argument, 0, 'p' },
+        { "repeat", required_argument, 0, 'r' }, { "seed", required_argument, 0, 's' },
+        { "output", required_argument, 0, 'o' }, { "sign", required_argument, 0, 'k' },
+        { "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    };
+    tc_kernels_opts o;
+    tc_kernels_opts_default(&o);
+    const char *receipt_path = NULL, *key = NULL;
+    uint64_t seed;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:vh", opts, NULL)) != -1) {
+        bool ok = true;
+        switch (c) {
+        case 'e': o.engine = optarg; break;
+        case 'i': o.isa = optarg; break;
+        case 'f': o.filter = optarg; break;
+        case 'p': o.perf = true; break;
+        case 'r': ok = parse_u32(optarg, 1, 64, &o.repeat); break;
+        case 's': ok = parse_u64(optarg, 0, UINT32_MAX, &seed); o.seed = (unsigned long)seed; break;
+        case 'o': receipt_path = optarg; break;
+        case 'k': key = optarg; break;
+        case 'v': o.verbose = true; break;
+        case 'h': fputs(find_command("kernels")->usage, stdout); return 0;
+        default: return option_error("kernels", argv);
+        }
+        if (!ok) return usage_error("kernels", "invalid value '%s'", optarg);
+    }
+    if (argc != optind) return usage_error("kernels", "unexpected argument '%s'", argv[optind]);
+    if (key && !receipt_path) return usage_error("kernels", "%s", "--sign needs -o RECEIPT");
+    tc_err err = { 0 };
+    cJSON *receipt = NULL;
+    bool all;
+    tc_status s = tc_kernels_run(&o, stdout, receipt_path ? &receipt : NULL, &all, &err);
+    if (s == TC_OK && receipt_path && (s = tc_receipt_seal(receipt, key, &err)) == TC_OK)
+        s = tc_receipt_write(receipt, receipt_path, &err);
+    cJSON_Delete(receipt);
+    if (s) return report(s, &err);
+    return all ? 0 : 1;
+}
+
 static int cmd_keygen(int argc, char **argv)
 {
     if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -544,7 +589,6 @@ static int cmd_verify(int argc, char **argv)
     if (argc - optind != 1) return usage_error("verify", "%s", "expected one RECEIPT");
     tc_err err = { 0 };
     bool valid;
-    printf("%s:\n", argv[optind]);
     tc_status s = tc_verify(argv[optind], &o, stdout, &valid, &err);
     if (s) return report(s, &err);
     printf("%s\n", valid ? "VALID: schema, digest, signature, consistency"
@@ -823,6 +867,25 @@ static const command commands[] = {
       "  Reports weight-level error (with --baseline), per-layer cosine and NMSE of\n"
       "  blk.N.out, per-position KL, top-1 agreement, top-5 overlap and perplexity,\n"
       "  each with its definition.\n" },
+    { "kernels", cmd_kernels, "check every kernel against the reference kernels, and time them",
+      "usage: tritcheck kernels [--engine fast|PLUGIN.so] [--isa scalar|avx2|avx512] [options]\n"
+      "  --engine fast|PLUGIN.so  the fast engine's kernels (default), or a kernel plug-in\n"
+      "                        (see tritcheck-kernels(3)); a path without '/' is in .\n"
+      "  --isa scalar|avx2|avx512  which of the fast engine's tables (default: the best here)\n"
+      "  --filter NAME         only kernels whose name contains NAME (i2s_gemv, i2s_gemm,\n"
+      "                        rmsnorm_q8, rmsnorm, f16_gemv, f16_gemm, attention_head);\n"
+      "                        'large' runs the large cases (the 2b4t LM head)\n"
+      "  --perf                time the model-shaped cases (median of repeats, one thread)\n"
+      "                        against the measured read bandwidth and MAC peaks;\n"
+      "                        includes the large cases\n"
+      "  --repeat N            timed repeats per case (default 7)\n"
+      "  --seed N              base seed of the random inputs (default 2385)\n"
+      "  -v, --verbose         a line for every case, not only failures\n"
+      "  -o RECEIPT [--sign KEY]  a receipt of kind kernels listing every case\n"
+      "  Checks: integer sums and int8 codes exact, float results within a scaled\n"
+      "  error of 1e-6, no NaN/Inf the reference lacks, 64 guard bytes around every\n"
+      "  output intact, no write outside the row range, inputs unchanged.\n"
+      "  Exit status 0 all cases pass, 1 some fail, 2 usage or load error.\n" },
     { "conform", cmd_conform, "run a conformance suite: one receipt per case and a summary",
       "usage: tritcheck conform SUITE -o DIR [--cand ENGINE] [--sign KEY] [--threads N]\n"
       "         [--suite-dir DIR] [--vectors DIR] [--model-dir DIR]\n"

@@ -136,6 +136,8 @@ static void check_schema_compare(problems *p, const cJSON *r)
 static void check_consistency_compare(problems *p, const cJSON *r)
 {
     double tol = numv(at(r, "criteria.tolerance"));
+    const char *mode = cJSON_GetStringValue(at(r, "criteria.mode"));
+    bool chained = mode && !strcmp(mode, "chained");
     const cJSON *t, *res = at(r, "results");
     int n = 0, failed = 0;
     double min_fail_pos = INFINITY;
@@ -148,7 +150,8 @@ static void check_consistency_compare(problems *p, const cJSON *r)
         double nonfinite = numv(cJSON_GetObjectItemCaseSensitive(t, "nonfinite"));
         double mism = numv(cJSON_GetObjectItemCaseSensitive(t, "code_mismatches"));
         double positions = numv(cJSON_GetObjectItemCaseSensitive(t, "positions"));
-        bool expect = scaled <= tol && !(nonfinite > 0) && !(mism > 0);
+        /* chained mode judges q8 taps by their dequantized values alone */
+        bool expect = scaled <= tol && !(nonfinite > 0) && (chained || !(mism > 0));
         bool pass = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "pass"));
         if (pass != expect)
             problem(p, "consistency: %s: pass is %s, but scaled_err %g against tolerance %g%s says %s", name,
@@ -488,6 +491,72 @@ static void check_conform(problems *p, const cJSON *r, const char *path)
     if (v && strcmp(v, want)) problem(p, "consistency: summary.verdict is \"%s\", the cases say \"%s\"", v, want);
 }
 
+/* ---- kernels receipts ---- */
+
+/* Schema of a kernels receipt, and that every verdict follows from its
+ * checks: a check with a value and a limit passes iff value <= limit, a
+ * case passes iff all its checks do, the summary counts the cases and
+ * names the first failing one, a perf fraction is rate / ceiling. */
+static void check_kernels(problems *p, const cJSON *r)
+{
+    static const struct { const char *path; enum jt t; } f[] = {
+        { "engine", J_OBJ }, { "engine.id", J_STR }, { "tolerances", J_OBJ }, { "tolerances.float_tol", J_NUM },
+        { "cases", J_ARR }, { "summary", J_OBJ }, { "summary.cases", J_NUM }, { "summary.passed", J_NUM },
+        { "summary.failed", J_NUM }, { "summary.verdict", J_STR },
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) need(p, r, f[i].path, f[i].t);
+    if (p->n) return;
+    int n = 0, ok = 0;
+    const char *first = NULL;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, at(r, "cases")) {
+        static const char *const sf[] = { "name", "kernel", "variant", "shape", "verdict" };
+        for (size_t i = 0; i < sizeof sf / sizeof sf[0]; i++)
+            if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, sf[i])))
+                problem(p, "schema: cases[%d].%s: expected a string", n, sf[i]);
+        const cJSON *checks = cJSON_GetObjectItemCaseSensitive(c, "checks"), *k;
+        if (!cJSON_IsArray(checks)) problem(p, "schema: cases[%d].checks: expected an array", n);
+        if (p->n) return;
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "name"));
+        bool all = true;
+        cJSON_ArrayForEach(k, checks) {
+            const char *kn = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(k, "check"));
+            const cJSON *pass = cJSON_GetObjectItemCaseSensitive(k, "pass");
+            if (!kn || !cJSON_IsBool(pass)) {
+                problem(p, "schema: case %s: a check without a name or a boolean pass", name);
+                continue;
+            }
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(k, "value"), *lim = cJSON_GetObjectItemCaseSensitive(k, "limit");
+            if (v && lim && (numv(v) <= numv(lim)) != cJSON_IsTrue(pass))
+                problem(p, "consistency: case %s: %s %g against limit %g says %s, the receipt says %s", name, kn,
+                        numv(v), numv(lim), numv(v) <= numv(lim) ? "pass" : "fail", cJSON_IsTrue(pass) ? "pass" : "fail");
+            all = all && cJSON_IsTrue(pass);
+        }
+        const char *verdict = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "verdict"));
+        if (strcmp(verdict, all ? "pass" : "fail"))
+            problem(p, "consistency: case %s: verdict %s, its checks say %s", name, verdict, all ? "pass" : "fail");
+        const cJSON *perf = cJSON_GetObjectItemCaseSensitive(c, "perf");
+        if (perf) {
+            double rate = numv(at(perf, "rate")), ceil = numv(at(perf, "ceiling")), frac = numv(at(perf, "fraction"));
+            if (!(ceil > 0) || !(fabs(frac - rate / ceil) <= 1e-9 * fabs(frac) + 1e-12))
+                problem(p, "consistency: case %s: perf fraction %g is not rate %g / ceiling %g", name, frac, rate, ceil);
+        }
+        if (!all && !first) first = name;
+        n++;
+        ok += all;
+    }
+    if (numv(at(r, "summary.cases")) != n || numv(at(r, "summary.passed")) != ok ||
+        numv(at(r, "summary.failed")) != n - ok)
+        problem(p, "consistency: summary counts %g cases, %g passed, %g failed; the cases say %d, %d and %d",
+                numv(at(r, "summary.cases")), numv(at(r, "summary.passed")), numv(at(r, "summary.failed")), n, ok,
+                n - ok);
+    const char *v = cJSON_GetStringValue(at(r, "summary.verdict")), *want = n > 0 && ok == n ? "pass" : "fail";
+    if (strcmp(v, want)) problem(p, "consistency: summary.verdict is \"%s\", the cases say \"%s\"", v, want);
+    const char *ff = cJSON_GetStringValue(at(r, "summary.first_failure"));
+    if ((ff == NULL) != (first == NULL) || (ff && strcmp(ff, first)))
+        problem(p, "consistency: summary.first_failure is %s, the cases say %s", ff ? ff : "null", first ? first : "null");
+}
+
 /* ---- verify ---- */
 
 tc_status tc_verify(const char *path, const tc_verify_opts *o, FILE *out, bool *valid, tc_err *err)
@@ -496,19 +565,22 @@ tc_status tc_verify(const char *path, const tc_verify_opts *o, FILE *out, bool *
     *valid = false;
     tc_status s = tc_receipt_load(path, &r, err);
     if (s) return s;
+    if (out) fprintf(out, "%s:\n", path);
     problems p = { out, 0 };
     const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "kind"));
-    check_schema_common(&p, r, kind && !strcmp(kind, "conform"));
+    check_schema_common(&p, r, kind && (!strcmp(kind, "conform") || !strcmp(kind, "kernels")));
     bool is_compare = kind && !strcmp(kind, "compare"), is_accuracy = kind && !strcmp(kind, "accuracy");
     if (is_compare) check_schema_compare(&p, r);
     else if (is_accuracy) check_schema_accuracy(&p, r);
-    else if (!(kind && !strcmp(kind, "conform")))
-        problem(&p, "schema: kind: expected \"compare\", \"accuracy\" or \"conform\", found \"%s\"", kind ? kind : "none");
+    else if (!(kind && (!strcmp(kind, "conform") || !strcmp(kind, "kernels"))))
+        problem(&p, "schema: kind: expected \"compare\", \"accuracy\", \"conform\" or \"kernels\", found \"%s\"",
+                kind ? kind : "none");
     tc_err serr = { 0 };
     if (tc_receipt_check_seal(r, o->pubkey, &serr)) problem(&p, "%s", serr.msg);
     if (is_compare && p.n == 0) check_consistency_compare(&p, r);
     if (is_accuracy && p.n == 0) check_consistency_accuracy(&p, r);
     if (kind && !strcmp(kind, "conform") && p.n == 0) check_conform(&p, r, path);
+    if (kind && !strcmp(kind, "kernels") && p.n == 0) check_kernels(&p, r);
     const char *model = o->model;
     if (model) {
         char sha[TC_SHA256_HEX];

@@ -69,6 +69,38 @@ START_TEST(q8_boundary_flips_are_accepted_and_listed)
 }
 END_TEST
 
+/* Chained mode: the sides quantized different inputs, so the dequantized
+ * rows decide, not the codes. */
+START_TEST(q8_chained_compares_dequantized_rows)
+{
+    float x[4] = { 68.5f, 2.385f, -3.5f, 127.0f };
+    int8_t ref[4] = { 68, 2, -4, 127 }, far[4] = { 66, 2, -4, 127 };
+    tc_dump *r = rec2(x, 4, ref, 1.0f), *c = rec2(x, 4, far, 1.0f);
+    tc_compare_opts o;
+    tc_compare_opts_default(&o);
+    o.mode = TC_COMPARE_CHAINED;
+    o.tol = 0.05;   /* |66 - 68| / 127 = 0.0157 */
+    tc_compare_result res = { 0 };
+    tc_err err;
+    ck_assert_int_eq(tc_compare_dumps(c, r, &o, &res, &err), TC_OK);
+    ck_assert(res.taps[1].pass);
+    ck_assert_uint_eq(res.taps[1].q8_mismatches, 1);   /* still counted */
+    ck_assert_double_eq_tol(res.taps[1].scaled, 2.0 / 127.0, 1e-7);
+    tc_compare_result_free(&res);
+    o.tol = 0.01;
+    ck_assert_int_eq(tc_compare_dumps(c, r, &o, &res, &err), TC_OK);
+    ck_assert(!res.taps[1].pass);
+    tc_compare_result_free(&res);
+    o.mode = TC_COMPARE_ISOLATED;   /* the same codes fail isolated at any tolerance */
+    o.tol = 1.0;
+    ck_assert_int_eq(tc_compare_dumps(c, r, &o, &res, &err), TC_OK);
+    ck_assert(!res.taps[1].pass);
+    tc_compare_result_free(&res);
+    tc_dump_free(r);
+    tc_dump_free(c);
+}
+END_TEST
+
 /* Float metrics: the scaled error against the tolerance decides. */
 START_TEST(float_tolerance_decides)
 {
@@ -158,6 +190,7 @@ int main(void)
     TCase *core = tcase_create("core"), *errors = tcase_create("errors");
     tcase_add_test(core, q8_boundary_flips_are_accepted_and_listed);
     tcase_add_test(core, float_tolerance_decides);
+    tcase_add_test(core, q8_chained_compares_dequantized_rows);
     tcase_add_test(errors, verify_catches_resealed_verdict);
     suite_add_tcase(s, core);
     suite_add_tcase(s, errors);

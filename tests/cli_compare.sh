@@ -17,6 +17,15 @@ grep -q '^PASS' "$d/out" || fail "ref vs ref verdict"
 [ "$(grep -c '"scaled_err":	0,' "$d/same.json")" -eq "$(grep -c '"tap":' "$d/same.json")" ] || fail "ref vs ref: all errors 0"
 grep -q '"bit_identical":	true' "$d/same.json" || fail "determinism measured"
 
+# ref against the fast engine, every ISA this CPU runs
+for e in fast fast:scalar fast:avx2 fast:avx512; do
+    $T compare "$d/m.gguf" --ref ref --cand $e --random 8 --gen 4 --threads 2 > "$d/out" 2>&1
+    rc=$?
+    grep -q 'cannot run the' "$d/out" && continue
+    [ $rc -eq 0 ] || fail "ref vs $e: $(tail -2 "$d/out")"
+    grep -q 'determinism: two runs bit-identical' "$d/out" || fail "$e determinism"
+done
+
 # bitnet.cpp's recordings against the reference engine
 gzip -dc "$V/tiny-bitnet-b158-i2_s.gguf.gz" > "$d/b.gguf"
 gzip -dc "$V/tiny-bitnet-b158-f32.gguf.gz" > "$d/bf.gguf"
@@ -24,6 +33,7 @@ $T compare "$d/b.gguf" --ref "dump:$V/i2_s" --cand ref > "$d/out" || fail "bitne
 grep -q 'top-1 14/14' "$d/out" || fail "bitnet.cpp argmax on every row"
 grep -q 'skipped (not in the recording): blk.0.attn_norm.q8' "$d/out" || fail "taps the recording lacks are listed"
 $T compare "$d/bf.gguf" --ref "dump:$V/f32" --cand ref --precision fp32 > "$d/out" || fail "bitnet.cpp f32 vs ref"
+$T compare "$d/b.gguf" --ref "dump:$V/i2_s" --cand fast > "$d/out" || fail "bitnet.cpp i2_s vs fast: $(tail -1 "$d/out")"
 
 # injected fault, isolated: fails at exactly that tap and no other
 $T compare "$d/m.gguf" --cand ref --random 8 --gen 4 --inject blk.1.ffn_up:1e-4 -o "$d/inj.json" > "$d/out"

@@ -11,6 +11,7 @@ d=$(mktemp -d) || exit 99
 trap 'rm -rf "$d"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
+$T conform smoke --suite-dir "$C" --vectors "$V" --cand fast -o "$d/fast" > "$d/out" || fail "smoke, fast: $(cat "$d/out")"
 $T conform smoke --suite-dir "$C" --vectors "$V" --cand "$CAND" -o "$d/smoke" > "$d/out" || fail "smoke: $(cat "$d/out")"
 grep -q 'smoke: 7 of 7 cases conform' "$d/out" || fail "smoke count"
 grep -q 'negative-perturbed-tap .*got fail at blk.1.ffn_down  CONFORMS' "$d/out" || fail "negative control"

@@ -49,6 +49,22 @@ if [ -x configure ] && step configure ./configure --enable-cuda=yes && step make
         echo "compute-sanitizer          not found" >> "$SUMMARY"
     fi
     step bench_cuda make bench-cuda
+    # the engine: its test (ref comparisons, determinism, graph == eager),
+    # the CLI comparison, memcheck on a tiny comparison, and timings on the
+    # 2b4t shape (generated here, not carried), graph on and off
+    step build_check_cuda_engine make -j"$JOBS" tests/check_cuda_engine
+    step check_cuda_engine ./tests/check_cuda_engine
+    step gen_models sh -c './tritcheck gen --preset tiny -o /tmp/tc-tiny.gguf &&
+        ./tritcheck gen --preset small -o /tmp/tc-small.gguf'
+    step compare_cuda ./tritcheck compare /tmp/tc-small.gguf --cand cuda -o "$OUTDIR/compare-small.json"
+    if command -v compute-sanitizer > /dev/null; then
+        step memcheck_engine compute-sanitizer --tool memcheck --error-exitcode 3 \
+            ./tritcheck compare /tmp/tc-tiny.gguf --cand cuda
+    fi
+    step gen_2b4t ./tritcheck gen --preset 2b4t -o /tmp/tc-2b4t.gguf
+    step bench_engine ./tritcheck bench /tmp/tc-2b4t.gguf --engine cuda --prompt-len 512 --gen 128 --repeat 3
+    step bench_engine_nograph env TC_CUDA_GRAPH=0 ./tritcheck bench /tmp/tc-2b4t.gguf --engine cuda \
+        --prompt-len 16 --gen 128 --repeat 3
 else
     # no autotools build: the laboratory alone, compiled straight with nvcc
     mkdir -p "$OUTDIR/obj"
@@ -70,7 +86,11 @@ done
 echo "==== GPU";       cat "$OUTDIR/gpu.txt"
 if [ $built = yes ]; then
     echo "==== check_cuda"; grep -E '^[0-9]+%|check_cuda:' "$OUTDIR/check_cuda.log" | tail -3
-    for t in memcheck racecheck; do
+    echo "==== check_cuda_engine"; grep -E '^[0-9]+%|check_cuda_engine:|first failure' "$OUTDIR/check_cuda_engine.log" | tail -8
+    for t in compare_cuda bench_engine bench_engine_nograph; do
+        [ -f "$OUTDIR/$t.log" ] && { echo "==== $t"; tail -24 "$OUTDIR/$t.log"; }
+    done
+    for t in memcheck racecheck memcheck_engine; do
         [ -f "$OUTDIR/$t.log" ] && { echo "==== $t"; grep -E 'ERROR SUMMARY|^[0-9]+%' "$OUTDIR/$t.log" | tail -2; }
     done
 fi

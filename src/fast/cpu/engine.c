@@ -89,8 +89,10 @@ typedef struct fast_engine {
     fast_state s;
     tc_pool *pool;
     tc_engine *base;
-    char name[32];
+    char name[4200];          /* "fast:avx2", or "plugin:PATH" */
     tc_engine_vtable vt;
+    void (*release)(void *);  /* frees owner (a plug-in holding kt) with the engine, or NULL */
+    void *owner;
 } fast_engine;
 
 /* [lo, hi) of n items for thread tid of nt */
@@ -484,6 +486,7 @@ static void fast_free(void *impl)
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) free(p[i]);
     for (size_t i = 0; i < f->n_owned; i++) free(f->owned[i]);
     free(f->owned);
+    if (f->release) f->release(f->owner);
     free(f);
 }
 
@@ -551,27 +554,40 @@ static tc_status pick_isa(const char *isa, const tc_fast_kernels **out, tc_err *
 tc_status tc_fast_engine_open(const tc_model *m, const tc_engine_opts *o, const char *isa, tc_engine **out,
                               tc_err *err)
 {
+    const tc_fast_kernels *kt = NULL;
+    *out = NULL;
+    tc_status st = pick_isa(isa, &kt, err);
+    return st ? st : tc_fast_engine_open_table(m, o, kt, NULL, NULL, out, err);
+}
+
+tc_status tc_fast_engine_open_table(const tc_model *m, const tc_engine_opts *o, const tc_fast_kernels *kt,
+                                    void (*release)(void *), void *owner, tc_engine **out, tc_err *err)
+{
     tc_status st;
     tc_engine_opts def;
-    const tc_fast_kernels *kt = NULL;
     *out = NULL;
     if (!o) {
         tc_engine_opts_default(&def);
         o = &def;
     }
-    if ((st = pick_isa(isa, &kt, err))) return st;
-    if (o->precision != TC_PRECISION_I2S)
+    if (o->precision != TC_PRECISION_I2S) {
+        if (release) release(owner);
         return tc_fail(err, TC_E_UNSUPPORTED, "fast: precision %s is not implemented (the ref engine runs it)",
                        tc_precision_name(o->precision));
+    }
     tc_engine *e = calloc(1, sizeof *e);
     fast_engine *f = calloc(1, sizeof *f);
     if (!e || !f) {
         free(e);
         free(f);
+        if (release) release(owner);
         return tc_fail(err, TC_E_NOMEM, "fast: out of memory");
     }
     f->kt = kt;
-    snprintf(f->name, sizeof f->name, "fast:%s", kt->isa);
+    f->release = release;   /* from here on, fast_free releases the owner */
+    f->owner = owner;
+    /* "fast:avx2"; a plug-in's table names itself ("plugin:PATH") */
+    snprintf(f->name, sizeof f->name, strncmp(kt->isa, "plugin:", 7) ? "fast:%s" : "%s", kt->isa);
     f->vt = (tc_engine_vtable){ f->name, forward, fast_free };
     const tc_hparams *hp = &m->hp;
     f->kname[K_EMBED] = "fast.cpu.scalar.embed";

@@ -401,8 +401,9 @@ extern "C" tc_status tc_cuda_rope_table_upload(double *d_table, uint32_t n_pos, 
 /* One thread per pair (token t, head, i < half): NEOX rotation in double,
  * rounded once to float, as tc_ref_rope_neox. */
 __global__ void rope_kernel(const float *x, float *y, size_t n_pairs, int n_heads, int hd, uint32_t pos0,
-                            const double *__restrict__ table)
+                            const uint32_t *__restrict__ d_pos0, const double *__restrict__ table)
 {
+    if (d_pos0) pos0 = *d_pos0;   /* the _dev variant: position read on the device */
     const size_t idx = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (idx >= n_pairs) return;
     const int half = hd / 2;
@@ -416,8 +417,8 @@ __global__ void rope_kernel(const float *x, float *y, size_t n_pairs, int n_head
     y[o + half] = __double2float_rn(__dadd_rn(__dmul_rn(a, sn), __dmul_rn(b, c)));
 }
 
-extern "C" tc_status tc_cuda_rope(const float *x, float *y, size_t n_tok, size_t n_heads, size_t head_dim,
-                                  uint32_t pos0, const double *table, tc_cuda_stream st, tc_err *err)
+static tc_status rope_launch(const float *x, float *y, size_t n_tok, size_t n_heads, size_t head_dim, uint32_t pos0,
+                             const uint32_t *d_pos0, const double *table, tc_cuda_stream st, tc_err *err)
 {
     if (!x || !y || !table) return tc_fail(err, TC_E_USAGE, "rope: NULL pointer");
     if (head_dim == 0 || head_dim % 2 || head_dim > INT_MAX || n_heads > INT_MAX)
@@ -427,8 +428,21 @@ extern "C" tc_status tc_cuda_rope(const float *x, float *y, size_t n_tok, size_t
     const size_t blocks = (n_pairs + BLOCK - 1) / BLOCK;
     if (blocks > INT_MAX) return tc_fail(err, TC_E_USAGE, "rope: %zu pairs is too many", n_pairs);
     rope_kernel<<<(unsigned)blocks, BLOCK, 0, (cudaStream_t)st>>>(x, y, n_pairs, (int)n_heads, (int)head_dim, pos0,
-                                                                  table);
+                                                                  d_pos0, table);
     return launched(err, "rope_kernel");
+}
+
+extern "C" tc_status tc_cuda_rope(const float *x, float *y, size_t n_tok, size_t n_heads, size_t head_dim,
+                                  uint32_t pos0, const double *table, tc_cuda_stream st, tc_err *err)
+{
+    return rope_launch(x, y, n_tok, n_heads, head_dim, pos0, NULL, table, st, err);
+}
+
+extern "C" tc_status tc_cuda_rope_dev(const float *x, float *y, size_t n_tok, size_t n_heads, size_t head_dim,
+                                      const uint32_t *d_pos0, const double *table, tc_cuda_stream st, tc_err *err)
+{
+    if (!d_pos0) return tc_fail(err, TC_E_USAGE, "rope: NULL device position");
+    return rope_launch(x, y, n_tok, n_heads, head_dim, 0, d_pos0, table, st, err);
 }
 
 /* ---- attention ---- */
@@ -449,13 +463,15 @@ static size_t attention_smem(size_t n_keys_max, size_t hd)
  *     a contiguous key range, combined in part order (fixed). */
 __global__ void __launch_bounds__(BLOCK) attention_kernel(const float *__restrict__ q, const float *__restrict__ kc,
                                                           const float *__restrict__ vc, float *__restrict__ out,
-                                                          uint32_t pos0, int n_head, int n_kv, int hd)
+                                                          uint32_t pos0, const uint32_t *__restrict__ d_pos0,
+                                                          int keys_cap, int n_head, int n_kv, int hd)
 {
+    if (d_pos0) pos0 = *d_pos0;   /* the _dev variant: position read on the device */
     extern __shared__ double smem[];
     __shared__ double shd[32];
     const int h = blockIdx.x, t = blockIdx.y, tid = threadIdx.x;
     const int lane = tid % 32, warp = tid / 32;
-    const int n_keys_max = (int)pos0 + (int)gridDim.y, n_keys = (int)pos0 + t + 1;
+    const int n_keys_max = keys_cap, n_keys = (int)pos0 + t + 1;   /* keys_cap >= pos0 + gridDim.y */
     double *sc = smem, *part = smem + n_keys_max;
     float *qs = reinterpret_cast<float *>(part + BLOCK);
     const int g = h / (n_head / n_kv);
@@ -515,31 +531,52 @@ __global__ void __launch_bounds__(BLOCK) attention_kernel(const float *__restric
     }
 }
 
-extern "C" tc_status tc_cuda_attention(const float *q, const float *kcache, const float *vcache, float *out,
-                                       size_t n_tok, uint32_t pos0, size_t n_head, size_t n_head_kv, size_t hd,
-                                       tc_cuda_stream st, tc_err *err)
+/* keys_cap: the most keys any query sees (pos0 + n_tok, or the caller's
+ * bound when the position is read on the device); it sizes shared memory. */
+static tc_status attention_launch(const float *q, const float *kcache, const float *vcache, float *out, size_t n_tok,
+                                  uint32_t pos0, const uint32_t *d_pos0, size_t keys_cap, size_t n_head,
+                                  size_t n_head_kv, size_t hd, tc_cuda_stream st, tc_err *err)
 {
     if (!q || !kcache || !vcache || !out) return tc_fail(err, TC_E_USAGE, "attention: NULL pointer");
     if (hd == 0 || hd > 4096 || n_head == 0 || n_head_kv == 0 || n_head % n_head_kv != 0 || n_head > 65535)
         return tc_fail(err, TC_E_USAGE, "attention: n_head %zu, n_head_kv %zu, head_dim %zu", n_head, n_head_kv, hd);
     if (n_tok == 0) return TC_OK;
-    if (n_tok > 65535 || (uint64_t)pos0 + n_tok > INT_MAX)
-        return tc_fail(err, TC_E_USAGE, "attention: %zu tokens at position %u", n_tok, pos0);
-    const size_t smem = attention_smem((size_t)pos0 + n_tok, hd);
+    if (n_tok > 65535 || (uint64_t)pos0 + n_tok > INT_MAX || keys_cap < n_tok || keys_cap > INT_MAX)
+        return tc_fail(err, TC_E_USAGE, "attention: %zu tokens at position %u (at most %zu keys)", n_tok, pos0, keys_cap);
+    const size_t smem = attention_smem(keys_cap, hd);
     if (smem > 48 * 1024) {
         int dev = 0, optin = 0;
         TC_CU(cudaGetDevice(&dev), "cudaGetDevice");
         TC_CU(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "cudaDeviceGetAttribute");
         if (smem > (size_t)optin - 32 * sizeof(double))
             return tc_fail(err, TC_E_UNSUPPORTED, "attention: %zu keys need %zu bytes of shared memory, the device has %d",
-                           (size_t)pos0 + n_tok, smem, optin);
-        TC_CU(cudaFuncSetAttribute(attention_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem),
+                           keys_cap, smem, optin);
+        /* always the same (largest) limit, never a smaller one: a CUDA Graph
+         * captured with a larger launch must still replay after this call */
+        TC_CU(cudaFuncSetAttribute(attention_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                   optin - (int)(32 * sizeof(double))),
               "cudaFuncSetAttribute (attention)");
     }
     const dim3 grid((unsigned)n_head, (unsigned)n_tok);
-    attention_kernel<<<grid, BLOCK, smem, (cudaStream_t)st>>>(q, kcache, vcache, out, pos0, (int)n_head,
-                                                              (int)n_head_kv, (int)hd);
+    attention_kernel<<<grid, BLOCK, smem, (cudaStream_t)st>>>(q, kcache, vcache, out, pos0, d_pos0, (int)keys_cap,
+                                                              (int)n_head, (int)n_head_kv, (int)hd);
     return launched(err, "attention_kernel");
+}
+
+extern "C" tc_status tc_cuda_attention(const float *q, const float *kcache, const float *vcache, float *out,
+                                       size_t n_tok, uint32_t pos0, size_t n_head, size_t n_head_kv, size_t hd,
+                                       tc_cuda_stream st, tc_err *err)
+{
+    return attention_launch(q, kcache, vcache, out, n_tok, pos0, NULL, (size_t)pos0 + n_tok, n_head, n_head_kv, hd,
+                            st, err);
+}
+
+extern "C" tc_status tc_cuda_attention_dev(const float *q, const float *kcache, const float *vcache, float *out,
+                                           size_t n_tok, const uint32_t *d_pos0, size_t keys_cap, size_t n_head,
+                                           size_t n_head_kv, size_t hd, tc_cuda_stream st, tc_err *err)
+{
+    if (!d_pos0) return tc_fail(err, TC_E_USAGE, "attention: NULL device position");
+    return attention_launch(q, kcache, vcache, out, n_tok, 0, d_pos0, keys_cap, n_head, n_head_kv, hd, st, err);
 }
 
 /* ---- element-wise ---- */
@@ -595,6 +632,65 @@ extern "C" tc_status tc_cuda_add(const float *a, const float *b, size_t n, float
     if (n == 0) return TC_OK;
     add_kernel<<<elementwise_blocks(n), BLOCK, 0, (cudaStream_t)st>>>(a, b, n, y);
     return launched(err, "add_kernel");
+}
+
+/* ---- the engine's glue: embedding, KV store, output multipliers ---- */
+
+/* x[t][i] = f16 -> float of table[tokens[t]][i] (exact); tokens on the
+ * device, already checked against the vocabulary by the caller. */
+__global__ void embed_f16_kernel(const uint16_t *__restrict__ table, size_t d, const int32_t *__restrict__ tokens,
+                                 size_t n, float *__restrict__ x)
+{
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        const size_t t = i / d, j = i % d;
+        x[i] = __half2float(__ushort_as_half(table[(size_t)tokens[t] * d + j]));
+    }
+}
+
+/* kcache[pos0 + t][i] = k[t][i], the same for v: rows are contiguous, so
+ * the batch is one block of n elements at offset pos0 * d_kv. */
+__global__ void kv_store_kernel(const float *__restrict__ k, const float *__restrict__ v, float *__restrict__ kc,
+                                float *__restrict__ vc, size_t n, size_t d_kv, const uint32_t *__restrict__ d_pos0)
+{
+    const size_t off = (size_t)*d_pos0 * d_kv;
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        kc[off + i] = k[i];
+        vc[off + i] = v[i];
+    }
+}
+
+__global__ void scale_kernel(float *y, size_t n, float c)
+{
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        y[i] = __fmul_rn(y[i], c);
+}
+
+extern "C" tc_status tc_cuda_embed_f16(const uint16_t *table, size_t d, const int32_t *d_tokens, size_t n_tok,
+                                       float *x, tc_cuda_stream st, tc_err *err)
+{
+    if (!table || !d_tokens || !x) return tc_fail(err, TC_E_USAGE, "embed_f16: NULL pointer");
+    if (d == 0) return tc_fail(err, TC_E_USAGE, "embed_f16: zero row length");
+    if (n_tok == 0) return TC_OK;
+    embed_f16_kernel<<<elementwise_blocks(n_tok * d), BLOCK, 0, (cudaStream_t)st>>>(table, d, d_tokens, n_tok * d, x);
+    return launched(err, "embed_f16_kernel");
+}
+
+extern "C" tc_status tc_cuda_kv_store(const float *k, const float *v, float *kcache, float *vcache, size_t n_tok,
+                                      size_t d_kv, const uint32_t *d_pos0, tc_cuda_stream st, tc_err *err)
+{
+    if (!k || !v || !kcache || !vcache || !d_pos0) return tc_fail(err, TC_E_USAGE, "kv_store: NULL pointer");
+    if (n_tok == 0 || d_kv == 0) return TC_OK;
+    kv_store_kernel<<<elementwise_blocks(n_tok * d_kv), BLOCK, 0, (cudaStream_t)st>>>(k, v, kcache, vcache,
+                                                                                   n_tok * d_kv, d_kv, d_pos0);
+    return launched(err, "kv_store_kernel");
+}
+
+extern "C" tc_status tc_cuda_scale(float *y, size_t n, float c, tc_cuda_stream st, tc_err *err)
+{
+    if (!y) return tc_fail(err, TC_E_USAGE, "scale: NULL pointer");
+    if (n == 0) return TC_OK;
+    scale_kernel<<<elementwise_blocks(n), BLOCK, 0, (cudaStream_t)st>>>(y, n, c);
+    return launched(err, "scale_kernel");
 }
 
 /* ---- F16 weights ---- */

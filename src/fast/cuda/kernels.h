@@ -125,6 +125,11 @@ tc_status tc_cuda_rope_table_upload(double *d_table, uint32_t n_pos, size_t head
 tc_status tc_cuda_rope(const float *x, float *y, size_t n_tok, size_t n_heads, size_t head_dim, uint32_t pos0,
                        const double *table, tc_cuda_stream st, tc_err *err);
 
+/* The same with the position read on the device from *d_pos0 (so that a
+ * captured CUDA Graph replays at any position).  Same codes. */
+tc_status tc_cuda_rope_dev(const float *x, float *y, size_t n_tok, size_t n_heads, size_t head_dim,
+                           const uint32_t *d_pos0, const double *table, tc_cuda_stream st, tc_err *err);
+
 /* ---- attention ---- */
 
 /* Causal GQA attention for n_tok queries at positions pos0 .. pos0+n_tok-1
@@ -139,6 +144,13 @@ tc_status tc_cuda_rope(const float *x, float *y, size_t n_tok, size_t n_heads, s
 tc_status tc_cuda_attention(const float *q, const float *kcache, const float *vcache, float *out, size_t n_tok,
                             uint32_t pos0, size_t n_head, size_t n_head_kv, size_t hd, tc_cuda_stream st,
                             tc_err *err);
+
+/* The same with pos0 read on the device from *d_pos0; keys_cap bounds
+ * pos0 + n_tok (the caller's promise) and sizes shared memory, so one
+ * launch configuration serves every position up to it.  Same codes. */
+tc_status tc_cuda_attention_dev(const float *q, const float *kcache, const float *vcache, float *out, size_t n_tok,
+                                const uint32_t *d_pos0, size_t keys_cap, size_t n_head, size_t n_head_kv, size_t hd,
+                                tc_cuda_stream st, tc_err *err);
 
 /* ---- element-wise ---- */
 
@@ -159,6 +171,24 @@ tc_status tc_cuda_relu2_mul(const float *gate, const float *up, size_t n, float 
 /* y_i = a_i + b_i for i < n (residual); y may alias either.
  * Returns TC_OK, TC_E_USAGE, TC_E_DEVICE. */
 tc_status tc_cuda_add(const float *a, const float *b, size_t n, float *y, tc_cuda_stream st, tc_err *err);
+
+/* ---- the engine's glue ---- */
+
+/* x[t*d + i] = (float)table[tok[t]*d + i] for t < n_tok (F16 embedding
+ * rows, exact); d_tokens on the device, each < the table's rows (the
+ * caller's promise).  Returns TC_OK, TC_E_USAGE, TC_E_DEVICE. */
+tc_status tc_cuda_embed_f16(const uint16_t *table, size_t d, const int32_t *d_tokens, size_t n_tok, float *x,
+                            tc_cuda_stream st, tc_err *err);
+
+/* kcache[(pos0 + t)*d_kv + i] = k[t*d_kv + i], vcache likewise, for
+ * t < n_tok, pos0 = *d_pos0 on the device.  Returns TC_OK, TC_E_USAGE,
+ * TC_E_DEVICE. */
+tc_status tc_cuda_kv_store(const float *k, const float *v, float *kcache, float *vcache, size_t n_tok, size_t d_kv,
+                           const uint32_t *d_pos0, tc_cuda_stream st, tc_err *err);
+
+/* y_i = y_i * c (one IEEE product) for i < n: the optional per-projection
+ * output multipliers.  Returns TC_OK, TC_E_USAGE, TC_E_DEVICE. */
+tc_status tc_cuda_scale(float *y, size_t n, float c, tc_cuda_stream st, tc_err *err);
 
 /* ---- F16 weights (the tied LM head) ---- */
 
