@@ -28,19 +28,9 @@ static bool jnum(const cJSON *o, const char *k, double *v)
 
 static tc_status read_manifest(const char *path, cJSON **out, tc_err *err)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return tc_fail(err, TC_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *text = n >= 0 && n < (16L << 20) ? malloc((size_t)n + 1) : NULL;
-    size_t got = text ? fread(text, 1, (size_t)n, fp) : 0;
-    fclose(fp);
-    if (!text) return tc_fail(err, TC_E_FORMAT, "%s: expected a JSON manifest under 16 MiB", path);
-    text[got] = '\0';
-    *out = cJSON_Parse(text);
-    free(text);
-    if (!*out || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(*out, "cases"))) {
+    tc_status s = tc_json_load(path, (size_t)16 << 20, "a JSON manifest", out, err);
+    if (s) return s;
+    if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(*out, "cases"))) {
         cJSON_Delete(*out);
         *out = NULL;
         return tc_fail(err, TC_E_FORMAT, "%s: expected a JSON object with a \"cases\" array", path);

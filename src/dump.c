@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "dump.h"
+#include "receipt.h"
 #include "sha256.h"
 
 struct tc_dump {
@@ -337,19 +338,9 @@ tc_status tc_dump_load(const char *dir, tc_dump **out, tc_err *err)
     *out = NULL;
     char path[4096];
     snprintf(path, sizeof path, "%s/index.json", dir);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return tc_fail(err, TC_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *text = n >= 0 && n < (64L << 20) ? malloc((size_t)n + 1) : NULL;
-    size_t got = text ? fread(text, 1, (size_t)n, fp) : 0;
-    fclose(fp);
-    if (!text) return tc_fail(err, TC_E_FORMAT, "%s: expected a JSON index under 64 MiB", path);
-    text[got] = '\0';
-    cJSON *root = cJSON_Parse(text);
-    free(text);
-    if (!root) return tc_fail(err, TC_E_FORMAT, "%s: not valid JSON", path);
+    cJSON *root;
+    tc_status ls = tc_json_load(path, (size_t)64 << 20, "a JSON index", &root, err);
+    if (ls) return ls;
     tc_dump *d = tc_dump_new();
     tc_status s = d ? TC_OK : tc_fail(err, TC_E_NOMEM, "dump: out of memory");
     const cJSON *tokens = cJSON_GetObjectItemCaseSensitive(root, "tokens");

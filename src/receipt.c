@@ -423,7 +423,7 @@ tc_status tc_receipt_write(const cJSON *root, const char *path, tc_err *err)
     return s;
 }
 
-tc_status tc_receipt_load(const char *path, cJSON **out, tc_err *err)
+tc_status tc_json_load(const char *path, size_t max_bytes, const char *what, cJSON **out, tc_err *err)
 {
     *out = NULL;
     FILE *fp = fopen(path, "rb");
@@ -431,9 +431,9 @@ tc_status tc_receipt_load(const char *path, cJSON **out, tc_err *err)
     fseek(fp, 0, SEEK_END);
     long n = ftell(fp);
     fseek(fp, 0, SEEK_SET);
-    if (n < 0 || n > (1L << 30)) {
+    if (n < 0 || (unsigned long)n > max_bytes) {
         fclose(fp);
-        return tc_fail(err, TC_E_FORMAT, "%s: expected a JSON receipt under 1 GiB", path);
+        return tc_fail(err, TC_E_FORMAT, "%s: expected %s of at most %zu bytes", path, what, max_bytes);
     }
     char *buf = malloc((size_t)n + 1);
     if (!buf) {
@@ -445,16 +445,23 @@ tc_status tc_receipt_load(const char *path, cJSON **out, tc_err *err)
     buf[got] = '\0';
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithOpts(buf, &end, 0);
-    if (!root) {
-        size_t at = end ? (size_t)(end - buf) : 0;
-        free(buf);
-        return tc_fail(err, TC_E_FORMAT, "%s: not valid JSON (parse error at byte %zu)", path, at);
-    }
+    size_t at = end ? (size_t)(end - buf) : 0;
     free(buf);
+    if (!root) return tc_fail(err, TC_E_FORMAT, "%s: expected %s, not valid JSON (parse error at byte %zu)", path, what, at);
+    *out = root;
+    return TC_OK;
+}
+
+tc_status tc_receipt_load(const char *path, cJSON **out, tc_err *err)
+{
+    cJSON *root;
+    *out = NULL;
+    tc_status s = tc_json_load(path, (size_t)1 << 30, "a JSON receipt", &root, err);
+    if (s) return s;
     const char *schema = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "schema"));
     if (!schema || strcmp(schema, TC_RECEIPT_SCHEMA) != 0) {
-        tc_status s = tc_fail(err, TC_E_FORMAT, "%s: schema: expected \"%s\", found %s%s%s", path,
-                              TC_RECEIPT_SCHEMA, schema ? "\"" : "", schema ? schema : "none", schema ? "\"" : "");
+        s = tc_fail(err, TC_E_FORMAT, "%s: schema: expected \"%s\", found %s%s%s", path, TC_RECEIPT_SCHEMA,
+                    schema ? "\"" : "", schema ? schema : "none", schema ? "\"" : "");
         cJSON_Delete(root);   /* schema points into root */
         return s;
     }

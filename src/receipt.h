@@ -60,6 +60,11 @@ tc_status tc_receipt_write(const cJSON *root, const char *path, tc_err *err);
  * not schema tritcheck.receipt/1). */
 tc_status tc_receipt_load(const char *path, cJSON **out, tc_err *err);
 
+/* Read and parse a JSON file of at most max_bytes; `what` names it in
+ * messages ("a JSON receipt").  TC_OK, TC_E_IO, TC_E_FORMAT (too large, or
+ * not JSON: the byte of the parse error), TC_E_NOMEM. */
+tc_status tc_json_load(const char *path, size_t max_bytes, const char *what, cJSON **out, tc_err *err);
+
 /* Write a new Ed25519 key pair: path (private, PEM, mode 0600) and
  * path.pub (public, PEM).  TC_OK, TC_E_IO, TC_E_NOMEM. */
 tc_status tc_keygen(const char *path, tc_err *err);
