@@ -557,6 +557,77 @@ static void check_kernels(problems *p, const cJSON *r)
         problem(p, "consistency: summary.first_failure is %s, the cases say %s", ff ? ff : "null", first ? first : "null");
 }
 
+/* ---- bench receipts: the derived figures follow from the measured ones ---- */
+
+static void check_bench(problems *p, const cJSON *r)
+{
+    static const char *const f[] = { "bench.engine", "bench.prefill_tok_s.median", "bench.decode_tok_s.median",
+                                     "bench.bandwidth_gb_s", "bench.weight_bytes_per_token", "bench.kv_bytes_per_token",
+                                     "bench.floor_tok_s", "bench.decode_gb_s", "bench.decode_floor_ratio",
+                                     "bench.prefill_macs_per_token", "bench.prefill_gmac_s", "bench.ghz", "bench.cores",
+                                     "bench.macs_per_cycle", "bench.peak_gmac_s", "bench.prefill_peak_ratio" };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) need(p, r, f[i], i ? J_NUM : J_STR);
+    if (p->n) return;
+    double dec = numv(at(r, "bench.decode_tok_s.median")), pre = numv(at(r, "bench.prefill_tok_s.median"));
+    double bytes = numv(at(r, "bench.weight_bytes_per_token")) + numv(at(r, "bench.kv_bytes_per_token"));
+    double floor_tok = numv(at(r, "bench.bandwidth_gb_s")) * 1e9 / bytes;
+    double peak = numv(at(r, "bench.cores")) * numv(at(r, "bench.ghz")) * numv(at(r, "bench.macs_per_cycle"));
+    double gmac = pre * numv(at(r, "bench.prefill_macs_per_token")) / 1e9;
+    struct { const char *what; double recorded, derived; } d[] = {
+        { "bench.floor_tok_s (bandwidth / bytes per token)", numv(at(r, "bench.floor_tok_s")), floor_tok },
+        { "bench.decode_gb_s (decode tok/s x bytes per token)", numv(at(r, "bench.decode_gb_s")), dec * bytes / 1e9 },
+        { "bench.decode_floor_ratio (decode / floor)", numv(at(r, "bench.decode_floor_ratio")), dec / floor_tok },
+        { "bench.prefill_gmac_s (prefill tok/s x MACs per token)", numv(at(r, "bench.prefill_gmac_s")), gmac },
+        { "bench.peak_gmac_s (cores x GHz x MACs per cycle)", numv(at(r, "bench.peak_gmac_s")), peak },
+        { "bench.prefill_peak_ratio (GMAC/s / peak)", numv(at(r, "bench.prefill_peak_ratio")), gmac / peak },
+    };
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
+        if (!(fabs(d[i].recorded - d[i].derived) <= 1e-9 * fmax(1.0, fabs(d[i].derived))))
+            problem(p, "consistency: %s is %.17g, the measured figures give %.17g", d[i].what, d[i].recorded,
+                    d[i].derived);
+    static const char *const spreads[] = { "bench.prefill_tok_s", "bench.decode_tok_s" };
+    for (int i = 0; i < 2; i++) {
+        const cJSON *o = at(r, spreads[i]);
+        double lo = numv(cJSON_GetObjectItemCaseSensitive(o, "min")), md = numv(cJSON_GetObjectItemCaseSensitive(o, "median"));
+        double hi = numv(cJSON_GetObjectItemCaseSensitive(o, "max"));
+        if (!(lo <= md && md <= hi)) problem(p, "consistency: %s: expected min <= median <= max", spreads[i]);
+    }
+}
+
+/* ---- one row per receipt kind ---- */
+
+static void consistency_compare(problems *p, const cJSON *r, const char *path) { (void)path; check_consistency_compare(p, r); }
+static void consistency_accuracy(problems *p, const cJSON *r, const char *path) { (void)path; check_consistency_accuracy(p, r); }
+static void consistency_kernels(problems *p, const cJSON *r, const char *path) { (void)path; check_kernels(p, r); }
+static void consistency_bench(problems *p, const cJSON *r, const char *path) { (void)path; check_bench(p, r); }
+static tc_status rerun_compare_kind(problems *p, const cJSON *r, const tc_verify_opts *o, tc_err *err)
+{
+    return rerun_compare(p, r, o->model, err);
+}
+
+typedef struct kind_rules {
+    const char *kind;
+    bool has_model;                                               /* a model section is required */
+    void (*schema)(problems *p, const cJSON *r);                  /* fields beyond the common ones, or NULL */
+    void (*consistency)(problems *p, const cJSON *r, const char *path); /* the verdicts follow from the figures */
+    tc_status (*rerun)(problems *p, const cJSON *r, const tc_verify_opts *o, tc_err *err); /* or NULL */
+} kind_rules;
+
+static const kind_rules kinds[] = {
+    { "compare", true, check_schema_compare, consistency_compare, rerun_compare_kind },
+    { "accuracy", true, check_schema_accuracy, consistency_accuracy, rerun_accuracy },
+    { "conform", false, NULL, check_conform, NULL },
+    { "kernels", false, NULL, consistency_kernels, NULL },
+    { "bench", true, NULL, consistency_bench, NULL },
+};
+
+static const kind_rules *find_kind(const char *kind)
+{
+    for (size_t i = 0; kind && i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp(kinds[i].kind, kind)) return &kinds[i];
+    return NULL;
+}
+
 /* ---- verify ---- */
 
 tc_status tc_verify(const char *path, const tc_verify_opts *o, FILE *out, bool *valid, tc_err *err)
@@ -568,19 +639,16 @@ tc_status tc_verify(const char *path, const tc_verify_opts *o, FILE *out, bool *
     if (out) fprintf(out, "%s:\n", path);
     problems p = { out, 0 };
     const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "kind"));
-    check_schema_common(&p, r, kind && (!strcmp(kind, "conform") || !strcmp(kind, "kernels")));
-    bool is_compare = kind && !strcmp(kind, "compare"), is_accuracy = kind && !strcmp(kind, "accuracy");
-    if (is_compare) check_schema_compare(&p, r);
-    else if (is_accuracy) check_schema_accuracy(&p, r);
-    else if (!(kind && (!strcmp(kind, "conform") || !strcmp(kind, "kernels"))))
-        problem(&p, "schema: kind: expected \"compare\", \"accuracy\", \"conform\" or \"kernels\", found \"%s\"",
+    const kind_rules *k = find_kind(kind);
+    check_schema_common(&p, r, k && !k->has_model);
+    if (!k)
+        problem(&p, "schema: kind: expected compare, accuracy, conform, kernels or bench, found \"%s\"",
                 kind ? kind : "none");
+    else if (k->schema)
+        k->schema(&p, r);
     tc_err serr = { 0 };
     if (tc_receipt_check_seal(r, o->pubkey, &serr)) problem(&p, "%s", serr.msg);
-    if (is_compare && p.n == 0) check_consistency_compare(&p, r);
-    if (is_accuracy && p.n == 0) check_consistency_accuracy(&p, r);
-    if (kind && !strcmp(kind, "conform") && p.n == 0) check_conform(&p, r, path);
-    if (kind && !strcmp(kind, "kernels") && p.n == 0) check_kernels(&p, r);
+    if (k && p.n == 0) k->consistency(&p, r, path);
     const char *model = o->model;
     if (model) {
         char sha[TC_SHA256_HEX];
@@ -591,13 +659,18 @@ tc_status tc_verify(const char *path, const tc_verify_opts *o, FILE *out, bool *
                     want ? want : "absent");
     }
     if (o->rerun) {
+        if (!k || !k->rerun) {
+            s = tc_fail(err, TC_E_USAGE, "%s: --rerun reproduces compare and accuracy receipts, not %s", path,
+                        kind ? kind : "this kind");
+            goto out;
+        }
         if (!model) {
             s = tc_fail(err, TC_E_USAGE, "%s: --rerun needs --model FILE (the model the receipt names)", path);
             goto out;
         }
         if (p.n) {
             if (out) fprintf(out, "  (not rerun: the receipt already fails the checks above)\n");
-        } else if ((s = is_accuracy ? rerun_accuracy(&p, r, o, err) : rerun_compare(&p, r, model, err))) {
+        } else if ((s = k->rerun(&p, r, o, err))) {
             goto out;
         }
     }

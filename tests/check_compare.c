@@ -184,6 +184,62 @@ START_TEST(verify_catches_resealed_verdict)
 }
 END_TEST
 
+/* A bench receipt's derived figures must follow from its measured ones. */
+START_TEST(verify_checks_bench_arithmetic)
+{
+    cJSON *r = tc_receipt_new("bench");
+    cJSON *m = cJSON_AddObjectToObject(r, "model");
+    cJSON_AddStringToObject(m, "file", "x.gguf");
+    cJSON_AddNumberToObject(m, "size", 1);
+    cJSON_AddStringToObject(m, "sha256", "00");
+    cJSON_AddStringToObject(m, "architecture", "bitnet-b1.58");
+    cJSON_AddObjectToObject(m, "hparams");
+    cJSON_AddObjectToObject(m, "tensor_types");
+    cJSON *b = cJSON_AddObjectToObject(r, "bench");
+    cJSON_AddStringToObject(b, "engine", "fast:avx2");
+    double pre = 50.0, dec = 10.0, bw = 12.0, wb = 1e9, kv = 2e7, macs = 2.385e9, ghz = 3.0, cores = 2, mpc = 64;
+    cJSON *o = cJSON_AddObjectToObject(b, "prefill_tok_s");
+    cJSON_AddNumberToObject(o, "median", pre);
+    cJSON_AddNumberToObject(o, "min", 45.0);
+    cJSON_AddNumberToObject(o, "max", 55.0);
+    o = cJSON_AddObjectToObject(b, "decode_tok_s");
+    cJSON_AddNumberToObject(o, "median", dec);
+    cJSON_AddNumberToObject(o, "min", 9.0);
+    cJSON_AddNumberToObject(o, "max", 11.0);
+    double floor_tok = bw * 1e9 / (wb + kv), gmac = pre * macs / 1e9, peak = cores * ghz * mpc;
+    struct { const char *k; double v; } f[] = {
+        { "bandwidth_gb_s", bw }, { "weight_bytes_per_token", wb }, { "kv_bytes_per_token", kv },
+        { "floor_tok_s", floor_tok }, { "decode_gb_s", dec * (wb + kv) / 1e9 }, { "decode_floor_ratio", dec / floor_tok },
+        { "prefill_macs_per_token", macs }, { "prefill_gmac_s", gmac }, { "ghz", ghz }, { "cores", cores },
+        { "macs_per_cycle", mpc }, { "peak_gmac_s", peak }, { "prefill_peak_ratio", gmac / peak },
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) cJSON_AddNumberToObject(b, f[i].k, f[i].v);
+    char *path = tu_temp_path(".json");
+    tc_err err;
+    bool valid;
+    tc_verify_opts vo = { 0 };
+    ck_assert_int_eq(tc_receipt_seal(r, NULL, &err), TC_OK);
+    ck_assert_int_eq(tc_receipt_write(r, path, &err), TC_OK);
+    ck_assert_int_eq(tc_verify(path, &vo, NULL, &valid, &err), TC_OK);
+    ck_assert(valid);
+    /* an inflated ratio, re-digested: the arithmetic gives it away */
+    cJSON_ReplaceItemInObject(b, "decode_floor_ratio", cJSON_CreateNumber(0.95));
+    ck_assert_int_eq(tc_receipt_seal(r, NULL, &err), TC_OK);
+    ck_assert_int_eq(tc_receipt_write(r, path, &err), TC_OK);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    ck_assert_int_eq(tc_verify(path, &vo, mem, &valid, &err), TC_OK);
+    fclose(mem);
+    ck_assert(!valid);
+    ck_assert_msg(strstr(buf, "bench.decode_floor_ratio (decode / floor) is 0.9"), "%s", buf);
+    free(buf);
+    cJSON_Delete(r);
+    unlink(path);
+    free(path);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("compare");
@@ -192,6 +248,7 @@ int main(void)
     tcase_add_test(core, float_tolerance_decides);
     tcase_add_test(core, q8_chained_compares_dequantized_rows);
     tcase_add_test(errors, verify_catches_resealed_verdict);
+    tcase_add_test(errors, verify_checks_bench_arithmetic);
     suite_add_tcase(s, core);
     suite_add_tcase(s, errors);
     return tu_run(s);

@@ -41,6 +41,7 @@ for k in '"kind":[[:space:]]*"bench"' '"schema":[[:space:]]*"tritcheck.receipt/1
          '"decode_floor_ratio"' '"prefill_gmac_s"' '"peak_gmac_s"' '"ref.i2s_gemv"' '"sha256"'; do
     grep -q "$k" "$d/json" || fail "json lacks $k"
 done
+$T verify "$d/json" > "$d/out" || fail "bench receipt does not verify: $(cat "$d/out")"
 
 # ---- errors: exit 2, one line ----
 expect_error() {
