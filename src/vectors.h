@@ -8,11 +8,13 @@
  *            kind, model recipe, tokens, precision, generator)
  *   u32      n_entries, then per entry:
  *              u32 name_len, name bytes
- *              u32 dtype (0 f32, 1 i8), u32 n_dims (1..4), u64 dims[n_dims]
+ *              u32 dtype (0 f32, 1 i8, 2 i32, 3 u16), u32 n_dims (1..4), u64 dims[n_dims]
  *              the data, dims multiplied times the dtype's size
  *   u32      CRC-32 (zlib) of every byte before it
- * A model vector holds one entry per tap (all positions as rows; a q8 tap
- * is two entries, NAME (i8 codes) and NAME.scale (f32 per row)).
+ * A model vector (meta.kind "model") holds one entry per tap (all positions
+ * as rows; a q8 tap is two entries, NAME (i8 codes) and NAME.scale (f32 per
+ * row)).  A kernel vector (meta.kind "kernel") holds, per case c of
+ * meta.cases, the inputs and the reference kernel's outputs as c<c>.<name>.
  */
 #ifndef TC_VECTORS_H
 #define TC_VECTORS_H
@@ -35,13 +37,16 @@ tc_status tc_tcv_write(const char *path, const cJSON *meta, const tc_dump *d, tc
  * TC_OK, TC_E_IO, TC_E_FORMAT, TC_E_NOMEM. */
 tc_status tc_tcv_read(const char *path, tc_dump **out, cJSON **meta, tc_err *err);
 
-/* Generate the model vectors into dir: for each built-in recipe, the model
- * is made by gen (deterministic) and the reference engine's taps recorded.
+/* Generate the vectors into dir: for each built-in recipe, the model is
+ * made by gen (deterministic) and the reference engine's taps recorded; for
+ * each kernel, random inputs and the reference kernel's outputs.
  * One line per vector on out.  TC_OK, TC_E_IO, TC_E_NOMEM. */
 tc_status tc_vectors_generate(const char *dir, FILE *out, tc_err *err);
 
-/* Check engine `cand` against every *.tcv.gz in dir (isolated comparison
- * within tol).  *all_pass says whether each passed.  TC_OK, or the error
+/* Check engine `cand` against every *.tcv.gz in dir: model vectors by an
+ * isolated comparison within tol, kernel vectors on the engine's kernel
+ * table (ref, fast[:ISA], plugin:PATH) exactly or within 1e-6, with guard
+ * bytes.  *all_pass says whether each passed.  TC_OK, or the error
  * of a vector that could not be checked (TC_E_FORMAT for a CRC mismatch). */
 tc_status tc_vectors_check(const char *dir, const char *cand, double tol, FILE *out, bool *all_pass, tc_err *err);
 
