@@ -148,7 +148,7 @@ typedef struct tcv_entry {
     char name[128];
     uint32_t dtype, nd;
     uint64_t dims[4], count;
-    const uint8_t *data;
+    const uint8_t *data;   /* an aligned copy of the entry's bytes (owned) */
 } tcv_entry;
 
 /* A whole vector in memory. */
@@ -162,6 +162,7 @@ typedef struct tcv {
 static void tcv_free(tcv *v)
 {
     free(v->buf);
+    for (uint32_t i = 0; v->e && i < v->n; i++) free((void *)v->e[i].data);
     free(v->e);
     cJSON_Delete(v->meta);
     memset(v, 0, sizeof *v);
@@ -197,8 +198,16 @@ static tc_status read_entry(rd *r, tcv_entry *e, tc_err *err)
                            e->dims[i]);
         e->count *= e->dims[i];
     }
-    e->data = r->p + r->off;
-    return take(r, NULL, (size_t)e->count * dtype_size(e->dtype), e->name);
+    /* entries start at any byte of the file: copy each into its own
+     * allocation so that float and int32 loads are aligned */
+    size_t bytes = (size_t)e->count * dtype_size(e->dtype);
+    const uint8_t *src = r->p + r->off;
+    if ((s = take(r, NULL, bytes, e->name))) return s;
+    uint8_t *own = malloc(bytes ? bytes : 1);
+    if (!own) return tc_fail(err, TC_E_NOMEM, "%s: entry %s: out of memory", r->path, e->name);
+    memcpy(own, src, bytes);
+    e->data = own;
+    return TC_OK;
 }
 
 static tc_status tcv_parse(const char *path, tcv *v, tc_err *err)
