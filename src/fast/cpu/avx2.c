@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "fast/cpu/gemm_blocked.h"
 #include "fast/cpu/kernels.h"
 #include "fast/cpu/simd.h"
 
@@ -117,34 +118,7 @@ static TA void i2s_row4(const uint8_t *wr, size_t K, const int8_t *q, int32_t ou
     out[3] = hsum_i32(acc3);
 }
 
-static TA void i2s_gemv_avx2(const uint8_t *w, size_t K, size_t r0, size_t r1, const int8_t *q,
-                             const int32_t *qsum, int32_t *out)
-{
-    for (size_t r = r0; r < r1; r++) out[r] = i2s_row1(w + r * (K / 4), K, q) - qsum[0];
-}
-
-/* Cache blocking: a block of GEMM_ROWS rows (<= 110 KB of codes for
- * K = 6912, kept in L2) meets every group of 4 tokens (<= 27 KB of
- * activations, kept in L1) before the next block is read.  Without it the
- * row loop streams all n tokens' activations from L2 for every row. */
-enum { GEMM_ROWS = 64 };
-
-static TA void i2s_gemm_avx2(const uint8_t *w, size_t K, size_t r0, size_t r1, const int8_t *q,
-                             const int32_t *qsum, size_t n, int32_t *out, size_t ld)
-{
-    for (size_t rb = r0; rb < r1; rb += GEMM_ROWS) {
-        const size_t re = rb + GEMM_ROWS < r1 ? rb + GEMM_ROWS : r1;
-        size_t t = 0;
-        for (; t + 4 <= n; t += 4)
-            for (size_t r = rb; r < re; r++) {
-                int32_t s[4];
-                i2s_row4(w + r * (K / 4), K, q + t * K, s);
-                for (int u = 0; u < 4; u++) out[(t + u) * ld + r] = s[u] - qsum[t + u];
-            }
-        for (; t < n; t++)
-            for (size_t r = rb; r < re; r++) out[t * ld + r] = i2s_row1(w + r * (K / 4), K, q + t * K) - qsum[t];
-    }
-}
+TC_FAST_I2S_GEMV_GEMM(TA, i2s_gemv_avx2, i2s_gemm_avx2)
 
 /* ---- RMSNorm (+ quantization) ----
  * The reference's arithmetic lane by lane: sum of squares in double (four

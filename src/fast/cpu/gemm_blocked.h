@@ -1,0 +1,41 @@
+/* gemm_blocked.h -- the I2_S GEMV and cache-blocked GEMM loops, shared by
+ * the SIMD variants.  Each includer defines, before expanding the macro,
+ * its own row kernels (compiled for its ISA, so they inline):
+ *   int32_t i2s_row1(const uint8_t *w, size_t K, const int8_t *q);
+ *   void    i2s_row4(const uint8_t *w, size_t K, const int8_t *q4, int32_t s[4]);
+ * both giving sum_i c(i) q_i over one row of codes {0,1,2}; the qsum
+ * subtraction turns that into sum_i (c(i) - 1) q_i (see kernels.h). */
+#ifndef TC_FAST_CPU_GEMM_BLOCKED_H
+#define TC_FAST_CPU_GEMM_BLOCKED_H
+
+/* Cache blocking: a block of TC_GEMM_ROWS rows (<= 110 KB of codes for
+ * K = 6912, kept in L2) meets every group of 4 tokens (<= 27 KB of
+ * activations, kept in L1) before the next block is read.  Without it the
+ * row loop streams all n tokens' activations from L2 for every row. */
+#define TC_GEMM_ROWS 64
+
+#define TC_FAST_I2S_GEMV_GEMM(ATTR, GEMV, GEMM)                                                              \
+    static ATTR void GEMV(const uint8_t *w, size_t K, size_t r0, size_t r1, const int8_t *q,             \
+                          const int32_t *qsum, int32_t *out)                                              \
+    {                                                                                                     \
+        for (size_t r = r0; r < r1; r++) out[r] = i2s_row1(w + r * (K / 4), K, q) - qsum[0];             \
+    }                                                                                                     \
+    static ATTR void GEMM(const uint8_t *w, size_t K, size_t r0, size_t r1, const int8_t *q,             \
+                          const int32_t *qsum, size_t n, int32_t *out, size_t ld)                         \
+    {                                                                                                     \
+        for (size_t rb = r0; rb < r1; rb += TC_GEMM_ROWS) {                                               \
+            const size_t re = rb + TC_GEMM_ROWS < r1 ? rb + TC_GEMM_ROWS : r1;                            \
+            size_t t = 0;                                                                                 \
+            for (; t + 4 <= n; t += 4)                                                                    \
+                for (size_t r = rb; r < re; r++) {                                                        \
+                    int32_t s[4];                                                                         \
+                    i2s_row4(w + r * (K / 4), K, q + t * K, s);                                           \
+                    for (int u = 0; u < 4; u++) out[(t + u) * ld + r] = s[u] - qsum[t + u];               \
+                }                                                                                         \
+            for (; t < n; t++)                                                                            \
+                for (size_t r = rb; r < re; r++)                                                          \
+                    out[t * ld + r] = i2s_row1(w + r * (K / 4), K, q + t * K) - qsum[t];                  \
+        }                                                                                                 \
+    }
+
+#endif
