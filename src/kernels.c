@@ -26,9 +26,13 @@
 
 /* ---- the case table ---- */
 
-enum kernel { KN_I2S_GEMV, KN_I2S_GEMM, KN_RMSNORM_Q8, KN_RMSNORM, KN_F16_GEMV, KN_F16_GEMM, KN_ATTENTION, KN_COUNT };
+enum kernel {
+    KN_I2S_GEMV, KN_I2S_GEMM, KN_RMSNORM_Q8, KN_RMSNORM, KN_F16_GEMV, KN_F16_GEMM, KN_ATTENTION,
+    KN_I2S_SCALE, KN_RELU2_MUL, KN_ADD, KN_COUNT
+};
 static const char *const kernel_name[KN_COUNT] = { "i2s_gemv", "i2s_gemm", "rmsnorm_q8", "rmsnorm",
-                                                   "f16_gemv", "f16_gemm", "attention_head" };
+                                                   "f16_gemv", "f16_gemm", "attention_head", "i2s_scale",
+                                                   "relu2_mul", "add" };
 
 /* The inputs of a case: random, or one edge the kernels must survive. */
 enum input {
@@ -45,11 +49,13 @@ enum input {
     IN_F16_MAX,                        /* half weights at +-65504 among small ones */
     IN_NEG_SCORES,                     /* every key but one scores ~ -1e4 */
     IN_EQUAL_SCORES,                   /* all keys equal: uniform softmax */
+    IN_SPECIALS,                       /* element-wise: +-0, +-inf, NaN, subnormals, int32 extremes */
     IN_COUNT
 };
 static const char *const input_name[IN_COUNT] = {
     "random", "q8=-128", "q8=127", "q8=alternating", "zero-rows", "sign-rows", "code3",
     "zeros", "denormal", "spike", "huge", "f16-subnormal", "f16-max", "neg-scores", "equal-scores",
+    "specials",
 };
 
 /* One case.  Shapes: I2_S and F16 {rows x K} weights with n tokens and
@@ -154,6 +160,16 @@ static bool build_cases(case_list *l)
     C(.kernel = KN_ATTENTION, .rows = 4, .K = 128, .n = 1, .input = IN_NEG_SCORES);
     C(.kernel = KN_ATTENTION, .rows = 4096, .K = 128, .n = 1, .input = IN_NEG_SCORES);
     C(.kernel = KN_ATTENTION, .rows = 100, .K = 128, .n = 1, .input = IN_EQUAL_SCORES);
+    /* element-wise steps: lengths around the 8-lane width, the 2b4t rows,
+     * special values; i2s_scale with (n = 2) and without (n = 1) the
+     * extra multiplier */
+    static const size_t en[] = { 1, 7, 8, 17, 2560, 6912 };
+    for (int kn = KN_I2S_SCALE; kn <= KN_ADD; kn++) {
+        for (size_t i = 0; i < 6; i++)
+            for (size_t n = 1; n <= (kn == KN_I2S_SCALE ? 2u : 1u); n++)
+                C(.kernel = (enum kernel)kn, .K = en[i], .n = n);
+        C(.kernel = (enum kernel)kn, .K = 1000, .n = 2, .input = IN_SPECIALS);
+    }
 #undef C
     return ok;
 }
@@ -790,6 +806,74 @@ done:
     return st;
 }
 
+/* ---- element-wise steps: bit for bit against the scalar formulas ---- */
+
+static float special_float(gsl_rng *g, size_t i)
+{
+    static const float sp[] = { 0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-40f, -1e-40f, 3.4e38f, -3.4e38f };
+    return i % 3 == 0 ? sp[gsl_rng_uniform_int(g, sizeof sp / sizeof sp[0])] : (float)gsl_ran_gaussian(g, 3.0);
+}
+
+static bool same_bits(float a, float b) { return !memcmp(&a, &b, sizeof a) || (isnan(a) && isnan(b)); }
+
+static tc_status run_elementwise(const kcase *c, const tc_fast_kernels *kt, gsl_rng *g, result *res, tc_err *err)
+{
+    const size_t n = c->K;
+    const bool sp = c->input == IN_SPECIALS;
+    int32_t *acc = malloc(n * sizeof *acc);
+    float *a = malloc(n * 4), *b = malloc(n * 4), *want = malloc(n * 4), *ca = malloc(n * 4), *cb = malloc(n * 4);
+    gbuf gb[1] = { 0 };
+    float *out = galloc(&gb[0], n * 4, "out");
+    tc_status st = TC_OK;
+    if (!acc || !a || !b || !want || !ca || !cb || !out) {
+        st = tc_fail(err, TC_E_NOMEM, "kernels: out of memory for %zu elements", n);
+        goto done;
+    }
+    static const int32_t extremes[] = { INT32_MAX, INT32_MIN, 16777217, -16777217, 0 };
+    for (size_t i = 0; i < n; i++) {
+        acc[i] = sp && i % 2 ? extremes[gsl_rng_uniform_int(g, 5)] : (int32_t)gsl_rng_uniform_int(g, 400001) - 200000;
+        a[i] = sp ? special_float(g, i) : (float)gsl_ran_gaussian(g, 3.0);
+        b[i] = sp ? special_float(g, i + 1) : (float)gsl_ran_gaussian(g, 1.0);
+    }
+    memcpy(ca, a, n * 4);
+    memcpy(cb, b, n * 4);
+    const float s = sp ? 0.0127f : (float)(127.0 / (1.0 + gsl_rng_uniform(g))), m = 0.75f, mul = 1.0f / 3.0f;
+    switch (c->kernel) {
+    case KN_I2S_SCALE:
+        for (size_t i = 0; i < n; i++) {
+            want[i] = (float)acc[i] / s * m;   /* the reference engine's bitlinear output */
+            if (c->n == 2) want[i] *= mul;
+        }
+        kt->i2s_scale(acc, n, s, m, c->n == 2 ? &mul : NULL, out);
+        break;
+    case KN_RELU2_MUL:
+        for (size_t i = 0; i < n; i++) want[i] = tc_ref_relu2(a[i]) * b[i];
+        kt->relu2_mul(a, b, n, out);
+        break;
+    default:
+        memcpy(out, a, n * 4);
+        for (size_t i = 0; i < n; i++) want[i] = a[i] + b[i];
+        kt->add(out, b, n);
+        break;
+    }
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!same_bits(out[i], want[i]) && !bad++) first = i;
+    check *ck = add_check(res, "exact", bad == 0);
+    if (bad)
+        snprintf(ck->detail, sizeof ck->detail, "%zu of %zu elements differ from the scalar formula; first %zu: %.9g "
+                 "(want %.9g)", bad, n, first, (double)out[first], (double)want[first]);
+    check_guards(res, gb, 1);
+    bool intact = !memcmp(a, ca, n * 4) && !memcmp(b, cb, n * 4);
+    ck = add_check(res, "inputs", intact);
+    if (!intact) snprintf(ck->detail, sizeof ck->detail, "the kernel modified its inputs");
+    all_pass(res);
+done:
+    free(acc), free(a), free(b), free(want), free(ca), free(cb);
+    gfree(&gb[0]);
+    return st;
+}
+
 /* ---- the run ---- */
 
 /* the table's counter name for a kernel */
@@ -802,6 +886,9 @@ static const char *variant(const tc_fast_kernels *kt, enum kernel k)
     case KN_RMSNORM: return kt->rmsnorm_name;
     case KN_F16_GEMV: return kt->f16_gemv_name;
     case KN_F16_GEMM: return kt->f16_gemm_name;
+    case KN_I2S_SCALE: return kt->i2s_gemv_name;   /* the epilogue of the I2_S linears */
+    case KN_RELU2_MUL: return kt->relu2_mul_name;
+    case KN_ADD: return kt->add_name;
     default: return kt->attention_name;
     }
 }
@@ -811,7 +898,10 @@ static void shape_text(const kcase *c, char *buf, size_t size)
 {
     switch (c->kernel) {
     case KN_RMSNORM_Q8:
-    case KN_RMSNORM: snprintf(buf, size, "n=%zu", c->K); break;
+    case KN_RMSNORM:
+    case KN_RELU2_MUL:
+    case KN_ADD: snprintf(buf, size, "n=%zu", c->K); break;
+    case KN_I2S_SCALE: snprintf(buf, size, "n=%zu%s", c->K, c->n == 2 ? " mul" : ""); break;
     case KN_ATTENTION: snprintf(buf, size, "keys=%zu hd=%zu", c->rows, c->K); break;
     default:
         if (c->n == 1) snprintf(buf, size, "%zux%zu", c->rows, c->K);
@@ -919,7 +1009,7 @@ tc_status tc_kernels_run_table(const tc_fast_kernels *kt, cJSON *engine, const t
         free(l.v);
         cJSON_Delete(engine);
         return tc_fail(err, TC_E_USAGE, "kernels: no case matches --filter '%s' (kernels: i2s_gemv, i2s_gemm, "
-                       "rmsnorm_q8, rmsnorm, f16_gemv, f16_gemm, attention_head; or 'large')", o->filter);
+                       "rmsnorm_q8, rmsnorm, f16_gemv, f16_gemm, attention_head, i2s_scale, relu2_mul, add; or 'large')", o->filter);
     }
     ceilings cl = { 0 };
     tc_status st = TC_OK;
@@ -982,7 +1072,8 @@ tc_status tc_kernels_run_table(const tc_fast_kernels *kt, cJSON *engine, const t
         case KN_RMSNORM: st = run_norm(c, kt, g, pc, o->repeat, &r, err); break;
         case KN_F16_GEMV:
         case KN_F16_GEMM: st = run_f16(c, kt, g, pc, o->repeat, &r, err); break;
-        default: st = run_attention(c, kt, g, pc, o->repeat, &r, err); break;
+        case KN_ATTENTION: st = run_attention(c, kt, g, pc, o->repeat, &r, err); break;
+        default: st = run_elementwise(c, kt, g, &r, err); break;
         }
         gsl_rng_free(g);
         if (st) break;

@@ -66,6 +66,13 @@ static tc_status adopt(tc_plugin *p, const struct tc_kernels_abi *a, tc_err *err
         .f16_gemm = a->f16_gemm, .f16_gemv_name = p->counters[4], .f16_gemm_name = p->counters[5],
         .attention_head = a->attention_head, .attention_name = p->counters[6],
     };
+    /* the element-wise steps are not the plug-in's: the best built-in ones */
+    const tc_fast_kernels *best = tc_fast_kernels_for(NULL);
+    p->table.i2s_scale = best->i2s_scale;
+    p->table.relu2_mul = best->relu2_mul;
+    p->table.add = best->add;
+    p->table.relu2_mul_name = best->relu2_mul_name;
+    p->table.add_name = best->add_name;
     return TC_OK;
 }
 

@@ -75,10 +75,11 @@ static TA int32_t i2s_row1(const uint8_t *wr, size_t K, const int8_t *q)
         const size_t b1 = b0 + 8 < nb ? b0 + 8 : nb;
         __m256i a16 = _mm256_setzero_si256();
         for (size_t b = b0; b < b1; b++) {
-            /* decode streams the weights once: keep lines in
-             * flight, 2 KiB ahead: the hardware prefetcher stops at every 4 KiB
-             * page of the file mapping (measured +13-20 % per core) */
-            if (!(b & 1)) _mm_prefetch((const char *)(wr + b * 32 + 2048), _MM_HINT_T0);
+            /* decode streams the weights once: keep lines in flight,
+             * 2 KiB ahead: the hardware prefetcher stops at every 4 KiB
+             * page of the file mapping (measured +13-20 % per core; one
+             * prefetch per 32-byte block, +5-10 % more, doc/perf.md v7) */
+            _mm_prefetch((const char *)(wr + b * 32 + 2048), _MM_HINT_T0);
             __m256i w = _mm256_loadu_si256((const __m256i *)(wr + b * 32)), c0, c1, c2, c3;
             UNPACK(w, c0, c1, c2, c3);
             a16 = _mm256_add_epi16(a16, BLOCK_DOT(q + b * 128, c0, c1, c2, c3));
@@ -209,6 +210,10 @@ static inline TA float f16_dot(const uint16_t *w, const float *x, size_t K)
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     size_t i = 0;
     for (; i + 32 <= K; i += 32) {
+        /* one line per step, 1 KiB ahead: the loop's 16 ops per line leave
+         * too few loads in flight for the hardware prefetcher alone (the
+         * decode head streamed +15 % faster with it, doc/perf.md v7) */
+        _mm_prefetch((const char *)(w + i) + 1024, _MM_HINT_T0);
         a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i))), _mm256_loadu_ps(x + i), a0);
         a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 8))),
                              _mm256_loadu_ps(x + i + 8), a1);
@@ -289,6 +294,42 @@ TA void tc_fast_avx2_attention_head(const float *q, const float *k, const float 
     }
 }
 
+/* ---- element-wise: the scalar code's operations, 8 lanes at a time
+ * (conversion, division and products are correctly rounded either way;
+ * max(g, 0) is +0 for g = -0 and for NaN, as g > 0 ? g : 0 is) ---- */
+
+TA void tc_fast_avx2_i2s_scale(const int32_t *acc, size_t n, float s, float m, const float *mul, float *y)
+{
+    const __m256 sv = _mm256_set1_ps(s), mv = _mm256_set1_ps(m), kv = _mm256_set1_ps(mul ? *mul : 1.0f);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_div_ps(_mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(acc + i))), sv), mv);
+        _mm256_storeu_ps(y + i, mul ? _mm256_mul_ps(v, kv) : v);
+    }
+    for (; i < n; i++) {
+        y[i] = tc_fast_i2s_scale(acc[i], s, m);
+        if (mul) y[i] *= *mul;
+    }
+}
+
+TA void tc_fast_avx2_relu2_mul(const float *gate, const float *up, size_t n, float *out)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 r = _mm256_max_ps(_mm256_loadu_ps(gate + i), zero);
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_mul_ps(r, r), _mm256_loadu_ps(up + i)));
+    }
+    tc_fast_scalar_relu2_mul(gate + i, up + i, n - i, out + i);
+}
+
+TA void tc_fast_avx2_add(float *x, const float *y, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_add_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    tc_fast_scalar_add(x + i, y + i, n - i);
+}
+
 const tc_fast_kernels tc_fast_kernels_avx2 = {
     .isa = "avx2",
     .i2s_gemv = i2s_gemv_avx2, .i2s_gemm = i2s_gemm_avx2,
@@ -298,6 +339,8 @@ const tc_fast_kernels tc_fast_kernels_avx2 = {
     .f16_gemm = tc_fast_avx2_f16_gemm,
     .f16_gemv_name = "fast.cpu.avx2.f16_gemv", .f16_gemm_name = "fast.cpu.avx2.f16_gemm",
     .attention_head = tc_fast_avx2_attention_head, .attention_name = "fast.cpu.avx2.attention",
+    .i2s_scale = tc_fast_avx2_i2s_scale, .relu2_mul = tc_fast_avx2_relu2_mul, .add = tc_fast_avx2_add,
+    .relu2_mul_name = "fast.cpu.avx2.relu2_mul", .add_name = "fast.cpu.avx2.add",
 };
 
 #else /* not x86: never selected (tc_fast_isa_supported says no) */

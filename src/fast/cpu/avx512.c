@@ -84,6 +84,8 @@ const tc_fast_kernels tc_fast_kernels_avx512 = {
     .f16_gemm = tc_fast_avx2_f16_gemm,
     .f16_gemv_name = "fast.cpu.avx2.f16_gemv", .f16_gemm_name = "fast.cpu.avx2.f16_gemm",
     .attention_head = tc_fast_avx2_attention_head, .attention_name = "fast.cpu.avx2.attention",
+    .i2s_scale = tc_fast_avx2_i2s_scale, .relu2_mul = tc_fast_avx2_relu2_mul, .add = tc_fast_avx2_add,
+    .relu2_mul_name = "fast.cpu.avx2.relu2_mul", .add_name = "fast.cpu.avx2.add",
 };
 
 #else

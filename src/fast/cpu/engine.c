@@ -22,8 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "engine.h"
+#include "fast/cpu/gemm_blocked.h"
 #include "fast/cpu/kernels.h"
 #include "fast/cpu/pool.h"
 
@@ -73,7 +75,8 @@ typedef struct fast_state {
     double *rope_cs;   /* [cap][head_dim/2][2] cos, sin of the batch positions */
     float *scores;     /* [n_threads][n_ctx] */
     float *head_row;   /* [n_threads][d] a decoded LM-head row (non-F16 heads) */
-    float *kcache, *vcache;   /* [n_layer][n_head_kv][n_ctx][head_dim] */
+    float *kcache, *vcache;   /* [n_layer][n_head_kv][n_ctx][head_dim], mmapped */
+    size_t cache_bytes;       /* of each */
 } fast_state;
 
 typedef struct fast_engine {
@@ -102,7 +105,14 @@ static inline void split(size_t n, int tid, int nt, size_t *lo, size_t *hi)
     *hi = n * (size_t)(tid + 1) / (size_t)nt;
 }
 
-/* ---- parallel jobs ---- */
+/* ---- parallel jobs ----
+ * The big jobs (linear, attention, LM head) hand out chunks through
+ * tc_pool_claim; the cheap element-wise ones split statically. */
+
+/* prefill rows per claimed chunk (one GEMM row block) and LM-head rows
+ * per chunk (64 rows of 2560 F16 = 320 KiB) */
+#define TC_LINEAR_ROWS_PREFILL TC_GEMM_ROWS
+#define TC_HEAD_ROWS 64
 
 /* rmsnorm + quantize each row of src [n][width] into s->q8 */
 typedef struct norm_job {
@@ -132,31 +142,44 @@ typedef struct linear_job {
     uint32_t n;
 } linear_job;
 
-static void linear_run(void *arg, int tid, int nt)
+/* rows [lo, hi) of the concatenated weights */
+static void linear_rows(const linear_job *j, size_t lo, size_t hi)
 {
-    linear_job *j = arg;
     fast_engine *f = j->f;
     fast_state *s = &f->s;
-    size_t total = 0, base = 0, acc_off = 0, lo, hi;
-    for (int i = 0; i < j->n_w; i++) total += j->w[i]->rows;
-    split(total, tid, nt, &lo, &hi);
+    size_t base = 0;
     for (int i = 0; i < j->n_w; i++) {
         const fast_linear *w = j->w[i];
         const size_t rows = w->rows;
-        int32_t *acc = s->acc + acc_off * j->n;   /* [n][rows] */
-        if (hi > base && lo < base + rows) {   /* this thread's part of weight i: rows [a, b) */
+        int32_t *acc = s->acc + base * j->n;   /* [n][rows] */
+        if (hi > base && lo < base + rows) {   /* the part of weight i: rows [a, b) */
             const size_t a = lo > base ? lo - base : 0, b = hi - base < rows ? hi - base : rows;
             if (j->n == 1) f->kt->i2s_gemv(w->codes, w->K, a, b, s->q8, s->qsum, acc);
             else f->kt->i2s_gemm(w->codes, w->K, a, b, s->q8, s->qsum, j->n, acc, rows);
             for (size_t t = 0; t < j->n; t++)
-                for (size_t r = a; r < b; r++) {
-                    float y = tc_fast_i2s_scale(acc[t * rows + r], s->q8_scale[t], w->m);
-                    if (w->mul) y *= *w->mul;
-                    j->y[i][t * rows + r] = y;
-                }
+                f->kt->i2s_scale(acc + t * rows + a, b - a, s->q8_scale[t], w->m, w->mul, j->y[i] + t * rows + a);
         }
         base += rows;
-        acc_off += rows;
+    }
+}
+
+/* Decode splits the rows statically (each thread streams its half of the
+ * weights: measured faster than chunks, doc/perf.md v7); prefill claims
+ * GEMM row blocks, so a slower core takes fewer of them. */
+static void linear_run(void *arg, int tid, int nt)
+{
+    linear_job *j = arg;
+    size_t total = 0, lo, hi;
+    for (int i = 0; i < j->n_w; i++) total += j->w[i]->rows;
+    if (j->n == 1) {
+        split(total, tid, nt, &lo, &hi);
+        linear_rows(j, lo, hi);
+        return;
+    }
+    const size_t n_chunks = (total + TC_LINEAR_ROWS_PREFILL - 1) / TC_LINEAR_ROWS_PREFILL;
+    for (size_t ci; (ci = tc_pool_claim(j->f->pool)) < n_chunks;) {
+        lo = ci * TC_LINEAR_ROWS_PREFILL;
+        linear_rows(j, lo, lo + TC_LINEAR_ROWS_PREFILL < total ? lo + TC_LINEAR_ROWS_PREFILL : total);
     }
 }
 
@@ -174,9 +197,10 @@ static void attn_run(void *arg, int tid, int nt)
     fast_state *s = &f->s;
     const size_t plane = (size_t)c->n_ctx * c->head_dim;   /* one KV head of one layer */
     const uint32_t group = c->n_head / c->n_head_kv;
-    size_t lo, hi;
-    split((size_t)j->n * c->n_head, tid, nt, &lo, &hi);
-    for (size_t it = lo; it < hi; it++) {
+    (void)nt;
+    /* one (token, head) per claim: a causal row's cost grows with its
+     * position, so a static split would leave the first thread idle */
+    for (size_t it; (it = tc_pool_claim(f->pool)) < (size_t)j->n * c->n_head;) {
         const uint32_t t = (uint32_t)(it / c->n_head), h = (uint32_t)(it % c->n_head);
         const size_t kv = ((size_t)j->layer * c->n_head_kv + h / group) * plane;
         f->kt->attention_head(s->q + (size_t)t * c->d + (size_t)h * c->head_dim, s->kcache + kv, s->vcache + kv,
@@ -191,15 +215,13 @@ typedef struct head_job {
     uint32_t first, n;
 } head_job;
 
-static void head_run(void *arg, int tid, int nt)
+/* logits rows [lo, hi) */
+static void head_rows(const head_job *j, int tid, size_t lo, size_t hi)
 {
-    head_job *j = arg;
     fast_engine *f = j->f;
     const fast_config *c = &f->c;
     fast_state *s = &f->s;
     const float *x = s->hnorm + (size_t)j->first * c->d;
-    size_t lo, hi;
-    split(c->n_vocab, tid, nt, &lo, &hi);
     if (f->head->type == TC_TYPE_F16) {
         f->kt->f16_gemm(f->head->data, c->d, lo, hi, x, j->n, s->logits, c->n_vocab);
         return;
@@ -218,6 +240,24 @@ static void head_run(void *arg, int tid, int nt)
     }
 }
 
+/* As the linears: decode splits the rows statically, several tokens claim
+ * chunks of TC_HEAD_ROWS rows. */
+static void head_run(void *arg, int tid, int nt)
+{
+    head_job *j = arg;
+    const size_t n_vocab = j->f->c.n_vocab;
+    size_t lo, hi;
+    if (j->n == 1) {
+        split(n_vocab, tid, nt, &lo, &hi);
+        head_rows(j, tid, lo, hi);
+        return;
+    }
+    for (size_t ci; (ci = tc_pool_claim(j->f->pool)) < (n_vocab + TC_HEAD_ROWS - 1) / TC_HEAD_ROWS;) {
+        lo = ci * TC_HEAD_ROWS;
+        head_rows(j, tid, lo, lo + TC_HEAD_ROWS < n_vocab ? lo + TC_HEAD_ROWS : n_vocab);
+    }
+}
+
 /* act = act(gate) (.) up over elements split across threads; the
  * reference's arithmetic (relu2: the square rounded to float) */
 typedef struct act_job {
@@ -232,11 +272,7 @@ static void act_run(void *arg, int tid, int nt)
     size_t lo, hi;
     split(j->n_el, tid, nt, &lo, &hi);
     if (j->f->c.act == TC_ACT_RELU2) {
-        for (size_t i = lo; i < hi; i++) {
-            float r = s->gate[i] > 0.0f ? s->gate[i] : 0.0f;
-            float a = r * r;
-            s->act[i] = a * s->up[i];
-        }
+        j->f->kt->relu2_mul(s->gate + lo, s->up + lo, hi - lo, s->act + lo);
     } else {
         for (size_t i = lo; i < hi; i++) {
             float a = (float)((double)s->gate[i] / (1.0 + exp(-(double)s->gate[i])));
@@ -338,7 +374,24 @@ static void cache_store(fast_engine *f, uint32_t l, uint32_t n, uint32_t pos0)
 static void add_rows(fast_engine *f, float *x, const float *y, uint32_t n)
 {
     tc_engine_count(f->base, K_ADD);
-    for (size_t i = 0; i < (size_t)n * f->c.d; i++) x[i] += y[i];
+    f->kt->add(x, y, (size_t)n * f->c.d);
+}
+
+/* Every scratch buffer starts on a 64-byte line: the kernels' 32-byte
+ * loads of q8 rows, head rows and KV rows then never straddle two lines
+ * (malloc's 16-byte alignment split every other load: -13 to -17 % in the
+ * I2_S GEMM, doc/perf.md v6). */
+static void *line_alloc(size_t bytes)
+{
+    return aligned_alloc(64, (bytes + 63) / 64 * 64);
+}
+
+/* The KV cache: zero pages from the kernel, faulted in when first
+ * written, so an unused context costs no memory; page-aligned. */
+static float *cache_alloc(size_t bytes)
+{
+    void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
 }
 
 /* Grow the batch buffers to n rows and the logits to n_logits rows (the
@@ -354,21 +407,21 @@ static tc_status ensure_batch(fast_engine *f, uint32_t n, uint32_t n_logits, tc_
         void *p[] = { s->x, s->q8, s->q8_scale, s->qsum, s->q, s->k, s->v, s->att, s->proj, s->gate, s->up,
                       s->act, s->hnorm, s->acc, s->rope_cs };
         for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) free(p[i]);
-        s->x = malloc((size_t)n * c->d * sizeof(float));
-        s->q8 = malloc((size_t)n * wide);
-        s->q8_scale = malloc((size_t)n * sizeof(float));
-        s->qsum = malloc((size_t)n * sizeof(int32_t));
-        s->q = malloc((size_t)n * c->d * sizeof(float));
-        s->k = malloc((size_t)n * c->d_kv * sizeof(float));
-        s->v = malloc((size_t)n * c->d_kv * sizeof(float));
-        s->att = malloc((size_t)n * c->d * sizeof(float));
-        s->proj = malloc((size_t)n * c->d * sizeof(float));
-        s->gate = malloc((size_t)n * c->n_ff * sizeof(float));
-        s->up = malloc((size_t)n * c->n_ff * sizeof(float));
-        s->act = malloc((size_t)n * c->n_ff * sizeof(float));
-        s->hnorm = malloc((size_t)n * c->d * sizeof(float));
-        s->acc = malloc((size_t)n * acc_w * sizeof(int32_t));
-        s->rope_cs = malloc((size_t)n * c->head_dim * sizeof(double));
+        s->x = line_alloc((size_t)n * c->d * sizeof(float));
+        s->q8 = line_alloc((size_t)n * wide);
+        s->q8_scale = line_alloc((size_t)n * sizeof(float));
+        s->qsum = line_alloc((size_t)n * sizeof(int32_t));
+        s->q = line_alloc((size_t)n * c->d * sizeof(float));
+        s->k = line_alloc((size_t)n * c->d_kv * sizeof(float));
+        s->v = line_alloc((size_t)n * c->d_kv * sizeof(float));
+        s->att = line_alloc((size_t)n * c->d * sizeof(float));
+        s->proj = line_alloc((size_t)n * c->d * sizeof(float));
+        s->gate = line_alloc((size_t)n * c->n_ff * sizeof(float));
+        s->up = line_alloc((size_t)n * c->n_ff * sizeof(float));
+        s->act = line_alloc((size_t)n * c->n_ff * sizeof(float));
+        s->hnorm = line_alloc((size_t)n * c->d * sizeof(float));
+        s->acc = line_alloc((size_t)n * acc_w * sizeof(int32_t));
+        s->rope_cs = line_alloc((size_t)n * c->head_dim * sizeof(double));
         s->cap = n;
         if (!s->x || !s->q8 || !s->q8_scale || !s->qsum || !s->q || !s->k || !s->v || !s->att || !s->proj ||
             !s->gate || !s->up || !s->act || !s->hnorm || !s->acc || !s->rope_cs) {
@@ -378,7 +431,7 @@ static tc_status ensure_batch(fast_engine *f, uint32_t n, uint32_t n_logits, tc_
     }
     if (n_logits > s->cap_logits) {
         free(s->logits);
-        s->logits = malloc((size_t)n_logits * c->n_vocab * sizeof(float));
+        s->logits = line_alloc((size_t)n_logits * c->n_vocab * sizeof(float));
         s->cap_logits = s->logits ? n_logits : 0;
         if (!s->logits) return tc_fail(err, TC_E_NOMEM, "fast: out of memory for %" PRIu32 " rows of logits", n_logits);
     }
@@ -481,9 +534,10 @@ static void fast_free(void *impl)
     tc_pool_free(f->pool);
     fast_state *s = &f->s;
     void *p[] = { s->x, s->q8, s->q8_scale, s->qsum, s->q, s->k, s->v, s->att, s->proj, s->gate, s->up, s->act,
-                  s->hnorm, s->acc, s->logits, s->rope_cs, s->scores, s->head_row, s->kcache, s->vcache,
-                  f->layers, f->inv_freq };
+                  s->hnorm, s->acc, s->logits, s->rope_cs, s->scores, s->head_row, f->layers, f->inv_freq };
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) free(p[i]);
+    if (s->kcache) munmap(s->kcache, s->cache_bytes ? s->cache_bytes : 1);
+    if (s->vcache) munmap(s->vcache, s->cache_bytes ? s->cache_bytes : 1);
     for (size_t i = 0; i < f->n_owned; i++) free(f->owned[i]);
     free(f->owned);
     if (f->release) f->release(f->owner);
@@ -600,8 +654,8 @@ tc_status tc_fast_engine_open_table(const tc_model *m, const tc_engine_opts *o, 
     f->kname[K_FLOAT_HEAD] = "fast.cpu.scalar.float_head_gemm";
     f->kname[K_ROPE] = "fast.cpu.scalar.rope_table";
     f->kname[K_ATTENTION] = kt->attention_name;
-    f->kname[K_ACT] = hp->act == TC_ACT_RELU2 ? "fast.cpu.scalar.relu2_mul" : "fast.cpu.scalar.silu_mul";
-    f->kname[K_ADD] = "fast.cpu.scalar.add";
+    f->kname[K_ACT] = hp->act == TC_ACT_RELU2 ? kt->relu2_mul_name : "fast.cpu.scalar.silu_mul";
+    f->kname[K_ADD] = kt->add_name;
     if ((st = tc_engine_init(e, &f->vt, m, o, f->kname, K_COUNT, err))) {
         tc_engine_free(e);
         fast_free(f);
@@ -634,12 +688,12 @@ tc_status tc_fast_engine_open_table(const tc_model *m, const tc_engine_opts *o, 
             return st;
         }
 
-    /* state: the KV cache is calloc'd, so a page costs memory once written */
-    const size_t cache = (size_t)c->n_layer * c->n_ctx * c->d_kv;
-    f->s.kcache = calloc(cache, sizeof(float));
-    f->s.vcache = calloc(cache, sizeof(float));
-    f->s.scores = malloc((size_t)c->n_threads * c->n_ctx * sizeof(float));
-    f->s.head_row = malloc((size_t)c->n_threads * c->d * sizeof(float));
+    /* state: a page of the KV cache costs memory once written */
+    f->s.cache_bytes = (size_t)c->n_layer * c->n_ctx * c->d_kv * sizeof(float);
+    f->s.kcache = cache_alloc(f->s.cache_bytes);
+    f->s.vcache = cache_alloc(f->s.cache_bytes);
+    f->s.scores = line_alloc((size_t)c->n_threads * c->n_ctx * sizeof(float));
+    f->s.head_row = line_alloc((size_t)c->n_threads * c->d * sizeof(float));
     f->pool = tc_pool_new(c->n_threads);
     if (!f->s.kcache || !f->s.vcache || !f->s.scores || !f->s.head_row || !f->pool) {
         tc_engine_free(e);

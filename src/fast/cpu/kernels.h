@@ -58,6 +58,18 @@ typedef struct tc_fast_kernels {
     void (*attention_head)(const float *q, const float *k, const float *v, size_t n_keys, size_t hd,
                            float *scores, float *out);
     const char *attention_name;
+
+    /* Element-wise steps (not in the plug-in ABI: a plug-in's table gets
+     * the best built-in ones).  Each is the reference's arithmetic, lane
+     * by lane, so every variant gives the same bits.
+     *   i2s_scale: y[i] = (float)acc[i] / s * m, then * *mul when mul is
+     *              not NULL (the bitlinear epilogue, counted with the GEMV)
+     *   relu2_mul: out[i] = (max(gate[i], 0))^2 * up[i], the square rounded
+     *   add:       x[i] += y[i]                                            */
+    void (*i2s_scale)(const int32_t *acc, size_t n, float s, float m, const float *mul, float *y);
+    void (*relu2_mul)(const float *gate, const float *up, size_t n, float *out);
+    void (*add)(float *x, const float *y, size_t n);
+    const char *relu2_mul_name, *add_name;
 } tc_fast_kernels;
 
 /* The tables (NULL-free).  The AVX2 and AVX-512 tables exist in every
@@ -81,6 +93,11 @@ const tc_fast_kernels *tc_fast_kernels_for(const char *isa);
 
 /* The I2_S bitlinear output of one element: (float)sum / s * m. */
 static inline float tc_fast_i2s_scale(int32_t sum, float s, float m) { return (float)sum / s * m; }
+
+/* the scalar element-wise steps (the scalar table's) */
+void tc_fast_scalar_i2s_scale(const int32_t *acc, size_t n, float s, float m, const float *mul, float *y);
+void tc_fast_scalar_relu2_mul(const float *gate, const float *up, size_t n, float *out);
+void tc_fast_scalar_add(float *x, const float *y, size_t n);
 
 /* sum of n int8 codes */
 int32_t tc_fast_q8_sum(const int8_t *q, size_t n);

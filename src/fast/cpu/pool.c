@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -32,6 +33,7 @@ struct tc_pool {
     atomic_int sleepers;          /* workers waiting on cv */
     atomic_int done;              /* workers finished with the current gen */
     atomic_int stop;
+    atomic_size_t next;           /* tc_pool_claim's counter, reset per run */
     tc_pool_fn fn;                /* the current work, valid while gen is current */
     void *arg;
 };
@@ -119,6 +121,7 @@ int tc_pool_threads(const tc_pool *p) { return p->n_threads; }
 
 void tc_pool_run(tc_pool *p, tc_pool_fn fn, void *arg)
 {
+    atomic_store(&p->next, 0);
     if (p->n_threads == 1) {
         fn(arg, 0, 1);
         return;
@@ -133,6 +136,8 @@ void tc_pool_run(tc_pool *p, tc_pool_fn fn, void *arg)
         else sched_yield();
     }
 }
+
+size_t tc_pool_claim(tc_pool *p) { return atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed); }
 
 void tc_pool_free(tc_pool *p)
 {

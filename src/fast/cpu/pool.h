@@ -6,6 +6,8 @@
 #ifndef TC_FAST_CPU_POOL_H
 #define TC_FAST_CPU_POOL_H
 
+#include <stddef.h>
+
 /* fn(arg, tid, n_threads) runs once on each thread tid = 0 .. n_threads-1
  * (tid 0 is the caller). */
 typedef void (*tc_pool_fn)(void *arg, int tid, int n_threads);
@@ -18,6 +20,14 @@ tc_pool *tc_pool_new(int n_threads);
 
 /* Run fn on every thread and wait for all of them.  Not reentrant. */
 void tc_pool_run(tc_pool *p, tc_pool_fn fn, void *arg);
+
+/* Work sharing inside one tc_pool_run: each call, from any thread, returns
+ * the next of 0, 1, 2, ... (every index once per run).  A job that cuts
+ * its work into chunks and loops while tc_pool_claim(p) < n_chunks keeps
+ * both cores busy when one of them runs slower (a neighbour on the host,
+ * causal attention's growing rows).  The results stay bit-identical as
+ * long as a chunk's arithmetic depends only on which chunk it is. */
+size_t tc_pool_claim(tc_pool *p);
 
 int tc_pool_threads(const tc_pool *p);
 

@@ -171,6 +171,29 @@ static void attention_head_scalar(const float *q, const float *k, const float *v
     }
 }
 
+/* ---- element-wise ---- */
+
+void tc_fast_scalar_i2s_scale(const int32_t *acc, size_t n, float s, float m, const float *mul, float *y)
+{
+    for (size_t i = 0; i < n; i++) y[i] = tc_fast_i2s_scale(acc[i], s, m);
+    if (mul)
+        for (size_t i = 0; i < n; i++) y[i] *= *mul;
+}
+
+void tc_fast_scalar_relu2_mul(const float *gate, const float *up, size_t n, float *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        float r = gate[i] > 0.0f ? gate[i] : 0.0f;
+        float a = r * r;
+        out[i] = a * up[i];
+    }
+}
+
+void tc_fast_scalar_add(float *x, const float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] += y[i];
+}
+
 const tc_fast_kernels tc_fast_kernels_scalar = {
     .isa = "scalar",
     .i2s_gemv = i2s_gemv_scalar, .i2s_gemm = i2s_gemm_scalar,
@@ -180,4 +203,6 @@ const tc_fast_kernels tc_fast_kernels_scalar = {
     .f16_gemm = f16_gemm_scalar,
     .f16_gemv_name = "fast.cpu.scalar.f16_gemv", .f16_gemm_name = "fast.cpu.scalar.f16_gemm",
     .attention_head = attention_head_scalar, .attention_name = "fast.cpu.scalar.attention",
+    .i2s_scale = tc_fast_scalar_i2s_scale, .relu2_mul = tc_fast_scalar_relu2_mul, .add = tc_fast_scalar_add,
+    .relu2_mul_name = "fast.cpu.scalar.relu2_mul", .add_name = "fast.cpu.scalar.add",
 };

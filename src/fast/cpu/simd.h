@@ -14,4 +14,8 @@ void tc_fast_avx2_f16_gemm(const uint16_t *w, size_t K, size_t r0, size_t r1, co
 void tc_fast_avx2_attention_head(const float *q, const float *k, const float *v, size_t n_keys, size_t hd,
                                  float *scores, float *out);
 
+void tc_fast_avx2_i2s_scale(const int32_t *acc, size_t n, float s, float m, const float *mul, float *y);
+void tc_fast_avx2_relu2_mul(const float *gate, const float *up, size_t n, float *out);
+void tc_fast_avx2_add(float *x, const float *y, size_t n);
+
 #endif
