@@ -116,6 +116,32 @@ tc_status tc_bench_bandwidth(size_t bytes, int n_threads, double *gbps, tc_err *
     return TC_OK;
 }
 
+/* VmHWM of /proc/self/status in bytes, 0 where there is none */
+static double peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kib = 0.0;
+    if (!f) return 0.0;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) {
+            kib = strtod(line + 6, NULL);
+            break;
+        }
+    fclose(f);
+    return kib * 1024.0;
+}
+
+/* Reset VmHWM to the current RSS (Linux: "5" to clear_refs); false where
+ * that is not possible */
+static bool reset_peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f) return false;
+    const bool ok = fputs("5", f) >= 0;
+    return fclose(f) == 0 && ok;
+}
+
 /* ---- clock ---- */
 
 static double cpuinfo_ghz(void)
@@ -269,6 +295,8 @@ tc_status tc_bench_run(const tc_model *m, const tc_bench_opts *o, tc_bench_resul
     r->macs_per_cycle = peak_macs(&r->peak_isa);
     r->peak_gmacs = r->cores * r->ghz * r->macs_per_cycle;
 
+    /* the bandwidth buffer is freed: the peak from here on is the engine's */
+    const bool rss_reset = reset_peak_rss();
     tc_engine_opts eo;
     tc_engine_opts_default(&eo);
     eo.n_threads = o->n_threads;
@@ -296,6 +324,10 @@ tc_status tc_bench_run(const tc_model *m, const tc_bench_opts *o, tc_bench_resul
     const tc_kernel_count *k = tc_engine_kernels(e, &nk);
     r->n_kernels = nk < TC_BENCH_MAX_KERNELS ? nk : TC_BENCH_MAX_KERNELS;
     memcpy(r->kernels, k, r->n_kernels * sizeof *k);   /* names are static strings */
+    /* the engine's peak (the first bandwidth buffer was freed and the
+     * peak reset before it opened; the second pass comes after this) */
+    r->peak_rss_bytes = rss_reset ? peak_rss() : 0.0;
+    r->model_bytes = (double)m->gguf->size;
     {
         /* the bandwidth again, after the runs: the floor uses the best of
          * both, so that a neighbour's burst during the first pass cannot
@@ -347,6 +379,9 @@ void tc_bench_print(const tc_bench_result *r, FILE *out)
     fprintf(out, "prefill int8      %.1f GMAC/s; peak %.1f GMAC/s (%d core%s x %.2f GHz x %d MAC/cycle, %s) = %.1f %%\n",
             r->prefill_gmacs, r->peak_gmacs, r->cores, r->cores == 1 ? "" : "s", r->ghz, r->macs_per_cycle,
             r->peak_isa, 100.0 * r->prefill_peak_ratio);
+    if (r->peak_rss_bytes > 0)
+        fprintf(out, "memory            peak RSS %.0f MB running (model file %.0f MB + %.0f MB)\n",
+                r->peak_rss_bytes / 1e6, r->model_bytes / 1e6, (r->peak_rss_bytes - r->model_bytes) / 1e6);
     fprintf(out, "kernels:\n");
     for (size_t i = 0; i < r->n_kernels; i++)
         if (r->kernels[i].calls) fprintf(out, "  %-34s %" PRIu64 "\n", r->kernels[i].name, r->kernels[i].calls);
@@ -391,6 +426,8 @@ cJSON *tc_bench_json(const tc_bench_result *r)
     cJSON_AddStringToObject(o, "peak_isa", r->peak_isa ? r->peak_isa : "");
     cJSON_AddNumberToObject(o, "peak_gmac_s", r->peak_gmacs);
     cJSON_AddNumberToObject(o, "prefill_peak_ratio", r->prefill_peak_ratio);
+    if (r->peak_rss_bytes > 0) cJSON_AddNumberToObject(o, "peak_rss_bytes", r->peak_rss_bytes);
+    cJSON_AddNumberToObject(o, "model_bytes", r->model_bytes);
     for (size_t i = 0; i < r->n_kernels; i++) cJSON_AddNumberToObject(k, r->kernels[i].name, (double)r->kernels[i].calls);
     cJSON_AddItemToObject(o, "kernels", k);
     return o;

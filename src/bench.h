@@ -61,6 +61,9 @@ typedef struct tc_bench_result {
     const char *peak_isa;       /* which unit: "avx512vnni", "avx2", "scalar" */
     double peak_gmacs;          /* cores x ghz x macs_per_cycle */
     double prefill_peak_ratio;  /* prefill_gmacs / peak_gmacs */
+    double peak_rss_bytes;      /* the process's peak RSS after the timed runs (the engine with its
+                                 * mapped model); 0 where /proc/self/status has no VmHWM */
+    double model_bytes;         /* the model file's size */
     size_t n_kernels;           /* the engine's kernel counters after the run */
     tc_kernel_count kernels[TC_BENCH_MAX_KERNELS];
 } tc_bench_result;
