@@ -116,21 +116,25 @@ tc_status tc_bench_bandwidth(size_t bytes, int n_threads, double *gbps, tc_err *
     return TC_OK;
 }
 
-/* VmHWM of /proc/self/status in bytes, 0 where there is none */
-static double peak_rss(void)
+/* The number after the ':' of the first line of a /proc file that starts
+ * with key ("VmHWM", "cpu MHz"); 0 where there is none. */
+static double proc_number(const char *path, const char *key)
 {
-    FILE *f = fopen("/proc/self/status", "r");
+    FILE *f = fopen(path, "r");
     char line[256];
-    double kib = 0.0;
+    double v = 0.0;
     if (!f) return 0.0;
     while (fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmHWM:", 6)) {
-            kib = strtod(line + 6, NULL);
+        if (!strncmp(line, key, strlen(key)) && strchr(line, ':')) {
+            v = strtod(strchr(line, ':') + 1, NULL);
             break;
         }
     fclose(f);
-    return kib * 1024.0;
+    return v;
 }
+
+/* VmHWM in bytes, 0 where there is none */
+static double peak_rss(void) { return proc_number("/proc/self/status", "VmHWM") * 1024.0; }
 
 /* Reset VmHWM to the current RSS (Linux: "5" to clear_refs); false where
  * that is not possible */
@@ -144,20 +148,7 @@ static bool reset_peak_rss(void)
 
 /* ---- clock ---- */
 
-static double cpuinfo_ghz(void)
-{
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    char line[256];
-    double mhz = 0.0;
-    if (!f) return 0.0;
-    while (fgets(line, sizeof line, f))
-        if (!strncmp(line, "cpu MHz", 7) && strchr(line, ':')) {
-            mhz = strtod(strchr(line, ':') + 1, NULL);
-            break;
-        }
-    fclose(f);
-    return mhz / 1000.0;
-}
+static double cpuinfo_ghz(void) { return proc_number("/proc/cpuinfo", "cpu MHz") / 1000.0; }
 
 double tc_bench_ghz(void)
 {
