@@ -48,6 +48,7 @@ typedef struct tc_bench_result {
     tc_bench_stat prefill_tps;  /* prefill tokens per second */
     tc_bench_stat decode_tps;   /* decoded tokens per second */
     double bw_gbps;             /* measured read bandwidth, GB/s (1e9 bytes) */
+    int bw_streams;             /* streams per thread of the best bandwidth pass */
     double weight_bytes;        /* weight bytes read per decoded token */
     double kv_bytes;            /* KV-cache bytes read per decoded token, at the mean position */
     double floor_tps;           /* bw / (weight_bytes + kv_bytes): the bandwidth-bound decode speed */
@@ -72,8 +73,10 @@ typedef struct tc_bench_result {
 void tc_bench_opts_default(tc_bench_opts *o);
 
 /* Read bandwidth in GB/s: the best of several passes over `bytes` with
- * n_threads threads.  TC_OK, TC_E_NOMEM. */
-tc_status tc_bench_bandwidth(size_t bytes, int n_threads, double *gbps, tc_err *err);
+ * n_threads threads, each reading its slice as 1, 2, 4 and 8 streams in
+ * lockstep (*streams, when not NULL: the count of the best pass; a core
+ * keeps more lines in flight over several streams).  TC_OK, TC_E_NOMEM. */
+tc_status tc_bench_bandwidth(size_t bytes, int n_threads, double *gbps, int *streams, tc_err *err);
 
 /* Core clock in GHz, timed on a chain of dependent integer adds (falls
  * back to /proc/cpuinfo off x86). */

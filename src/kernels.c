@@ -965,7 +965,7 @@ static cJSON *case_json(const kcase *c, const tc_fast_kernels *kt, const result 
 
 static tc_status measure_ceilings(ceilings *cl, const char *isa, tc_err *err)
 {
-    tc_status st = tc_bench_bandwidth((size_t)256 << 20, 1, &cl->bw_gbps, err);
+    tc_status st = tc_bench_bandwidth((size_t)256 << 20, 1, &cl->bw_gbps, NULL, err);
     if (st) return st;
     cl->ghz = tc_bench_ghz();
     cl->int8_macs = tc_bench_peak_macs(&cl->peak_isa);
