@@ -2,9 +2,11 @@
  * the SIMD variants.  Each includer defines, before expanding the macro,
  * its own row kernels (compiled for its ISA, so they inline):
  *   int32_t i2s_row1(const uint8_t *w, size_t K, const int8_t *q);
+ *   void    i2s_row2(const uint8_t *wa, const uint8_t *wb, size_t K, const int8_t *q, int32_t s[2]);
  *   void    i2s_row4(const uint8_t *w, size_t K, const int8_t *q4, int32_t s[4]);
- * both giving sum_i c(i) q_i over one row of codes {0,1,2}; the qsum
- * subtraction turns that into sum_i (c(i) - 1) q_i (see kernels.h). */
+ * giving sum_i c(i) q_i over one row of codes {0,1,2} (row2: two rows
+ * against one token); the qsum subtraction turns that into
+ * sum_i (c(i) - 1) q_i (see kernels.h). */
 #ifndef TC_FAST_CPU_GEMM_BLOCKED_H
 #define TC_FAST_CPU_GEMM_BLOCKED_H
 
@@ -15,10 +17,18 @@
 #define TC_GEMM_ROWS 64
 
 #define TC_FAST_I2S_GEMV_GEMM(ATTR, GEMV, GEMM)                                                              \
+    /* two streams: rows r and r + half in lockstep (doc/perf.md v8) */                                  \
     static ATTR void GEMV(const uint8_t *w, size_t K, size_t r0, size_t r1, const int8_t *q,             \
                           const int32_t *qsum, int32_t *out)                                              \
     {                                                                                                     \
-        for (size_t r = r0; r < r1; r++) out[r] = i2s_row1(w + r * (K / 4), K, q) - qsum[0];             \
+        const size_t half = (r1 - r0) / 2;                                                                \
+        for (size_t r = r0; r < r0 + half; r++) {                                                         \
+            int32_t s[2];                                                                                 \
+            i2s_row2(w + r * (K / 4), w + (r + half) * (K / 4), K, q, s);                                 \
+            out[r] = s[0] - qsum[0];                                                                      \
+            out[r + half] = s[1] - qsum[0];                                                               \
+        }                                                                                                 \
+        for (size_t r = r0 + 2 * half; r < r1; r++) out[r] = i2s_row1(w + r * (K / 4), K, q) - qsum[0];  \
     }                                                                                                     \
     static ATTR void GEMM(const uint8_t *w, size_t K, size_t r0, size_t r1, const int8_t *q,             \
                           const int32_t *qsum, size_t n, int32_t *out, size_t ld)                         \
