@@ -1,6 +1,7 @@
 /* bench.c -- see bench.h.  Times come from CLOCK_MONOTONIC; the
  * bandwidth buffer is written (faulted in) before it is timed. */
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,19 +261,22 @@ static tc_bench_stat stat_of(double *v, uint32_t n)
     return (tc_bench_stat){ med, v[0], v[n - 1] };
 }
 
-/* one prefill of the prompt, then n_gen greedy decodes; seconds of each */
-static tc_status one_run(tc_engine *e, const int32_t *prompt, const tc_bench_opts *o, double *t_prefill,
-                         double *t_decode, tc_err *err)
+/* one prefill of the prompt, then n_gen greedy decodes; seconds of each.
+ * With paired_gbps, a bandwidth pass of paired_bytes between the two. */
+static tc_status one_run(tc_engine *e, const int32_t *prompt, const tc_bench_opts *o, size_t paired_bytes,
+                         double *paired_gbps, double *t_prefill, double *t_decode, tc_err *err)
 {
     tc_status st;
     tc_engine_reset(e);
     const double t0 = now();
     if ((st = tc_engine_prefill(e, prompt, o->prompt_len, 0, err))) return st;
+    const double tp = now();
+    if (paired_gbps && (st = tc_bench_bandwidth(paired_bytes, o->n_threads, paired_gbps, NULL, err))) return st;
     const double t1 = now();
     const uint32_t n_vocab = tc_engine_model(e)->hp.n_vocab;
     for (uint32_t g = 0; g < o->n_gen; g++)
         if ((st = tc_engine_decode(e, (int32_t)tc_argmax(tc_engine_logits(e), n_vocab), err))) return st;
-    *t_prefill = t1 - t0;
+    *t_prefill = tp - t0;
     *t_decode = now() - t1;
     return TC_OK;
 }
@@ -320,20 +324,26 @@ tc_status tc_bench_run(const tc_model *m, const tc_bench_opts *o, tc_bench_resul
     for (uint32_t i = 0; i < o->prompt_len; i++)   /* a fixed pseudo-random prompt */
         prompt[i] = (int32_t)(((uint64_t)i * 1000003u + 7u) % hp->n_vocab);
     double tp, td;
-    if ((st = one_run(e, prompt, o, &tp, &td, err))) goto done;   /* warm-up: pages, caches, clocks */
+    if ((st = one_run(e, prompt, o, 0, NULL, &tp, &td, err))) goto done;   /* warm-up: pages, caches, clocks */
+    /* the engine's peak: the first bandwidth buffer was freed and the peak
+     * reset before it opened; the warm-up run reached every size the timed
+     * runs use, and the paired passes' buffers come after this reading */
+    r->peak_rss_bytes = rss_reset ? peak_rss() : 0.0;
+    r->model_bytes = (double)m->gguf->size;
+    /* paired passes: 128 MiB (4x this host's last-level cache), or the
+     * main pass's size when that is smaller */
+    const size_t main_bytes = o->bw_bytes ? o->bw_bytes : (size_t)256 << 20;
+    r->paired_bytes = (double)(main_bytes < ((size_t)128 << 20) ? main_bytes : (size_t)128 << 20);
     for (uint32_t k = 0; k < o->repeat; k++) {
-        if ((st = one_run(e, prompt, o, &tp, &td, err))) goto done;
+        if ((st = one_run(e, prompt, o, (size_t)r->paired_bytes, &r->paired_bw[k], &tp, &td, err))) goto done;
         pre[k] = o->prompt_len / tp;
         dec[k] = o->n_gen / td;
+        r->paired_dec[k] = dec[k];
     }
     size_t nk;
     const tc_kernel_count *k = tc_engine_kernels(e, &nk);
     r->n_kernels = nk < TC_BENCH_MAX_KERNELS ? nk : TC_BENCH_MAX_KERNELS;
     memcpy(r->kernels, k, r->n_kernels * sizeof *k);   /* names are static strings */
-    /* the engine's peak (the first bandwidth buffer was freed and the
-     * peak reset before it opened; the second pass comes after this) */
-    r->peak_rss_bytes = rss_reset ? peak_rss() : 0.0;
-    r->model_bytes = (double)m->gguf->size;
     {
         /* the bandwidth again, after the runs: the floor uses the best of
          * both, so that a neighbour's burst during the first pass cannot
@@ -360,6 +370,7 @@ tc_status tc_bench_run(const tc_model *m, const tc_bench_opts *o, tc_bench_resul
     r->floor_tps = r->bw_gbps * 1e9 / (r->weight_bytes + r->kv_bytes);
     r->decode_gbps = r->decode_tps.median * (r->weight_bytes + r->kv_bytes) / 1e9;
     r->decode_ratio = r->decode_tps.median / r->floor_tps;
+    r->paired_ratio = tc_bench_paired_ratio(r->paired_dec, r->paired_bw, o->repeat, r->weight_bytes + r->kv_bytes);
     r->prefill_macs = linear_macs(m);
     r->prefill_gmacs = r->prefill_tps.median * r->prefill_macs / 1e9;
     r->prefill_peak_ratio = r->peak_gmacs > 0 ? r->prefill_gmacs / r->peak_gmacs : 0.0;
@@ -370,6 +381,14 @@ done:
     free(dec);
     tc_engine_free(e);
     return st;
+}
+
+double tc_bench_paired_ratio(const double *dec_tps, const double *bw_gbps, uint32_t n, double bytes_per_token)
+{
+    double v[TC_BENCH_MAX_REPEAT];
+    if (n == 0 || n > TC_BENCH_MAX_REPEAT) return 0.0;
+    for (uint32_t k = 0; k < n; k++) v[k] = bw_gbps[k] > 0 ? dec_tps[k] * bytes_per_token / 1e9 / bw_gbps[k] : 0.0;
+    return stat_of(v, n).median;
 }
 
 /* ---- output ---- */
@@ -387,6 +406,13 @@ void tc_bench_print(const tc_bench_result *r, FILE *out)
             r->weight_bytes, r->kv_bytes);
     fprintf(out, "decode floor      %.2f tok/s; achieved %.2f GB/s = %.1f %% of the floor\n", r->floor_tps,
             r->decode_gbps, 100.0 * r->decode_ratio);
+    double bw_lo = r->paired_bw[0], bw_hi = r->paired_bw[0];
+    for (uint32_t k = 1; k < r->repeat; k++) {
+        bw_lo = fmin(bw_lo, r->paired_bw[k]);
+        bw_hi = fmax(bw_hi, r->paired_bw[k]);
+    }
+    fprintf(out, "paired            each repeat's decode against a pass just before it: median %.1f %% "
+            "(passes %.2f-%.2f GB/s)\n", 100.0 * r->paired_ratio, bw_lo, bw_hi);
     fprintf(out, "prefill int8      %.1f GMAC/s; peak %.1f GMAC/s (%d core%s x %.2f GHz x %d MAC/cycle, %s) = %.1f %%\n",
             r->prefill_gmacs, r->peak_gmacs, r->cores, r->cores == 1 ? "" : "s", r->ghz, r->macs_per_cycle,
             r->peak_isa, 100.0 * r->prefill_peak_ratio);
@@ -430,6 +456,13 @@ cJSON *tc_bench_json(const tc_bench_result *r)
     cJSON_AddNumberToObject(o, "floor_tok_s", r->floor_tps);
     cJSON_AddNumberToObject(o, "decode_gb_s", r->decode_gbps);
     cJSON_AddNumberToObject(o, "decode_floor_ratio", r->decode_ratio);
+    cJSON *pd = cJSON_AddObjectToObject(o, "paired");
+    if (pd) {
+        cJSON_AddItemToObject(pd, "bandwidth_gb_s", cJSON_CreateDoubleArray(r->paired_bw, (int)r->repeat));
+        cJSON_AddItemToObject(pd, "decode_tok_s", cJSON_CreateDoubleArray(r->paired_dec, (int)r->repeat));
+        cJSON_AddNumberToObject(pd, "pass_bytes", r->paired_bytes);
+        cJSON_AddNumberToObject(pd, "ratio_median", r->paired_ratio);
+    }
     cJSON_AddNumberToObject(o, "prefill_macs_per_token", r->prefill_macs);
     cJSON_AddNumberToObject(o, "prefill_gmac_s", r->prefill_gmacs);
     cJSON_AddNumberToObject(o, "ghz", r->ghz);

@@ -39,7 +39,7 @@ typedef struct tc_bench_stat {
     double median, min, max;
 } tc_bench_stat;
 
-enum { TC_BENCH_MAX_KERNELS = 32 };
+enum { TC_BENCH_MAX_KERNELS = 32, TC_BENCH_MAX_REPEAT = 1000 };
 
 typedef struct tc_bench_result {
     char engine[32];            /* resolved engine name ("fast:avx2") */
@@ -54,6 +54,14 @@ typedef struct tc_bench_result {
     double floor_tps;           /* bw / (weight_bytes + kv_bytes): the bandwidth-bound decode speed */
     double decode_gbps;         /* median decode tokens/s x bytes per token */
     double decode_ratio;        /* median decode / floor */
+    /* Paired: before each timed decode (after its prefill) a bandwidth pass
+     * of paired_bytes; the ratio of that repeat's decode GB/s to it, whose
+     * median does not mix a quiet moment's bandwidth with a busy moment's
+     * decode (a shared host's neighbours move both) */
+    double paired_bw[TC_BENCH_MAX_REPEAT];    /* GB/s, per repeat */
+    double paired_dec[TC_BENCH_MAX_REPEAT];   /* decode tok/s, per repeat */
+    double paired_ratio;                      /* median over repeats of decode GB/s / paired_bw */
+    double paired_bytes;
     double prefill_macs;        /* int8 MACs of the I2_S linears per prefill token */
     double prefill_gmacs;       /* median prefill, 1e9 int8 MACs per second */
     double ghz;                 /* measured core clock */
@@ -77,6 +85,10 @@ void tc_bench_opts_default(tc_bench_opts *o);
  * lockstep (*streams, when not NULL: the count of the best pass; a core
  * keeps more lines in flight over several streams).  TC_OK, TC_E_NOMEM. */
 tc_status tc_bench_bandwidth(size_t bytes, int n_threads, double *gbps, int *streams, tc_err *err);
+
+/* The median over n repeats of dec_tps[k] x bytes_per_token / bw_gbps[k]
+ * (GB/s over GB/s); 0 for n == 0.  Shared with verify. */
+double tc_bench_paired_ratio(const double *dec_tps, const double *bw_gbps, uint32_t n, double bytes_per_token);
 
 /* Core clock in GHz, timed on a chain of dependent integer adds (falls
  * back to /proc/cpuinfo off x86). */

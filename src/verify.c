@@ -10,6 +10,7 @@
 #include "compare.h"
 #include "receipt.h"
 #include "sha256.h"
+#include "bench.h"
 #include "verify.h"
 
 /* ---- a list of problems ---- */
@@ -585,6 +586,26 @@ static void check_bench(problems *p, const cJSON *r)
         if (!(fabs(d[i].recorded - d[i].derived) <= 1e-9 * fmax(1.0, fabs(d[i].derived))))
             problem(p, "consistency: %s is %.17g, the measured figures give %.17g", d[i].what, d[i].recorded,
                     d[i].derived);
+    const cJSON *pd = at(r, "bench.paired");
+    if (pd) {   /* the paired ratio: the median of the per-repeat ratios it lists */
+        const cJSON *bw = cJSON_GetObjectItemCaseSensitive(pd, "bandwidth_gb_s");
+        const cJSON *dt = cJSON_GetObjectItemCaseSensitive(pd, "decode_tok_s");
+        const int n = cJSON_GetArraySize(bw);
+        double b[TC_BENCH_MAX_REPEAT], d[TC_BENCH_MAX_REPEAT];
+        if (!cJSON_IsArray(bw) || !cJSON_IsArray(dt) || n < 1 || n > TC_BENCH_MAX_REPEAT || cJSON_GetArraySize(dt) != n) {
+            problem(p, "consistency: bench.paired: expected two arrays of 1 to %d numbers of one length",
+                    (int)TC_BENCH_MAX_REPEAT);
+        } else {
+            for (int k = 0; k < n; k++) {
+                b[k] = numv(cJSON_GetArrayItem(bw, k));
+                d[k] = numv(cJSON_GetArrayItem(dt, k));
+            }
+            const double want = tc_bench_paired_ratio(d, b, (uint32_t)n, bytes);
+            const double got = numv(cJSON_GetObjectItemCaseSensitive(pd, "ratio_median"));
+            if (!(fabs(got - want) <= 1e-9 * fmax(1.0, fabs(want))))
+                problem(p, "consistency: bench.paired.ratio_median is %.17g, the listed repeats give %.17g", got, want);
+        }
+    }
     static const char *const spreads[] = { "bench.prefill_tok_s", "bench.decode_tok_s" };
     for (int i = 0; i < 2; i++) {
         const cJSON *o = at(r, spreads[i]);

@@ -234,6 +234,27 @@ START_TEST(verify_checks_bench_arithmetic)
     ck_assert(!valid);
     ck_assert_msg(strstr(buf, "bench.decode_floor_ratio (decode / floor) is 0.9"), "%s", buf);
     free(buf);
+    /* the paired ratio is the median of its listed repeats: 0.5, 0.8, 0.6 -> 0.6 */
+    cJSON_ReplaceItemInObject(b, "decode_floor_ratio", cJSON_CreateNumber(dec / floor_tok));
+    const double pbw[3] = { 2.0 * (wb + kv) / 1e9 / 0.5, 2.0 * (wb + kv) / 1e9 / 0.8, 2.0 * (wb + kv) / 1e9 / 0.6 };
+    const double pdec[3] = { 2.0, 2.0, 2.0 };
+    cJSON *pd = cJSON_AddObjectToObject(b, "paired");
+    cJSON_AddItemToObject(pd, "bandwidth_gb_s", cJSON_CreateDoubleArray(pbw, 3));
+    cJSON_AddItemToObject(pd, "decode_tok_s", cJSON_CreateDoubleArray(pdec, 3));
+    cJSON_AddNumberToObject(pd, "ratio_median", 0.6);
+    ck_assert_int_eq(tc_receipt_seal(r, NULL, &err), TC_OK);
+    ck_assert_int_eq(tc_receipt_write(r, path, &err), TC_OK);
+    ck_assert_int_eq(tc_verify(path, &vo, NULL, &valid, &err), TC_OK);
+    ck_assert(valid);
+    cJSON_ReplaceItemInObject(pd, "ratio_median", cJSON_CreateNumber(0.8));   /* the best repeat, not the median */
+    ck_assert_int_eq(tc_receipt_seal(r, NULL, &err), TC_OK);
+    ck_assert_int_eq(tc_receipt_write(r, path, &err), TC_OK);
+    mem = open_memstream(&buf, &len);
+    ck_assert_int_eq(tc_verify(path, &vo, mem, &valid, &err), TC_OK);
+    fclose(mem);
+    ck_assert(!valid);
+    ck_assert_msg(strstr(buf, "bench.paired.ratio_median is 0.8"), "%s", buf);
+    free(buf);
     cJSON_Delete(r);
     unlink(path);
     free(path);
