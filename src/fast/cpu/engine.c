@@ -110,9 +110,9 @@ static inline void split(size_t n, int tid, int nt, size_t *lo, size_t *hi)
  * tc_pool_claim; the cheap element-wise ones split statically. */
 
 /* prefill rows per claimed chunk (one GEMM row block) and LM-head rows
- * per chunk (64 rows of 2560 F16 = 320 KiB) */
+ * per chunk (32 rows of 2560 F16 = 160 KiB) */
 #define TC_LINEAR_ROWS_PREFILL TC_GEMM_ROWS
-#define TC_HEAD_ROWS 64
+#define TC_HEAD_ROWS 32
 
 /* rmsnorm + quantize each row of src [n][width] into s->q8 */
 typedef struct norm_job {
@@ -163,17 +163,29 @@ static void linear_rows(const linear_job *j, size_t lo, size_t hi)
     }
 }
 
-/* Decode splits the rows statically (each thread streams its half of the
- * weights: measured faster than chunks, doc/perf.md v7); prefill claims
- * GEMM row blocks, so a slower core takes fewer of them. */
+/* rows of one decode chunk: ~96 KiB of codes, an even count (the GEMV
+ * pairs rows r and r + half of what it is given) */
+static size_t decode_chunk_rows(const linear_job *j)
+{
+    const size_t rows = ((size_t)96 << 10) / (j->w[0]->K / 4) / 2 * 2;
+    return rows < 16 ? 16 : rows;
+}
+
+/* Decode: each thread streams its own part of the rows in order and then
+ * steals chunks from the back of the other's (tc_pool_take); prefill
+ * claims GEMM row blocks, so a slower core takes fewer of them. */
 static void linear_run(void *arg, int tid, int nt)
 {
     linear_job *j = arg;
-    size_t total = 0, lo, hi;
+    size_t total = 0, lo;
+    (void)nt;
     for (int i = 0; i < j->n_w; i++) total += j->w[i]->rows;
     if (j->n == 1) {
-        split(total, tid, nt, &lo, &hi);
-        linear_rows(j, lo, hi);
+        const size_t ch = decode_chunk_rows(j);
+        for (size_t ci; (ci = tc_pool_take(j->f->pool, tid)) != SIZE_MAX;) {
+            lo = ci * ch;
+            linear_rows(j, lo, lo + ch < total ? lo + ch : total);
+        }
         return;
     }
     const size_t n_chunks = (total + TC_LINEAR_ROWS_PREFILL - 1) / TC_LINEAR_ROWS_PREFILL;
@@ -240,16 +252,19 @@ static void head_rows(const head_job *j, int tid, size_t lo, size_t hi)
     }
 }
 
-/* As the linears: decode splits the rows statically, several tokens claim
- * chunks of TC_HEAD_ROWS rows. */
+/* As the linears: decode takes own-then-stolen chunks, several tokens
+ * claim them; chunks of TC_HEAD_ROWS rows. */
 static void head_run(void *arg, int tid, int nt)
 {
     head_job *j = arg;
     const size_t n_vocab = j->f->c.n_vocab;
-    size_t lo, hi;
+    size_t lo;
+    (void)nt;
     if (j->n == 1) {
-        split(n_vocab, tid, nt, &lo, &hi);
-        head_rows(j, tid, lo, hi);
+        for (size_t ci; (ci = tc_pool_take(j->f->pool, tid)) != SIZE_MAX;) {
+            lo = ci * TC_HEAD_ROWS;
+            head_rows(j, tid, lo, lo + TC_HEAD_ROWS < n_vocab ? lo + TC_HEAD_ROWS : n_vocab);
+        }
         return;
     }
     for (size_t ci; (ci = tc_pool_claim(j->f->pool)) < (n_vocab + TC_HEAD_ROWS - 1) / TC_HEAD_ROWS;) {
@@ -325,7 +340,14 @@ static void linear(fast_engine *f, uint32_t n, int n_w, const fast_linear *w0, f
 {
     linear_job j = { .f = f, .w = { w0, w1, w2 }, .y = { y0, y1, y2 }, .n_w = n_w, .n = n };
     for (int i = 0; i < n_w; i++) tc_engine_count(f->base, n == 1 ? K_I2S_GEMV : K_I2S_GEMM);
-    tc_pool_run(f->pool, linear_run, &j);
+    if (n == 1) {
+        size_t total = 0;
+        for (int i = 0; i < n_w; i++) total += j.w[i]->rows;
+        const size_t ch = decode_chunk_rows(&j);
+        tc_pool_run_split(f->pool, linear_run, &j, (total + ch - 1) / ch);
+    } else {
+        tc_pool_run(f->pool, linear_run, &j);
+    }
 }
 
 /* NEOX RoPE from the batch's table: (a, b) <- (a cos - b sin, a sin + b cos) in double */
@@ -519,7 +541,8 @@ static tc_status forward(tc_engine *e, const int32_t *tokens, uint32_t n, uint32
     TRY(tap_f32(f, -1, "output_norm", pos0, n, c->d, s->hnorm, err));
     head_job hj = { f, first, n - first };
     tc_engine_count(e, f->head->type != TC_TYPE_F16 ? K_FLOAT_HEAD : n - first == 1 ? K_F16_GEMV : K_F16_GEMM);
-    tc_pool_run(f->pool, head_run, &hj);
+    if (hj.n == 1) tc_pool_run_split(f->pool, head_run, &hj, (c->n_vocab + TC_HEAD_ROWS - 1) / TC_HEAD_ROWS);
+    else tc_pool_run(f->pool, head_run, &hj);
     TRY(tap_f32(f, -1, "logits", pos0, n, c->n_vocab, s->logits, err));
     memcpy(e->logits, s->logits + (size_t)(n - 1 - first) * c->n_vocab, (size_t)c->n_vocab * sizeof(float));
     return TC_OK;

@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -23,6 +24,12 @@
  * worker goes to sleep after YIELD_ROUNDS yields. */
 enum { SPIN_ROUNDS = 1 << 10, YIELD_ROUNDS = 64 };
 
+/* one thread's remaining chunks [front, back) as front << 32 | back, on a
+ * line of its own */
+typedef struct range_slot {
+    _Alignas(64) atomic_uint_least64_t fb;
+} range_slot;
+
 struct tc_pool {
     int n_threads;
     pthread_t *tid;               /* [n_threads - 1] workers */
@@ -34,6 +41,7 @@ struct tc_pool {
     atomic_int done;              /* workers finished with the current gen */
     atomic_int stop;
     atomic_size_t next;           /* tc_pool_claim's counter, reset per run */
+    range_slot *ranges;           /* [n_threads] tc_pool_take's ranges */
     tc_pool_fn fn;                /* the current work, valid while gen is current */
     void *arg;
 };
@@ -96,7 +104,8 @@ tc_pool *tc_pool_new(int n_threads)
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     p->tid = calloc((size_t)n_threads, sizeof *p->tid);
-    if (!p->tid) {
+    p->ranges = aligned_alloc(64, (size_t)n_threads * sizeof *p->ranges);
+    if (!p->tid || !p->ranges) {
         tc_pool_free(p);
         return NULL;
     }
@@ -139,6 +148,33 @@ void tc_pool_run(tc_pool *p, tc_pool_fn fn, void *arg)
 
 size_t tc_pool_claim(tc_pool *p) { return atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed); }
 
+void tc_pool_run_split(tc_pool *p, tc_pool_fn fn, void *arg, size_t n_chunks)
+{
+    const size_t nt = (size_t)p->n_threads;
+    for (size_t t = 0; t < nt; t++) {
+        const uint64_t lo = n_chunks * t / nt, hi = n_chunks * (t + 1) / nt;
+        atomic_store(&p->ranges[t].fb, lo << 32 | hi);
+    }
+    tc_pool_run(p, fn, arg);   /* its seq_cst generation bump publishes the ranges */
+}
+
+size_t tc_pool_take(tc_pool *p, int tid)
+{
+    for (int k = 0; k < p->n_threads; k++) {
+        range_slot *r = &p->ranges[(tid + k) % p->n_threads];
+        uint64_t v = atomic_load_explicit(&r->fb, memory_order_relaxed);
+        for (;;) {
+            const uint64_t f = v >> 32, b = v & 0xffffffffu;
+            if (f >= b) break;
+            /* own range: from the front; another's: from the back */
+            const uint64_t nv = k == 0 ? (f + 1) << 32 | b : f << 32 | (b - 1);
+            if (atomic_compare_exchange_weak_explicit(&r->fb, &v, nv, memory_order_relaxed, memory_order_relaxed))
+                return (size_t)(k == 0 ? f : b - 1);
+        }
+    }
+    return SIZE_MAX;
+}
+
 void tc_pool_free(tc_pool *p)
 {
     if (!p) return;
@@ -150,5 +186,6 @@ void tc_pool_free(tc_pool *p)
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     free(p->tid);
+    free(p->ranges);
     free(p);
 }

@@ -29,6 +29,15 @@ void tc_pool_run(tc_pool *p, tc_pool_fn fn, void *arg);
  * long as a chunk's arithmetic depends only on which chunk it is. */
 size_t tc_pool_claim(tc_pool *p);
 
+/* Static ranges with stealing: tc_pool_run_split gives thread t the chunks
+ * [n t / T, n (t+1) / T) and runs fn; inside, tc_pool_take(p, tid) returns
+ * the thread's next own chunk, front to back (so each thread streams its
+ * part of memory in order), and when those are gone a chunk from the back
+ * of another thread's range; SIZE_MAX when no chunk is left.  Every chunk
+ * is taken once.  n_chunks < 2^32. */
+void tc_pool_run_split(tc_pool *p, tc_pool_fn fn, void *arg, size_t n_chunks);
+size_t tc_pool_take(tc_pool *p, int tid);
+
 int tc_pool_threads(const tc_pool *p);
 
 /* Stop and join the workers; NULL is a no-op. */
