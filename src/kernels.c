@@ -40,6 +40,8 @@ enum input {
     IN_Q8_MIN, IN_Q8_MAX, IN_Q8_ALT,   /* activations all -128, all 127, alternating */
     IN_ZERO_ROWS,                      /* every other weight row all 0 (code 1) */
     IN_SIGN_ROWS,                      /* rows all -1 / all +1, activations +-127/-128: largest sums */
+    IN_EXTREME_SUMS,                   /* rows all +1, activations all -128 or all 127 (by token or row
+                                        * parity): every partial sum at its bound */
     IN_CODE3,                          /* packed bytes holding code 3 (reads as 0) */
     IN_ZEROS,                          /* norm input all 0: the 1e-5 amax floor */
     IN_DENORMAL,                       /* norm input entirely subnormal floats */
@@ -53,7 +55,7 @@ enum input {
     IN_COUNT
 };
 static const char *const input_name[IN_COUNT] = {
-    "random", "q8=-128", "q8=127", "q8=alternating", "zero-rows", "sign-rows", "code3",
+    "random", "q8=-128", "q8=127", "q8=alternating", "zero-rows", "sign-rows", "extreme-sums", "code3",
     "zeros", "denormal", "spike", "huge", "f16-subnormal", "f16-max", "neg-scores", "equal-scores",
     "specials",
 };
@@ -101,7 +103,8 @@ static bool build_cases(case_list *l)
         { 2560, 2560, "2b4t attn_q/attn_output" }, { 640, 2560, "2b4t attn_k/attn_v" },
         { 6912, 2560, "2b4t ffn_gate/ffn_up" }, { 2560, 6912, "2b4t ffn_down" },
     };
-    static const enum input i2s_edges[] = { IN_Q8_MIN, IN_Q8_MAX, IN_Q8_ALT, IN_ZERO_ROWS, IN_SIGN_ROWS, IN_CODE3 };
+    static const enum input i2s_edges[] = { IN_Q8_MIN,   IN_Q8_MAX,       IN_Q8_ALT, IN_ZERO_ROWS,
+                                            IN_SIGN_ROWS, IN_EXTREME_SUMS, IN_CODE3 };
 
     /* I2_S GEMV: every K of the family at odd row counts, the 2b4t shapes, edges */
     for (size_t K = 128; K <= 6912; K += 128)
@@ -109,7 +112,7 @@ static bool build_cases(case_list *l)
     for (size_t i = 0; i < 4; i++)
         C(.kernel = KN_I2S_GEMV, .rows = m2b4t[i].rows, .K = m2b4t[i].K, .n = 1, .ld = m2b4t[i].rows,
           .timed = true, .label = m2b4t[i].label);
-    for (size_t e = 0; e < 6; e++) {
+    for (size_t e = 0; e < 7; e++) {
         C(.kernel = KN_I2S_GEMV, .rows = 17, .K = 2560, .n = 1, .ld = 17, .input = i2s_edges[e]);
         C(.kernel = KN_I2S_GEMV, .rows = 3, .K = 6912, .n = 1, .ld = 3, .input = i2s_edges[e]);
     }
@@ -123,7 +126,7 @@ static bool build_cases(case_list *l)
     for (size_t i = 0; i < 4; i++)
         C(.kernel = KN_I2S_GEMM, .rows = m2b4t[i].rows, .K = m2b4t[i].K, .n = 8, .ld = m2b4t[i].rows,
           .timed = true, .label = m2b4t[i].label);
-    for (size_t e = 0; e < 6; e++)
+    for (size_t e = 0; e < 7; e++)
         C(.kernel = KN_I2S_GEMM, .rows = 17, .K = 2560, .n = 5, .ld = 20, .input = i2s_edges[e]);
     /* norms: odd and model widths, edges */
     static const size_t nn[] = { 1, 3, 17, 128, 136, 1000, 2560, 6912 };
@@ -285,13 +288,14 @@ static void fill_i2s(gsl_rng *g, uint8_t *w, size_t rows, size_t K, enum input i
                 unsigned code = (unsigned)gsl_rng_uniform_int(g, in == IN_CODE3 ? 4 : 3);
                 if (in == IN_ZERO_ROWS && r % 2 == 0) code = 1;
                 if (in == IN_SIGN_ROWS) code = r % 2 ? 2 : 0;
+                if (in == IN_EXTREME_SUMS) code = 2;
                 byte = byte << 2 | code;
             }
             w[r * rb + b] = (uint8_t)byte;
         }
 }
 
-static void fill_q8(gsl_rng *g, int8_t *q, size_t n, enum input in)
+static void fill_q8(gsl_rng *g, int8_t *q, size_t n, size_t K, enum input in)
 {
     for (size_t i = 0; i < n; i++) {
         int v = rand_q8(g);
@@ -299,6 +303,7 @@ static void fill_q8(gsl_rng *g, int8_t *q, size_t n, enum input in)
         if (in == IN_Q8_MAX) v = 127;
         if (in == IN_Q8_ALT) v = i % 2 ? 127 : -128;
         if (in == IN_SIGN_ROWS) v = v < 0 ? -128 : 127;
+        if (in == IN_EXTREME_SUMS) v = (i / K) % 2 ? 127 : -128;   /* token 0 all -128, token 1 all 127, ... */
         q[i] = (int8_t)v;
     }
 }
@@ -400,7 +405,7 @@ static tc_status run_i2s(const kcase *c, const tc_fast_kernels *kt, gsl_rng *g, 
         goto done;
     }
     fill_i2s(g, raw, rows, K, c->input);
-    fill_q8(g, q, n * K, c->input);
+    fill_q8(g, q, n * K, K, c->input);
     /* code 3 never reaches a kernel: the engine rewrites it at load (ABI) */
     if (c->input == IN_CODE3) tc_fast_i2s_sanitize(raw, rows * K / 4, w);
     else memcpy(w, raw, rows * K / 4);
