@@ -183,7 +183,7 @@ enum { MAX_CHECKS = 8, GUARD = 64 };
 #define GUARD_BYTE 0xA5
 
 typedef struct check {
-    const char *name;      /* exact, scaled_err, finite, guards, rows_only, inputs */
+    const char *name;      /* exact, scaled_err, finite, guards, rows_only, range_independent, inputs */
     bool pass;
     bool has_value;
     double value, limit;   /* scaled_err: the error and the tolerance */
@@ -707,6 +707,27 @@ static tc_status run_f16(const kcase *c, const tc_fast_kernels *kt, gsl_rng *g, 
     check *ck = add_check(res, "rows_only", only);
     if (!only) snprintf(ck->detail, sizeof ck->detail, "a call on a row range wrote outside it (rows %zu, ld %zu)",
                         rows, ld);
+    /* the contract: an element's value does not depend on the row range it
+     * was computed in (the engine's thread count must not change bits) */
+    float *y1 = malloc(nout * 4);
+    if (!y1) {
+        st = tc_fail(err, TC_E_NOMEM, "kernels: out of memory");
+        goto done;
+    }
+    f16_args one = { kt, w, K, 0, 0, x, n, y1, ld };
+    size_t moved = 0, first_moved = 0;
+    for (size_t r = 0; r < rows; r++) {
+        one.r0 = r;
+        one.r1 = r + 1;
+        f16_call(&one);
+        for (size_t t = 0; t < n; t++)
+            if (memcmp(&y1[t * ld + r], &y[t * ld + r], 4) && !moved++) first_moved = r;
+    }
+    free(y1);
+    ck = add_check(res, "range_independent", moved == 0);
+    if (moved)
+        snprintf(ck->detail, sizeof ck->detail, "%zu outputs differ when their row is computed alone; first row %zu",
+                 moved, first_moved);
     /* compare only the rows (the gap is sentinel) */
     float *yc = malloc(n * rows * 4), *wc2 = malloc(n * rows * 4);
     double *mc = malloc(n * rows * sizeof *mc);

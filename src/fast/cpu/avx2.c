@@ -235,6 +235,12 @@ TA float tc_fast_avx2_rmsnorm_q8(const float *x, const float *w, size_t n, float
  * one chain over the next 8s, a fixed tree, then a scalar tail: the same
  * order whatever the row range, so any partition gives the same bits. */
 
+/* acc += half(wr[i + off .. +8]) * x[i + off .. +8]: the one step of both
+ * dot kernels below, so that a row gives the same bits in either */
+#define F16_STEP(acc, wr, off) \
+    acc = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((wr) + i + (off)))), \
+                          _mm256_loadu_ps(x + i + (off)), acc)
+
 static inline TA float f16_dot(const uint16_t *w, const float *x, size_t K)
 {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
@@ -244,16 +250,12 @@ static inline TA float f16_dot(const uint16_t *w, const float *x, size_t K)
          * too few loads in flight for the hardware prefetcher alone (the
          * decode head streamed +15 % faster with it, doc/perf.md v7) */
         _mm_prefetch((const char *)(w + i) + 1024, _MM_HINT_T0);
-        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i))), _mm256_loadu_ps(x + i), a0);
-        a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 8))),
-                             _mm256_loadu_ps(x + i + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 16))),
-                             _mm256_loadu_ps(x + i + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 24))),
-                             _mm256_loadu_ps(x + i + 24), a3);
+        F16_STEP(a0, w, 0);
+        F16_STEP(a1, w, 8);
+        F16_STEP(a2, w, 16);
+        F16_STEP(a3, w, 24);
     }
-    for (; i + 8 <= K; i += 8)
-        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i))), _mm256_loadu_ps(x + i), a0);
+    for (; i + 8 <= K; i += 8) F16_STEP(a0, w, 0);
     float sum = hsum_f32(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
     for (; i < K; i++) sum += _cvtsh_ss(w[i]) * x[i];
     return sum;
@@ -266,9 +268,6 @@ static inline TA void f16_dot2(const uint16_t *wa, const uint16_t *wb, const flo
 {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
     size_t i = 0;
-#define F16_STEP(acc, wr, off) \
-    acc = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((wr) + i + (off)))), \
-                          _mm256_loadu_ps(x + i + (off)), acc)
     for (; i + 32 <= K; i += 32) {
         _mm_prefetch((const char *)(wa + i) + 1024, _MM_HINT_T0);
         _mm_prefetch((const char *)(wb + i) + 1024, _MM_HINT_T0);
@@ -285,7 +284,6 @@ static inline TA void f16_dot2(const uint16_t *wa, const uint16_t *wb, const flo
         F16_STEP(a0, wa, 0);
         F16_STEP(b0, wb, 0);
     }
-#undef F16_STEP
     float sa = hsum_f32(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
     float sb = hsum_f32(_mm256_add_ps(_mm256_add_ps(b0, b1), _mm256_add_ps(b2, b3)));
     for (; i < K; i++) {
@@ -295,6 +293,7 @@ static inline TA void f16_dot2(const uint16_t *wa, const uint16_t *wb, const flo
     *ya = sa;
     *yb = sb;
 }
+#undef F16_STEP
 
 TA void tc_fast_avx2_f16_gemm(const uint16_t *w, size_t K, size_t r0, size_t r1, const float *x, size_t n,
                               float *y, size_t ld)
