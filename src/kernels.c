@@ -709,7 +709,8 @@ static tc_status run_f16(const kcase *c, const tc_fast_kernels *kt, gsl_rng *g, 
                         rows, ld);
     /* the contract: an element's value does not depend on the row range it
      * was computed in (the engine's thread count must not change bits) */
-    float *y1 = malloc(nout * 4);
+    gbuf y1b = { 0 };   /* guarded: a kernel that writes outside its row fails rows_only, not the process */
+    float *y1 = galloc(&y1b, nout * 4, "y");
     if (!y1) {
         st = tc_fail(err, TC_E_NOMEM, "kernels: out of memory");
         goto done;
@@ -723,7 +724,7 @@ static tc_status run_f16(const kcase *c, const tc_fast_kernels *kt, gsl_rng *g, 
         for (size_t t = 0; t < n; t++)
             if (memcmp(&y1[t * ld + r], &y[t * ld + r], 4) && !moved++) first_moved = r;
     }
-    free(y1);
+    gfree(&y1b);
     ck = add_check(res, "range_independent", moved == 0);
     if (moved)
         snprintf(ck->detail, sizeof ck->detail, "%zu outputs differ when their row is computed alone; first row %zu",
