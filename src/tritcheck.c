@@ -11,21 +11,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "accuracy.h"
-#include "compare.h"
-#include "conform.h"
-#include "device.h"
-#include "gen.h"
-#include "inspect.h"
-#include "quantize.h"
-#include "receipt.h"
-#include "report.h"
-#include "run.h"
-#include "vectors.h"
-#include "verify.h"
-#include "bench.h"
-#include "tokenizer.h"
-#include "kernels.h"
+#include "check/accuracy.h"
+#include "check/compare.h"
+#include "check/conform.h"
+#include "base/gpu.h"
+#include "tools/gen.h"
+#include "tools/inspect.h"
+#include "tools/quantize.h"
+#include "receipt/receipt.h"
+#include "audit/report.h"
+#include "tools/run.h"
+#include "check/vectors.h"
+#include "audit/verify.h"
+#include "check/bench.h"
+#include "format/tokenizer.h"
+#include "check/ksuite.h"
 
 /* ---- helpers ---- */
 

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "gguf.h"
-#include "tokenizer.h"
+#include "format/gguf.h"
+#include "format/tokenizer.h"
 #include "testutil.h"
 
 static double now_s(void)

@@ -5,9 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "accuracy.h"
-#include "gen.h"
-#include "quantize.h"
+#include "check/accuracy.h"
+#include "tools/gen.h"
+#include "tools/quantize.h"
 #include "testutil.h"
 
 static char *gen_model(tc_type wt, bool latent, uint64_t seed)

@@ -7,11 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "compare.h"
-#include "gen.h"
-#include "receipt.h"
+#include "check/compare.h"
+#include "tools/gen.h"
+#include "receipt/receipt.h"
 #include "testutil.h"
-#include "verify.h"
+#include "audit/verify.h"
 
 /* Record one float tap and one q8 tap of one position. */
 static tc_dump *rec2(const float *x, uint32_t w, const int8_t *q, float scale)

@@ -33,10 +33,10 @@ int main(void)
 #include <stdlib.h>
 #include <string.h>
 
-#include "device.h"
-#include "fast/cuda/kernels.h"
-#include "ref/kernels.h"
-#include "types.h"
+#include "base/gpu.h"
+#include "fast/cuda/cuda_kernels.h"
+#include "ref/ref_kernels.h"
+#include "format/types.h"
 
 static tc_err err;   /* the last call's error, for the assertion messages */
 static int quick;    /* TC_CUDA_QUICK: skip the largest shapes */

@@ -19,11 +19,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "compare.h"
-#include "device.h"
-#include "engine.h"
-#include "gen.h"
-#include "model.h"
+#include "check/compare.h"
+#include "engine/registry.h"
+#include "base/gpu.h"
+#include "engine/engine.h"
+#include "tools/gen.h"
+#include "format/model.h"
 #include "testutil.h"
 
 /* ---- helpers ---- */

@@ -15,14 +15,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dump.h"
-#include "engine.h"
-#include "fast/cpu/kernels.h"
+#include "engine/dump.h"
+#include "engine/engine.h"
+#include "engine/registry.h"
+#include "fast/cpu/dispatch.h"
 #include "fast/cpu/pool.h"
-#include "gen.h"
-#include "model.h"
+#include "tools/gen.h"
+#include "format/model.h"
 #include "testutil.h"
-#include "types.h"
+#include "format/types.h"
 
 static const char *const isas[] = { "scalar", "avx2", "avx512" };
 enum { N_ISA = 3 };

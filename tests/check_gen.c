@@ -6,11 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gen.h"
-#include "gguf.h"
-#include "model.h"
-#include "quantize.h"
-#include "sha256.h"
+#include "tools/gen.h"
+#include "format/gguf.h"
+#include "format/model.h"
+#include "tools/quantize.h"
+#include "base/sha256.h"
 #include "testutil.h"
 
 /* Generate a preset (with optional tweaks) into a fresh temp path. */

@@ -19,10 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gguf.h"
-#include "model.h"
+#include "format/gguf.h"
+#include "format/model.h"
 #include "testutil.h"
-#include "types.h"
+#include "format/types.h"
 
 /* ---- byte images ---- */
 

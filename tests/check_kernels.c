@@ -12,11 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kernels.h"
-#include "plugin.h"
-#include "receipt.h"
+#include "check/ksuite.h"
+#include "fast/cpu/dispatch.h"
+#include "engine/plugin.h"
+#include "receipt/receipt.h"
 #include "testutil.h"
-#include "verify.h"
+#include "audit/verify.h"
 
 static const char *const isas[] = { "scalar", "avx2", "avx512" };
 
@@ -248,7 +249,7 @@ START_TEST(example_plugin_passes)
 {
     tc_plugin *p;
     tc_err err = { 0 };
-    ck_assert_msg(tc_plugin_load(PLUGIN_DIR "libtc_example_plugin.so", &p, &err) == TC_OK, "%s", err.msg);
+    ck_assert_msg(tc_plugin_load(PLUGIN_DIR "libtc_example_plugin.so", tc_fast_kernels_for(NULL), &p, &err) == TC_OK, "%s", err.msg);
     const tc_fast_kernels *kt = tc_plugin_kernels(p);
     ck_assert_str_eq(tc_plugin_name(p), "example");
     ck_assert_str_eq(kt->isa, "plugin:" PLUGIN_DIR "libtc_example_plugin.so");
@@ -295,7 +296,7 @@ static void refused(const char *file, tc_status want, const char *words)
 {
     tc_plugin *p = (tc_plugin *)1;
     tc_err err = { 0 };
-    ck_assert_int_eq(tc_plugin_load(file, &p, &err), want);
+    ck_assert_int_eq(tc_plugin_load(file, tc_fast_kernels_for(NULL), &p, &err), want);
     ck_assert_ptr_null(p);
     ck_assert_msg(strstr(err.msg, words) != NULL, "%s: '%s' lacks '%s'", file, err.msg, words);
     ck_assert_ptr_null(strchr(err.msg, '\n'));

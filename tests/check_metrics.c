@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "metrics.h"
+#include "check/metrics.h"
 #include "testutil.h"
 
 START_TEST(diff_known_answer)

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gen.h"
-#include "gguf.h"
-#include "model.h"
+#include "tools/gen.h"
+#include "format/gguf.h"
+#include "format/model.h"
 #include "testutil.h"
 
 /* One extra F32 tensor to add when rewriting. */

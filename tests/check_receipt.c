@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "receipt.h"
+#include "receipt/receipt.h"
 #include "testutil.h"
 
 static cJSON *sample(void)

@@ -11,12 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dump.h"
-#include "engine.h"
-#include "gguf.h"
-#include "model.h"
-#include "ref/kernels.h"
-#include "sha256.h"
+#include "engine/dump.h"
+#include "engine/engine.h"
+#include "engine/registry.h"
+#include "format/gguf.h"
+#include "format/model.h"
+#include "ref/ref_kernels.h"
+#include "base/sha256.h"
 #include "testutil.h"
 
 #define BITNET_DIR "external/bitnet-cpp/"

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gen.h"
-#include "gguf.h"
-#include "tokenizer.h"
+#include "tools/gen.h"
+#include "format/gguf.h"
+#include "format/tokenizer.h"
 #include "testutil.h"
 
 /* ---- helpers ---- */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "types.h"
+#include "format/types.h"
 #include "testutil.h"
 
 static float bits_f32(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }

@@ -14,9 +14,9 @@
 #include <vector>
 
 extern "C" {
-#include "fast/cuda/kernels.h"
-#include "ref/kernels.h"
-#include "types.h"
+#include "fast/cuda/cuda_kernels.h"
+#include "ref/ref_kernels.h"
+#include "format/types.h"
 }
 
 #define cuda_check(call)                                                                         \

@@ -14,8 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
-#include "ref/kernels.h"
+#include "engine/engine_impl.h"
+#include "ref/ref.h"
+#include "ref/ref_kernels.h"
 
 /* ---- kernels this engine counts (SPEC 3.2) ---- */
 

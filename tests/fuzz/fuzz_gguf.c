@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gguf.h"
-#include "model.h"
-#include "types.h"
+#include "format/gguf.h"
+#include "format/model.h"
+#include "format/types.h"
 
 #ifndef TC_FUZZ_MAKE_SEEDS
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fast/cpu/gemm_blocked.h"
-#include "fast/cpu/kernels.h"
+#include "fast/cpu/dispatch.h"
 #include "fast/cpu/simd.h"
 
 #if defined(__x86_64__) || defined(__i386__)

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "fast/cpu/kernels.h"
+#include "fast/cpu/dispatch.h"
 
 /* ---- shared pieces ---- */
 

@@ -10,8 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "fast/cuda/kernels.h"
-#include "status.h"
+#include "fast/cuda/cuda_kernels.h"
+#include "base/status.h"
 
 #ifdef __cplusplus
 extern "C" {

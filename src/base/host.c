@@ -1,0 +1,95 @@
+/* host.c -- see host.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#include <cpuid.h>
+#define TC_X86 1
+#endif
+
+#include "base/host.h"
+
+static const char *const feature_names[TC_CPU_N_FEATURES] = {
+    "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512vnni",
+};
+
+const char *tc_cpu_feature_name(tc_cpu_feature f)
+{
+    return f < TC_CPU_N_FEATURES ? feature_names[f] : "unknown";
+}
+
+bool tc_cpu_has(tc_cpu_feature f)
+{
+#ifdef TC_X86
+    unsigned a, b, c, d;
+    __builtin_cpu_init();
+    /* __builtin_cpu_supports also checks that the OS saves the YMM/ZMM
+     * state.  F16C (CPUID.1:ECX bit 29) and AVX512-VNNI (CPUID.(7,0):ECX
+     * bit 11) are read directly: not every compiler's builtin knows them
+     * (clang 14 knows neither). */
+    switch (f) {
+    case TC_CPU_AVX2: return __builtin_cpu_supports("avx2");
+    case TC_CPU_FMA: return __builtin_cpu_supports("fma");
+    case TC_CPU_F16C: return __get_cpuid(1, &a, &b, &c, &d) && (c >> 29 & 1);
+    case TC_CPU_AVX512F: return __builtin_cpu_supports("avx512f");
+    case TC_CPU_AVX512BW: return __builtin_cpu_supports("avx512bw");
+    case TC_CPU_AVX512VL: return __builtin_cpu_supports("avx512vl");
+    case TC_CPU_AVX512VNNI:
+        return __builtin_cpu_supports("avx512f") && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 11 & 1);
+    default: return false;
+    }
+#else
+    (void)f;
+    return false;
+#endif
+}
+
+double tc_proc_number(const char *path, const char *key)
+{
+    FILE *f = fopen(path, "r");
+    char line[256];
+    double v = 0.0;
+    if (!f) return 0.0;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, key, strlen(key)) && strchr(line, ':')) {
+            v = strtod(strchr(line, ':') + 1, NULL);
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
+void tc_cpu_model(char *buf, size_t n)
+{
+    snprintf(buf, n, "unknown");
+    FILE *fp = fopen("/proc/cpuinfo", "r");
+    if (!fp) return;
+    char line[512];
+    while (fgets(line, sizeof line, fp)) {
+        if (strncmp(line, "model name", 10) != 0) continue;
+        const char *v = strchr(line, ':');
+        if (!v) break;
+        v++;
+        while (*v == ' ') v++;
+        snprintf(buf, n, "%s", v);
+        buf[strcspn(buf, "\n")] = '\0';
+        break;
+    }
+    fclose(fp);
+}
+
+void tc_host_os(char *buf, size_t n)
+{
+    struct utsname u;
+    if (uname(&u) == 0) snprintf(buf, n, "%s %s %s", u.sysname, u.release, u.machine);
+    else if (n) buf[0] = '\0';
+}
+
+int tc_cpus_online(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 && n < (1L << 20) ? (int)n : 1;
+}

@@ -1,0 +1,409 @@
+/* accuracy.c -- I2_S accuracy against an FP32 baseline (SPEC 5). */
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_histogram.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+
+#include "check/accuracy.h"
+#include "engine/registry.h"
+#include "format/input.h"
+#include "check/metrics.h"
+#include "receipt/receipt.h"
+
+void tc_accuracy_opts_default(tc_accuracy_opts *o)
+{
+    *o = (tc_accuracy_opts){ .engine = "ref", .precision = TC_PRECISION_I2S,
+                             .baseline_precision = TC_PRECISION_FP32, .n_threads = 1 };
+    o->n_random = 256;
+    o->seed = 1;
+}
+
+double tc_accuracy_gaussian_rel_rms(void)
+{
+    /* W = sigma z, m = sigma a with a = E|z| = sqrt(2/pi); code = sign(z)
+     * where |z| > a/2, else 0.  E(z - c a)^2 = 1 - 2a E|z|1{|z|>a/2} +
+     * a^2 P(|z| > a/2) = 1 - 4a phi(a/2) + 2a^2 Q(a/2). */
+    double a = sqrt(2.0 / M_PI), t = a / 2.0;
+    return sqrt(1.0 - 4.0 * a * gsl_ran_ugaussian_pdf(t) + 2.0 * a * a * gsl_cdf_ugaussian_Q(t));
+}
+
+/* ---- what a run captures: blk.N.out and the logits of every position ---- */
+
+typedef struct capture {
+    uint32_t n_layer, d, V, n;   /* n: positions of the chunk */
+    float *out;                  /* [n_layer][n][d] */
+    float *logits;               /* [n][V] */
+} capture;
+
+static tc_status capture_tap(void *user, const tc_tap *tap, tc_err *err)
+{
+    capture *c = user;
+    int layer;
+    char rest[16];
+    if (!strcmp(tap->name, "logits") && tap->width == c->V) {
+        memcpy(c->logits + (size_t)tap->pos0 * c->V, tap->f, (size_t)tap->n_pos * c->V * sizeof(float));
+    } else if (sscanf(tap->name, "blk.%d.%15s", &layer, rest) == 2 && !strcmp(rest, "out") && layer >= 0 &&
+               (uint32_t)layer < c->n_layer && tap->width == c->d) {
+        memcpy(c->out + ((size_t)layer * c->n + tap->pos0) * c->d, tap->f, (size_t)tap->n_pos * c->d * sizeof(float));
+    }
+    (void)err;
+    return TC_OK;
+}
+
+static tc_status run_chunk(tc_engine *e, const int32_t *tokens, uint32_t n, capture *c, tc_err *err)
+{
+    c->n = n;
+    tc_engine_reset(e);
+    tc_engine_set_tap(e, capture_tap, c);
+    tc_status s = tc_engine_prefill(e, tokens, n, 0, err);
+    tc_engine_set_tap(e, NULL, NULL);
+    return s;
+}
+
+/* ---- accumulated figures ---- */
+
+typedef struct layer_acc {
+    double dot, bb, ss, err2;   /* sums over all positions: b.s, b.b, s.s, (s-b)^2 */
+} layer_acc;
+
+typedef struct acc {
+    layer_acc *layers;                 /* [n_layer] */
+    double *kl, *top5;                 /* [n_pos] */
+    uint8_t *top1;                     /* [n_pos] 1 where the argmaxes agree */
+    double *nll_base, *nll_subj;       /* [n_pred] next-token NLL */
+    size_t n_pos, n_pred;
+} acc;
+
+static void add_chunk(acc *a, const capture *b, const capture *s, const int32_t *tokens, double *work)
+{
+    const uint32_t n = b->n, V = b->V;
+    for (uint32_t l = 0; l < b->n_layer; l++) {
+        const float *x = b->out + (size_t)l * n * b->d, *y = s->out + (size_t)l * n * b->d;
+        layer_acc *L = &a->layers[l];
+        for (size_t i = 0; i < (size_t)n * b->d; i++) {
+            double u = x[i], v = y[i];
+            L->dot += u * v;
+            L->bb += u * u;
+            L->ss += v * v;
+            L->err2 += (v - u) * (v - u);
+        }
+    }
+    for (uint32_t p = 0; p < n; p++) {
+        const float *lb = b->logits + (size_t)p * V, *ls = s->logits + (size_t)p * V;
+        a->kl[a->n_pos] = tc_kl_logits(lb, ls, V, work);
+        a->top1[a->n_pos] = tc_argmax(lb, V) == tc_argmax(ls, V);
+        uint32_t tb[5], ts[5];
+        size_t k = V < 5 ? V : 5, common = 0;
+        tc_topk(lb, V, k, tb);
+        tc_topk(ls, V, k, ts);
+        for (size_t i = 0; i < k; i++)
+            for (size_t j = 0; j < k; j++) common += tb[i] == ts[j];
+        a->top5[a->n_pos] = (double)common;
+        a->n_pos++;
+        if (p + 1 < n) {   /* position p predicts token p + 1 */
+            a->nll_base[a->n_pred] = tc_nll_logits(lb, V, (uint32_t)tokens[p + 1], work);
+            a->nll_subj[a->n_pred] = tc_nll_logits(ls, V, (uint32_t)tokens[p + 1], work);
+            a->n_pred++;
+        }
+    }
+}
+
+/* ---- weight level ---- */
+
+/* Per linear tensor: ||W - q|| / ||W|| with W the baseline's weights and q
+ * the subject's (code * m for I2_S), the subject's zero fraction and scale.
+ * One row at a time. */
+static tc_status weight_level(const tc_model *base, const tc_model *subj, cJSON *arr, double *mean_rel, tc_err *err)
+{
+    static const char *const names[] = { "attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down" };
+    size_t maxk = base->hp.n_embd > base->hp.n_ff ? base->hp.n_embd : base->hp.n_ff;
+    float *w = malloc(maxk * sizeof *w), *q = malloc(maxk * sizeof *q);
+    if (!w || !q) {
+        free(w);
+        free(q);
+        return tc_fail(err, TC_E_NOMEM, "accuracy: out of memory");
+    }
+    double sum_rel = 0.0;
+    size_t count = 0;
+    for (uint32_t l = 0; l < base->hp.n_layer; l++) {
+        const tc_weight *bw[7] = { &base->layers[l].attn_q, &base->layers[l].attn_k, &base->layers[l].attn_v,
+                                   &base->layers[l].attn_output, &base->layers[l].ffn_gate, &base->layers[l].ffn_up,
+                                   &base->layers[l].ffn_down };
+        const tc_weight *sw[7] = { &subj->layers[l].attn_q, &subj->layers[l].attn_k, &subj->layers[l].attn_v,
+                                   &subj->layers[l].attn_output, &subj->layers[l].ffn_gate, &subj->layers[l].ffn_up,
+                                   &subj->layers[l].ffn_down };
+        for (int k = 0; k < 7; k++) {
+            double e2 = 0.0, w2 = 0.0;
+            uint64_t zeros = 0;
+            for (uint64_t r = 0; r < bw[k]->ne1; r++) {
+                tc_weight_row(bw[k], r, w);
+                tc_weight_row(sw[k], r, q);
+                for (uint64_t i = 0; i < bw[k]->ne0; i++) {
+                    double d = (double)w[i] - (double)q[i];
+                    e2 += d * d;
+                    w2 += (double)w[i] * w[i];
+                    zeros += q[i] == 0.0f;
+                }
+            }
+            double rel = w2 > 0.0 ? sqrt(e2 / w2) : 0.0;
+            cJSON *o = cJSON_CreateObject();
+            char name[64];
+            snprintf(name, sizeof name, "blk.%" PRIu32 ".%s.weight", l, names[k]);
+            cJSON_AddStringToObject(o, "tensor", name);
+            cJSON_AddNumberToObject(o, "rel_rms_error", rel);
+            cJSON_AddNumberToObject(o, "zero_fraction", (double)zeros / (double)(bw[k]->ne0 * bw[k]->ne1));
+            cJSON_AddNumberToObject(o, "scale", sw[k]->scale);
+            cJSON_AddItemToArray(arr, o);
+            sum_rel += rel;
+            count++;
+        }
+    }
+    free(w);
+    free(q);
+    *mean_rel = count ? sum_rel / (double)count : 0.0;
+    return TC_OK;
+}
+
+/* ---- summaries ---- */
+
+/* mean, median, p95, p99, max of x[n] (sorted in a copy) into o. */
+static void stats(cJSON *o, const double *x, size_t n)
+{
+    if (n == 0) return;
+    double *s = malloc(n * sizeof *s);
+    if (!s) return;
+    memcpy(s, x, n * sizeof *s);
+    gsl_sort(s, 1, n);
+    cJSON_AddNumberToObject(o, "mean", gsl_stats_mean(s, 1, n));
+    cJSON_AddNumberToObject(o, "median", gsl_stats_median_from_sorted_data(s, 1, n));
+    cJSON_AddNumberToObject(o, "p95", gsl_stats_quantile_from_sorted_data(s, 1, n, 0.95));
+    cJSON_AddNumberToObject(o, "p99", gsl_stats_quantile_from_sorted_data(s, 1, n, 0.99));
+    cJSON_AddNumberToObject(o, "max", s[n - 1]);
+    free(s);
+}
+
+/* The KL distribution as a GSL histogram: [0, 1e-10), then two bins per
+ * decade up to 10, then [10, 1e300). */
+static cJSON *kl_histogram(const double *kl, size_t n)
+{
+    enum { NB = 2 + 22 };
+    double ranges[NB + 1];
+    ranges[0] = 0.0;
+    for (int i = 0; i <= 22; i++) ranges[1 + i] = pow(10.0, -10.0 + 0.5 * i);
+    ranges[NB] = 1e300;
+    gsl_histogram *h = gsl_histogram_alloc(NB);
+    cJSON *o = cJSON_CreateObject();
+    if (!h) return o;
+    gsl_histogram_set_ranges(h, ranges, NB + 1);
+    for (size_t i = 0; i < n; i++) gsl_histogram_increment(h, kl[i]);
+    cJSON *e = cJSON_AddArrayToObject(o, "edges"), *c = cJSON_AddArrayToObject(o, "counts");
+    for (int i = 0; i <= NB; i++) cJSON_AddItemToArray(e, cJSON_CreateNumber(ranges[i]));
+    for (int i = 0; i < NB; i++) cJSON_AddItemToArray(c, cJSON_CreateNumber(gsl_histogram_get(h, (size_t)i)));
+    gsl_histogram_free(h);
+    return o;
+}
+
+static cJSON *numbers(const double *x, size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(x[i]));
+    return a;
+}
+
+static void headline(cJSON *arr, FILE *out, const char *metric, double value, const char *definition)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "metric", metric);
+    cJSON_AddNumberToObject(o, "value", value);
+    cJSON_AddStringToObject(o, "definition", definition);
+    cJSON_AddItemToArray(arr, o);
+    if (out) fprintf(out, "%-34s %-12.6g %s\n", metric, value, definition);
+}
+
+/* Both models must have the same shape for their taps to be compared. */
+static tc_status same_shape(const tc_model *a, const tc_model *b, tc_err *err)
+{
+    const tc_hparams *x = &a->hp, *y = &b->hp;
+    if (x->n_vocab != y->n_vocab || x->n_embd != y->n_embd || x->n_layer != y->n_layer || x->n_ff != y->n_ff ||
+        x->n_head != y->n_head || x->n_head_kv != y->n_head_kv)
+        return tc_fail(err, TC_E_USAGE, "%s and %s: expected the same hyper-parameters (vocab, embedding, blocks, "
+                       "ffn, heads)", a->gguf->path, b->gguf->path);
+    return TC_OK;
+}
+
+tc_status tc_accuracy_run(const tc_accuracy_opts *o, FILE *out, cJSON **receipt, tc_err *err)
+{
+    tc_model *subj = NULL, *base_owned = NULL;
+    tc_engine *eb = NULL, *es = NULL;
+    int32_t *tokens = NULL;
+    size_t n_tok = 0;
+    capture cb = { 0 }, cs = { 0 };
+    acc a = { 0 };
+    double *work = NULL;
+    cJSON *r = NULL, *input = cJSON_CreateObject();
+    *receipt = NULL;
+    tc_status s = tc_model_load(o->model_path, &subj, err);
+    if (s) goto done;
+    if (o->baseline_path && (s = tc_model_load(o->baseline_path, &base_owned, err))) goto done;
+    const tc_model *base = base_owned ? base_owned : subj;
+    if ((s = same_shape(base, subj, err))) goto done;
+    tc_input in = { o->token_list, o->prompt, o->corpus, o->n_random, o->seed, o->tokens, o->n_tokens };
+    if ((s = tc_input_tokens(&in, subj, &tokens, &n_tok, input, err))) goto done;
+    if (n_tok == 0) {
+        s = tc_fail(err, TC_E_USAGE, "accuracy: no tokens to run");
+        goto done;
+    }
+    uint32_t ctx = o->ctx ? o->ctx : subj->hp.n_ctx;
+    tc_engine_opts eo;
+    tc_engine_opts_default(&eo);
+    eo.n_threads = o->n_threads;
+    eo.n_ctx = ctx;
+    eo.precision = o->baseline_precision;
+    if ((s = tc_engine_open("ref", base, &eo, &eb, err))) goto done;
+    eo.precision = o->precision;
+    if ((s = tc_engine_open(o->engine, subj, &eo, &es, err))) goto done;
+
+    const uint32_t L = subj->hp.n_layer, d = subj->hp.n_embd, V = subj->hp.n_vocab;
+    const uint32_t chunk = ctx < n_tok ? ctx : (uint32_t)n_tok;
+    cb = (capture){ L, d, V, 0, malloc((size_t)L * chunk * d * sizeof(float)), malloc((size_t)chunk * V * sizeof(float)) };
+    cs = (capture){ L, d, V, 0, malloc((size_t)L * chunk * d * sizeof(float)), malloc((size_t)chunk * V * sizeof(float)) };
+    a.layers = calloc(L, sizeof *a.layers);
+    a.kl = malloc(n_tok * sizeof *a.kl);
+    a.top5 = malloc(n_tok * sizeof *a.top5);
+    a.top1 = malloc(n_tok);
+    a.nll_base = malloc(n_tok * sizeof(double));
+    a.nll_subj = malloc(n_tok * sizeof(double));
+    work = malloc(2 * (size_t)V * sizeof *work);
+    if (!cb.out || !cb.logits || !cs.out || !cs.logits || !a.layers || !a.kl || !a.top5 || !a.top1 || !a.nll_base ||
+        !a.nll_subj || !work) {
+        s = tc_fail(err, TC_E_NOMEM, "accuracy: out of memory for %" PRIu32 " positions", chunk);
+        goto done;
+    }
+    for (size_t c0 = 0; c0 < n_tok; c0 += chunk) {
+        uint32_t n = (uint32_t)(n_tok - c0 < chunk ? n_tok - c0 : chunk);
+        if ((s = run_chunk(eb, tokens + c0, n, &cb, err)) || (s = run_chunk(es, tokens + c0, n, &cs, err))) goto done;
+        add_chunk(&a, &cb, &cs, tokens + c0, work);
+        if (o->progress) o->progress(o->progress_user, (uint32_t)(c0 + n), (uint32_t)n_tok);
+    }
+
+    /* ---- the receipt ---- */
+    r = tc_receipt_new("accuracy");
+    if (!r || (s = tc_receipt_add_model(r, subj, o->model_path, err))) {
+        if (!r) s = tc_fail(err, TC_E_NOMEM, "accuracy: out of memory");
+        goto done;
+    }
+    if (base_owned) {
+        cJSON *bm = cJSON_CreateObject();
+        cJSON *tmp = cJSON_CreateObject();
+        if ((s = tc_receipt_add_model(tmp, base_owned, o->baseline_path, err))) {
+            cJSON_Delete(tmp);
+            cJSON_Delete(bm);
+            goto done;
+        }
+        cJSON_Delete(bm);
+        cJSON_AddItemToObject(r, "baseline_model", cJSON_DetachItemFromObject(tmp, "model"));
+        cJSON_Delete(tmp);
+    }
+    cJSON *tl = cJSON_AddArrayToObject(input, "tokens");
+    for (size_t i = 0; i < n_tok; i++) cJSON_AddItemToArray(tl, cJSON_CreateNumber(tokens[i]));
+    cJSON_AddNumberToObject(input, "chunk", chunk);
+    cJSON_AddItemToObject(r, "input", input);
+    input = NULL;
+    cJSON *eng = cJSON_AddObjectToObject(r, "engines");
+    cJSON_AddItemToObject(eng, "baseline", tc_engine_describe(eb));
+    cJSON_AddItemToObject(eng, "subject", tc_engine_describe(es));
+    cJSON *cmp = cJSON_AddObjectToObject(r, "comparison");
+    cJSON_AddStringToObject(cmp, "baseline", base_owned ? "a latent model in its own precision against its I2_S "
+                                                          "quantization: the cost of W1.58A8"
+                                                        : "the same file in fp32 precision (weights code*m, "
+                                                          "activations unquantized): the cost of 8-bit activations");
+    if (out) fprintf(out, "baseline: %s %s; subject: %s %s (%s); %zu tokens in chunks of %" PRIu32 "\n",
+                     base->gguf->path, tc_precision_name(o->baseline_precision), subj->gguf->path,
+                     tc_precision_name(o->precision), tc_engine_name(es), n_tok, chunk);
+
+    cJSON *heads = cJSON_AddArrayToObject(r, "headline");
+    double mean_rel = 0.0;
+    if (base_owned) {
+        cJSON *wt = cJSON_AddArrayToObject(r, "per_tensor");
+        if ((s = weight_level(base_owned, subj, wt, &mean_rel, err))) goto done;
+        headline(heads, out, "weight_rel_rms_error_mean", mean_rel,
+                 "mean over linear tensors of ||W - code*m|| / ||W||, W the baseline's weights");
+    }
+    cJSON *pl = cJSON_AddArrayToObject(r, "per_layer");
+    double min_cos = 1.0;
+    for (uint32_t l = 0; l < L; l++) {
+        const layer_acc *x = &a.layers[l];
+        double cosv = x->bb > 0 && x->ss > 0 ? x->dot / sqrt(x->bb * x->ss) : (x->bb == x->ss ? 1.0 : 0.0);
+        double nmse = x->bb > 0 ? x->err2 / x->bb : (x->err2 == 0 ? 0.0 : INFINITY);
+        cJSON *o2 = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o2, "layer", l);
+        cJSON_AddNumberToObject(o2, "cosine", cosv);
+        cJSON_AddNumberToObject(o2, "nmse", isinf(nmse) ? -1.0 : nmse);
+        cJSON_AddItemToArray(pl, o2);
+        if (cosv < min_cos) min_cos = cosv;
+    }
+    headline(heads, out, "blk_out_cosine_min", min_cos,
+             "smallest over layers of the cosine similarity of blk.N.out (baseline vs subject), all positions");
+    size_t agree = 0;
+    double top5 = 0.0, nb = 0.0, ns = 0.0;
+    for (size_t i = 0; i < a.n_pos; i++) {
+        agree += a.top1[i];
+        top5 += a.top5[i];
+    }
+    for (size_t i = 0; i < a.n_pred; i++) {
+        nb += a.nll_base[i];
+        ns += a.nll_subj[i];
+    }
+    double ppl_b = a.n_pred ? exp(nb / (double)a.n_pred) : NAN, ppl_s = a.n_pred ? exp(ns / (double)a.n_pred) : NAN;
+    cJSON *pp = cJSON_AddObjectToObject(r, "per_position");
+    cJSON_AddItemToObject(pp, "kl", numbers(a.kl, a.n_pos));
+    cJSON_AddItemToObject(pp, "top5_overlap", numbers(a.top5, a.n_pos));
+    cJSON *t1 = cJSON_AddArrayToObject(pp, "top1_agree");
+    for (size_t i = 0; i < a.n_pos; i++) cJSON_AddItemToArray(t1, cJSON_CreateNumber(a.top1[i]));
+    cJSON_AddItemToObject(pp, "nll_baseline", numbers(a.nll_base, a.n_pred));
+    cJSON_AddItemToObject(pp, "nll_subject", numbers(a.nll_subj, a.n_pred));
+    cJSON *klo = cJSON_AddObjectToObject(r, "kl");
+    cJSON_AddStringToObject(klo, "definition", "KL(baseline || subject) = sum_v p_b(v) (log p_b(v) - log p_s(v)) "
+                                               "from the two logit rows of a position, in double, nats");
+    stats(klo, a.kl, a.n_pos);
+    cJSON_AddItemToObject(klo, "histogram", kl_histogram(a.kl, a.n_pos));
+    headline(heads, out, "kl_mean_nats", gsl_stats_mean(a.kl, 1, a.n_pos),
+             "mean over positions of KL(baseline || subject) of the next-token distributions, nats");
+    double *kls = malloc(a.n_pos * sizeof *kls);
+    if (kls) {
+        memcpy(kls, a.kl, a.n_pos * sizeof *kls);
+        gsl_sort(kls, 1, a.n_pos);
+        headline(heads, out, "kl_p99_nats", gsl_stats_quantile_from_sorted_data(kls, 1, a.n_pos, 0.99),
+                 "99th percentile over positions of the same KL");
+        free(kls);
+    }
+    headline(heads, out, "top1_agreement", (double)agree / (double)a.n_pos,
+             "fraction of positions where the baseline's and the subject's argmax token agree");
+    headline(heads, out, "top5_overlap", top5 / (5.0 * (double)a.n_pos),
+             "mean over positions of |top5(baseline) & top5(subject)| / 5");
+    headline(heads, out, "perplexity_baseline", ppl_b,
+             "exp(mean next-token NLL of the input under the baseline), within chunks");
+    headline(heads, out, "perplexity_subject", ppl_s, "the same under the subject");
+    headline(heads, out, "perplexity_ratio", ppl_s / ppl_b, "perplexity_subject / perplexity_baseline");
+    *receipt = r;
+    r = NULL;
+done:
+    cJSON_Delete(r);
+    cJSON_Delete(input);
+    free(cb.out); free(cb.logits); free(cs.out); free(cs.logits);
+    free(a.layers); free(a.kl); free(a.top5); free(a.top1); free(a.nll_base); free(a.nll_subj);
+    free(work);
+    free(tokens);
+    tc_engine_free(eb);
+    tc_engine_free(es);
+    tc_model_free(subj);
+    tc_model_free(base_owned);
+    return s;
+}

@@ -1,0 +1,499 @@
+/* bench.c -- see bench.h.  Times come from CLOCK_MONOTONIC; the
+ * bandwidth buffer is written (faulted in) before it is timed. */
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
+#include "check/bench.h"
+#include "engine/registry.h"
+#include "receipt/receipt.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void tc_bench_opts_default(tc_bench_opts *o)
+{
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    *o = (tc_bench_opts){ .engine = "fast", .n_threads = online > 0 && online <= 1024 ? (int)online : 1,
+                          .prompt_len = 128, .n_gen = 128, .repeat = 5 };
+}
+
+/* ---- read bandwidth ---- */
+
+typedef struct bw_job {
+    const uint64_t *p;   /* this thread's slice */
+    size_t n;            /* words */
+    int streams;         /* the slice is read as this many parts in lockstep */
+    uint64_t sum;        /* kept so the reads are not optimized away */
+} bw_job;
+
+/* The slice in `streams` equal parts of whole 64-byte lines, read one line
+ * from each part in turn (a core keeps more lines in flight over several
+ * streams: 13.3 GB/s with one stream, 18.5 with eight on one Zen 3 core
+ * of this project's build host), then the rest. */
+#define BW_LINE_WORDS 8
+
+#if defined(__x86_64__) || defined(__i386__)
+/* 32-byte loads, independent adds: the loop is never the bottleneck */
+__attribute__((target("avx2"))) static uint64_t read_avx2(const uint64_t *p, size_t n, int streams)
+{
+    const size_t part = n / (size_t)streams / BW_LINE_WORDS * BW_LINE_WORDS;
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0;
+    for (size_t i = 0; i < part; i += BW_LINE_WORDS)
+        for (int s = 0; s < streams; s++) {
+            const uint64_t *l = p + (size_t)s * part + i;
+            a0 = _mm256_add_epi64(a0, _mm256_load_si256((const __m256i *)l));
+            a1 = _mm256_add_epi64(a1, _mm256_load_si256((const __m256i *)(l + 4)));
+        }
+    uint64_t t[4];
+    _mm256_storeu_si256((__m256i *)t, _mm256_add_epi64(a0, a1));
+    uint64_t sum = t[0] + t[1] + t[2] + t[3];
+    for (size_t i = part * (size_t)streams; i < n; i++) sum += p[i];
+    return sum;
+}
+#endif
+
+static void *bw_thread(void *arg)
+{
+    bw_job *j = arg;
+#if defined(__x86_64__) || defined(__i386__)
+    if (__builtin_cpu_supports("avx2")) {
+        j->sum = read_avx2(j->p, j->n, j->streams);
+        return NULL;
+    }
+#endif
+    const size_t part = j->n / (size_t)j->streams / BW_LINE_WORDS * BW_LINE_WORDS;
+    uint64_t s0 = 0, s1 = 0;
+    for (size_t i = 0; i < part; i += BW_LINE_WORDS)
+        for (int s = 0; s < j->streams; s++) {
+            const uint64_t *l = j->p + (size_t)s * part + i;
+            s0 += l[0] + l[2] + l[4] + l[6];
+            s1 += l[1] + l[3] + l[5] + l[7];
+        }
+    for (size_t i = part * (size_t)j->streams; i < j->n; i++) s0 += j->p[i];
+    j->sum = s0 + s1;
+    return NULL;
+}
+
+tc_status tc_bench_bandwidth(size_t bytes, int n_threads, double *gbps, int *streams, tc_err *err)
+{
+    enum { MAX_THREADS = 256, PASSES = 5 };
+    static const int stream_counts[] = { 1, 2, 4, 8 };
+    if (n_threads < 1 || n_threads > MAX_THREADS)
+        return tc_fail(err, TC_E_USAGE, "bench: %d bandwidth threads: expected 1..%d", n_threads, MAX_THREADS);
+    if (bytes < ((size_t)1 << 20)) bytes = (size_t)1 << 20;
+    const size_t words = bytes / 8;
+    uint64_t *buf = aligned_alloc(64, words * 8);
+    if (!buf) return tc_fail(err, TC_E_NOMEM, "bench: out of memory for a %zu-byte bandwidth buffer", bytes);
+    for (size_t i = 0; i < words; i++) buf[i] = i;   /* fault every page in before timing */
+    bw_job jobs[MAX_THREADS];
+    pthread_t tid[MAX_THREADS];
+    double best = 0.0;
+    int best_streams = 1;
+    uint64_t check = 0;
+    for (int pass = 0; pass < PASSES * 4; pass++) {   /* each stream count in turn */
+        const int ns = stream_counts[pass % 4];
+        for (int t = 0; t < n_threads; t++) {
+            /* slices of whole 64-byte lines */
+            size_t lo = words / 8 * (size_t)t / (size_t)n_threads * 8, hi = words / 8 * (size_t)(t + 1) / (size_t)n_threads * 8;
+            jobs[t] = (bw_job){ buf + lo, hi - lo, ns, 0 };
+        }
+        const double t0 = now();
+        int started = 1;
+        for (int t = 1; t < n_threads; t++, started++)
+            if (pthread_create(&tid[t], NULL, bw_thread, &jobs[t])) break;
+        bw_thread(&jobs[0]);
+        for (int t = 1; t < started; t++) pthread_join(tid[t], NULL);
+        for (int t = started; t < n_threads; t++) bw_thread(&jobs[t]);   /* a thread that could not start */
+        const double dt = now() - t0;
+        for (int t = 0; t < n_threads; t++) check += jobs[t].sum;
+        if (dt > 0 && (double)(words / 8 * 8) * 8.0 / dt > best) {
+            best = (double)(words / 8 * 8) * 8.0 / dt;
+            best_streams = ns;
+        }
+    }
+    free(buf);
+    *gbps = best / 1e9;
+    if (streams) *streams = best_streams;
+    (void)check;
+    return TC_OK;
+}
+
+/* The number after the ':' of the first line of a /proc file that starts
+ * with key ("VmHWM", "cpu MHz"); 0 where there is none. */
+static double proc_number(const char *path, const char *key)
+{
+    FILE *f = fopen(path, "r");
+    char line[256];
+    double v = 0.0;
+    if (!f) return 0.0;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, key, strlen(key)) && strchr(line, ':')) {
+            v = strtod(strchr(line, ':') + 1, NULL);
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
+/* VmHWM in bytes, 0 where there is none */
+static double peak_rss(void) { return proc_number("/proc/self/status", "VmHWM") * 1024.0; }
+
+/* Reset VmHWM to the current RSS (Linux: "5" to clear_refs); false where
+ * that is not possible */
+static bool reset_peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f) return false;
+    const bool ok = fputs("5", f) >= 0;
+    return fclose(f) == 0 && ok;
+}
+
+/* ---- clock ---- */
+
+static double cpuinfo_ghz(void) { return proc_number("/proc/cpuinfo", "cpu MHz") / 1000.0; }
+
+double tc_bench_ghz(void)
+{
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+    /* four dependent adds per iteration: 4 cycles on any out-of-order x86
+     * (1-cycle add latency); best of three runs of ~50 ms */
+    double best = 0.0;
+    for (int run = 0; run < 3; run++) {
+        uint64_t n = 40000000, x = 0;
+        const double t0 = now();
+        __asm__ volatile("1:\n\tadd $1, %1\n\tadd $1, %1\n\tadd $1, %1\n\tadd $1, %1\n\tdec %0\n\tjnz 1b"
+                         : "+r"(n), "+r"(x));
+        const double dt = now() - t0;
+        if (dt > 0 && 4.0 * 40000000.0 / dt / 1e9 > best) best = 4.0 * 40000000.0 / dt / 1e9;
+    }
+    if (best > 0.0) return best;
+#endif
+    return cpuinfo_ghz();
+}
+
+/* int8 MACs per cycle per core of the best integer SIMD unit here:
+ * AVX-512 VNNI: two 512-bit vpdpbusd per cycle (64 MACs each);
+ * AVX2: two 256-bit vpmaddubsw per cycle (32 MACs each). */
+static int peak_macs(const char **isa)
+{
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+    unsigned a, b, c, d;   /* AVX512-VNNI: CPUID.(7,0):ECX bit 11 (not every compiler's builtin knows it) */
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 11 & 1)) {
+        *isa = "avx512vnni";
+        return 128;
+    }
+    if (__builtin_cpu_supports("avx2")) {
+        *isa = "avx2";
+        return 64;
+    }
+#endif
+    *isa = "scalar";
+    return 1;
+}
+
+int tc_bench_peak_macs(const char **isa) { return peak_macs(isa); }
+
+/* ---- the model's traffic ---- */
+
+static double weight_bytes(const tc_weight *w)
+{
+    if (!w->t) return 0.0;
+    const tc_type_traits *tr = tc_type_info(w->type);
+    return tr ? (double)(w->ne0 * w->ne1 / tr->block_size * tr->block_bytes) : 0.0;
+}
+
+/* bytes of weights one decoded token reads: every linear, the norms, the
+ * LM head, one embedding row */
+static double decode_weight_bytes(const tc_model *m)
+{
+    const tc_hparams *hp = &m->hp;
+    double b = 0.0;
+    for (uint32_t l = 0; l < hp->n_layer; l++) {
+        const tc_layer *L = &m->layers[l];
+        const tc_weight *w[] = { &L->attn_q, &L->attn_k, &L->attn_v, &L->attn_output, &L->ffn_gate, &L->ffn_up,
+                                 &L->ffn_down, &L->attn_norm, &L->attn_sub_norm, &L->ffn_norm, &L->ffn_sub_norm };
+        for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) b += weight_bytes(w[i]);
+    }
+    b += weight_bytes(tc_model_lm_head(m)) + weight_bytes(&m->output_norm);
+    b += weight_bytes(&m->token_embd) / (double)(hp->n_vocab ? hp->n_vocab : 1);
+    return b;
+}
+
+/* int8 MACs of the I2_S linears per token */
+static double linear_macs(const tc_model *m)
+{
+    double macs = 0.0;
+    for (uint32_t l = 0; l < m->hp.n_layer; l++) {
+        const tc_layer *L = &m->layers[l];
+        const tc_weight *w[] = { &L->attn_q, &L->attn_k, &L->attn_v, &L->attn_output, &L->ffn_gate, &L->ffn_up,
+                                 &L->ffn_down };
+        for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) macs += (double)w[i]->ne0 * (double)w[i]->ne1;
+    }
+    return macs;
+}
+
+/* ---- timing ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static tc_bench_stat stat_of(double *v, uint32_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    double med = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    return (tc_bench_stat){ med, v[0], v[n - 1] };
+}
+
+/* one prefill of the prompt, then n_gen greedy decodes; seconds of each.
+ * With paired_gbps, a bandwidth pass of paired_bytes between the two. */
+static tc_status one_run(tc_engine *e, const int32_t *prompt, const tc_bench_opts *o, size_t paired_bytes,
+                         double *paired_gbps, double *t_prefill, double *t_decode, tc_err *err)
+{
+    tc_status st;
+    tc_engine_reset(e);
+    const double t0 = now();
+    if ((st = tc_engine_prefill(e, prompt, o->prompt_len, 0, err))) return st;
+    const double tp = now();
+    if (paired_gbps && (st = tc_bench_bandwidth(paired_bytes, o->n_threads, paired_gbps, NULL, err))) return st;
+    const double t1 = now();
+    const uint32_t n_vocab = tc_engine_model(e)->hp.n_vocab;
+    for (uint32_t g = 0; g < o->n_gen; g++)
+        if ((st = tc_engine_decode(e, (int32_t)tc_argmax(tc_engine_logits(e), n_vocab), err))) return st;
+    *t_prefill = tp - t0;
+    *t_decode = now() - t1;
+    return TC_OK;
+}
+
+tc_status tc_bench_run(const tc_model *m, const tc_bench_opts *o, tc_bench_result *r, tc_err *err)
+{
+    tc_status st;
+    const tc_hparams *hp = &m->hp;
+    memset(r, 0, sizeof *r);
+    if (o->n_threads < 1 || o->prompt_len < 1 || o->n_gen < 1 || o->repeat < 1 || o->repeat > 1000)
+        return tc_fail(err, TC_E_USAGE, "bench: threads, prompt length, generated tokens and repeats must be >= 1 "
+                       "(repeats <= 1000)");
+    if ((uint64_t)o->prompt_len + o->n_gen > hp->n_ctx)
+        return tc_fail(err, TC_E_RANGE, "bench: %" PRIu32 " + %" PRIu32 " positions exceed the context length %" PRIu32,
+                       o->prompt_len, o->n_gen, hp->n_ctx);
+    *r = (tc_bench_result){ .n_threads = o->n_threads, .prompt_len = o->prompt_len, .n_gen = o->n_gen,
+                            .repeat = o->repeat };
+
+    /* the machine first, while no engine holds memory */
+    if ((st = tc_bench_bandwidth(o->bw_bytes ? o->bw_bytes : (size_t)256 << 20, o->n_threads, &r->bw_gbps,
+                                 &r->bw_streams, err)))
+        return st;
+    r->ghz = tc_bench_ghz();
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    r->cores = online > 0 && online < o->n_threads ? (int)online : o->n_threads;
+    r->macs_per_cycle = peak_macs(&r->peak_isa);
+    r->peak_gmacs = r->cores * r->ghz * r->macs_per_cycle;
+
+    /* the bandwidth buffer is freed: the peak from here on is the engine's */
+    const bool rss_reset = reset_peak_rss();
+    tc_engine_opts eo;
+    tc_engine_opts_default(&eo);
+    eo.n_threads = o->n_threads;
+    eo.n_ctx = o->prompt_len + o->n_gen;
+    tc_engine *e = NULL;
+    if ((st = tc_engine_open(o->engine, m, &eo, &e, err))) return st;
+    snprintf(r->engine, sizeof r->engine, "%s", tc_engine_name(e));
+
+    int32_t *prompt = malloc((size_t)o->prompt_len * sizeof *prompt);
+    double *pre = malloc(o->repeat * sizeof *pre), *dec = malloc(o->repeat * sizeof *dec);
+    if (!prompt || !pre || !dec) {
+        st = tc_fail(err, TC_E_NOMEM, "bench: out of memory");
+        goto done;
+    }
+    for (uint32_t i = 0; i < o->prompt_len; i++)   /* a fixed pseudo-random prompt */
+        prompt[i] = (int32_t)(((uint64_t)i * 1000003u + 7u) % hp->n_vocab);
+    double tp, td;
+    if ((st = one_run(e, prompt, o, 0, NULL, &tp, &td, err))) goto done;   /* warm-up: pages, caches, clocks */
+    /* the engine's peak: the first bandwidth buffer was freed and the peak
+     * reset before it opened; the warm-up run reached every size the timed
+     * runs use, and the paired passes' buffers come after this reading */
+    r->peak_rss_bytes = rss_reset ? peak_rss() : 0.0;
+    r->model_bytes = (double)m->gguf->size;
+    /* paired passes: 128 MiB (4x this host's last-level cache), or the
+     * main pass's size when that is smaller */
+    const size_t main_bytes = o->bw_bytes ? o->bw_bytes : (size_t)256 << 20;
+    r->paired_bytes = (double)(main_bytes < ((size_t)128 << 20) ? main_bytes : (size_t)128 << 20);
+    for (uint32_t k = 0; k < o->repeat; k++) {
+        if ((st = one_run(e, prompt, o, (size_t)r->paired_bytes, &r->paired_bw[k], &tp, &td, err))) goto done;
+        pre[k] = o->prompt_len / tp;
+        dec[k] = o->n_gen / td;
+        r->paired_dec[k] = dec[k];
+    }
+    size_t nk;
+    const tc_kernel_count *k = tc_engine_kernels(e, &nk);
+    r->n_kernels = nk < TC_BENCH_MAX_KERNELS ? nk : TC_BENCH_MAX_KERNELS;
+    memcpy(r->kernels, k, r->n_kernels * sizeof *k);   /* names are static strings */
+    {
+        /* the bandwidth again, after the runs: the floor uses the best of
+         * both, so that a neighbour's burst during the first pass cannot
+         * lower the floor (and flatter the ratio) */
+        double again = 0.0;
+        int again_streams = 1;
+        tc_engine_free(e);   /* its buffers out of the way; the model stays mapped */
+        e = NULL;
+        if ((st = tc_bench_bandwidth(o->bw_bytes ? o->bw_bytes : (size_t)256 << 20, o->n_threads, &again,
+                                     &again_streams, err)))
+            goto done;
+        if (again > r->bw_gbps) {
+            r->bw_gbps = again;
+            r->bw_streams = again_streams;
+        }
+    }
+    r->prefill_tps = stat_of(pre, o->repeat);
+    r->decode_tps = stat_of(dec, o->repeat);
+
+    /* the floor: every decoded token reads the weights and its KV cache */
+    r->weight_bytes = decode_weight_bytes(m);
+    const double mean_pos = o->prompt_len + (o->n_gen - 1) / 2.0 + 1.0;   /* keys a decoded token reads */
+    r->kv_bytes = 2.0 * hp->n_layer * mean_pos * hp->n_head_kv * hp->head_dim * sizeof(float);
+    r->floor_tps = r->bw_gbps * 1e9 / (r->weight_bytes + r->kv_bytes);
+    r->decode_gbps = r->decode_tps.median * (r->weight_bytes + r->kv_bytes) / 1e9;
+    r->decode_ratio = r->decode_tps.median / r->floor_tps;
+    r->paired_ratio = tc_bench_paired_ratio(r->paired_dec, r->paired_bw, o->repeat, r->weight_bytes + r->kv_bytes);
+    r->prefill_macs = linear_macs(m);
+    r->prefill_gmacs = r->prefill_tps.median * r->prefill_macs / 1e9;
+    r->prefill_peak_ratio = r->peak_gmacs > 0 ? r->prefill_gmacs / r->peak_gmacs : 0.0;
+    st = TC_OK;
+done:
+    free(prompt);
+    free(pre);
+    free(dec);
+    tc_engine_free(e);
+    return st;
+}
+
+double tc_bench_paired_ratio(const double *dec_tps, const double *bw_gbps, uint32_t n, double bytes_per_token)
+{
+    double v[TC_BENCH_MAX_REPEAT];
+    if (n == 0 || n > TC_BENCH_MAX_REPEAT) return 0.0;
+    for (uint32_t k = 0; k < n; k++) v[k] = bw_gbps[k] > 0 ? dec_tps[k] * bytes_per_token / 1e9 / bw_gbps[k] : 0.0;
+    return stat_of(v, n).median;
+}
+
+/* ---- output ---- */
+
+void tc_bench_print(const tc_bench_result *r, FILE *out)
+{
+    fprintf(out, "engine            %s, %d thread%s\n", r->engine, r->n_threads, r->n_threads == 1 ? "" : "s");
+    fprintf(out, "prefill           %.2f tok/s (min %.2f, max %.2f) over %" PRIu32 " tokens, %" PRIu32 " repeats\n",
+            r->prefill_tps.median, r->prefill_tps.min, r->prefill_tps.max, r->prompt_len, r->repeat);
+    fprintf(out, "decode            %.2f tok/s (min %.2f, max %.2f) over %" PRIu32 " tokens\n", r->decode_tps.median,
+            r->decode_tps.min, r->decode_tps.max, r->n_gen);
+    fprintf(out, "bandwidth         %.2f GB/s measured (read, %d thread%s x %d stream%s)\n", r->bw_gbps, r->n_threads,
+            r->n_threads == 1 ? "" : "s", r->bw_streams, r->bw_streams == 1 ? "" : "s");
+    fprintf(out, "bytes/token       %.0f (weights %.0f + KV cache %.0f)\n", r->weight_bytes + r->kv_bytes,
+            r->weight_bytes, r->kv_bytes);
+    fprintf(out, "decode floor      %.2f tok/s; achieved %.2f GB/s = %.1f %% of the floor\n", r->floor_tps,
+            r->decode_gbps, 100.0 * r->decode_ratio);
+    double bw_lo = r->paired_bw[0], bw_hi = r->paired_bw[0];
+    for (uint32_t k = 1; k < r->repeat; k++) {
+        bw_lo = fmin(bw_lo, r->paired_bw[k]);
+        bw_hi = fmax(bw_hi, r->paired_bw[k]);
+    }
+    fprintf(out, "paired            each repeat's decode against a pass just before it: median %.1f %% "
+            "(passes %.2f-%.2f GB/s)\n", 100.0 * r->paired_ratio, bw_lo, bw_hi);
+    fprintf(out, "prefill int8      %.1f GMAC/s; peak %.1f GMAC/s (%d core%s x %.2f GHz x %d MAC/cycle, %s) = %.1f %%\n",
+            r->prefill_gmacs, r->peak_gmacs, r->cores, r->cores == 1 ? "" : "s", r->ghz, r->macs_per_cycle,
+            r->peak_isa, 100.0 * r->prefill_peak_ratio);
+    if (r->peak_rss_bytes > 0)
+        fprintf(out, "memory            peak RSS %.0f MB running (model file %.0f MB + %.0f MB)\n",
+                r->peak_rss_bytes / 1e6, r->model_bytes / 1e6, (r->peak_rss_bytes - r->model_bytes) / 1e6);
+    fprintf(out, "kernels:\n");
+    for (size_t i = 0; i < r->n_kernels; i++)
+        if (r->kernels[i].calls) fprintf(out, "  %-34s %" PRIu64 "\n", r->kernels[i].name, r->kernels[i].calls);
+}
+
+static cJSON *stat_json(const tc_bench_stat *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddNumberToObject(o, "median", s->median);
+    cJSON_AddNumberToObject(o, "min", s->min);
+    cJSON_AddNumberToObject(o, "max", s->max);
+    return o;
+}
+
+cJSON *tc_bench_json(const tc_bench_result *r)
+{
+    cJSON *o = cJSON_CreateObject(), *k = cJSON_CreateObject();
+    if (!o || !k) {
+        cJSON_Delete(o);
+        cJSON_Delete(k);
+        return NULL;
+    }
+    cJSON_AddStringToObject(o, "engine", r->engine);
+    cJSON_AddNumberToObject(o, "threads", r->n_threads);
+    cJSON_AddNumberToObject(o, "prompt_len", r->prompt_len);
+    cJSON_AddNumberToObject(o, "gen", r->n_gen);
+    cJSON_AddNumberToObject(o, "repeat", r->repeat);
+    cJSON_AddItemToObject(o, "prefill_tok_s", stat_json(&r->prefill_tps));
+    cJSON_AddItemToObject(o, "decode_tok_s", stat_json(&r->decode_tps));
+    cJSON_AddNumberToObject(o, "bandwidth_gb_s", r->bw_gbps);
+    cJSON_AddNumberToObject(o, "bandwidth_streams", r->bw_streams);
+    cJSON_AddNumberToObject(o, "weight_bytes_per_token", r->weight_bytes);
+    cJSON_AddNumberToObject(o, "kv_bytes_per_token", r->kv_bytes);
+    cJSON_AddNumberToObject(o, "floor_tok_s", r->floor_tps);
+    cJSON_AddNumberToObject(o, "decode_gb_s", r->decode_gbps);
+    cJSON_AddNumberToObject(o, "decode_floor_ratio", r->decode_ratio);
+    cJSON *pd = cJSON_AddObjectToObject(o, "paired");
+    if (pd) {
+        cJSON_AddItemToObject(pd, "bandwidth_gb_s", cJSON_CreateDoubleArray(r->paired_bw, (int)r->repeat));
+        cJSON_AddItemToObject(pd, "decode_tok_s", cJSON_CreateDoubleArray(r->paired_dec, (int)r->repeat));
+        cJSON_AddNumberToObject(pd, "pass_bytes", r->paired_bytes);
+        cJSON_AddNumberToObject(pd, "ratio_median", r->paired_ratio);
+    }
+    cJSON_AddNumberToObject(o, "prefill_macs_per_token", r->prefill_macs);
+    cJSON_AddNumberToObject(o, "prefill_gmac_s", r->prefill_gmacs);
+    cJSON_AddNumberToObject(o, "ghz", r->ghz);
+    cJSON_AddNumberToObject(o, "cores", r->cores);
+    cJSON_AddNumberToObject(o, "macs_per_cycle", r->macs_per_cycle);
+    cJSON_AddStringToObject(o, "peak_isa", r->peak_isa ? r->peak_isa : "");
+    cJSON_AddNumberToObject(o, "peak_gmac_s", r->peak_gmacs);
+    cJSON_AddNumberToObject(o, "prefill_peak_ratio", r->prefill_peak_ratio);
+    if (r->peak_rss_bytes > 0) cJSON_AddNumberToObject(o, "peak_rss_bytes", r->peak_rss_bytes);
+    cJSON_AddNumberToObject(o, "model_bytes", r->model_bytes);
+    for (size_t i = 0; i < r->n_kernels; i++) cJSON_AddNumberToObject(k, r->kernels[i].name, (double)r->kernels[i].calls);
+    cJSON_AddItemToObject(o, "kernels", k);
+    return o;
+}
+
+tc_status tc_bench_receipt(const tc_model *m, const char *path, const tc_bench_result *r, cJSON **out, tc_err *err)
+{
+    tc_status st;
+    *out = NULL;
+    cJSON *root = tc_receipt_new("bench"), *b = tc_bench_json(r);
+    if (!root || !b) {
+        cJSON_Delete(root);
+        cJSON_Delete(b);
+        return tc_fail(err, TC_E_NOMEM, "bench: out of memory");
+    }
+    cJSON_AddItemToObject(root, "bench", b);
+    if ((st = tc_receipt_add_model(root, m, path, err)) || (st = tc_receipt_seal(root, NULL, err))) {
+        cJSON_Delete(root);
+        return st;
+    }
+    *out = root;
+    return TC_OK;
+}

@@ -1,0 +1,114 @@
+/* bench.h -- `tritcheck bench`: how fast an engine runs a model, against
+ * what this machine's memory and integer units allow.
+ *
+ * It measures, in one run: the machine's read bandwidth (a STREAM-like
+ * pass over a buffer far larger than the caches, with the engine's thread
+ * count, the best pass before and after the runs), prefill tokens/s
+ * and decode tokens/s (median, min and max over repeats, after one
+ * warm-up run), the bytes a decoded token must read
+ * (weights, and the KV cache at the mean decode position), the floor
+ * bandwidth / bytes per token and the ratio of the decode speed to it,
+ * and the prefill's int8 multiply-accumulates per second against the
+ * cores' peak (cores x measured GHz x int8 MACs per cycle).  No figure is
+ * asserted anywhere: a bench reports.
+ */
+#ifndef TC_BENCH_H
+#define TC_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "engine/engine.h"
+#include "format/model.h"
+#include "base/status.h"
+
+typedef struct tc_bench_opts {
+    const char *engine;    /* engine name: "ref", "fast", "fast:avx2" */
+    int n_threads;         /* engine and bandwidth threads, >= 1 */
+    uint32_t prompt_len;   /* prefill tokens (>= 1) */
+    uint32_t n_gen;        /* decoded tokens (>= 1) */
+    uint32_t repeat;       /* timed repeats (>= 1) after one warm-up */
+    size_t bw_bytes;       /* bandwidth buffer; 0 = 256 MiB */
+} tc_bench_opts;
+
+/* median and spread of one figure over the repeats */
+typedef struct tc_bench_stat {
+    double median, min, max;
+} tc_bench_stat;
+
+enum { TC_BENCH_MAX_KERNELS = 32, TC_BENCH_MAX_REPEAT = 1000 };
+
+typedef struct tc_bench_result {
+    char engine[32];            /* resolved engine name ("fast:avx2") */
+    int n_threads;
+    uint32_t prompt_len, n_gen, repeat;
+    tc_bench_stat prefill_tps;  /* prefill tokens per second */
+    tc_bench_stat decode_tps;   /* decoded tokens per second */
+    double bw_gbps;             /* measured read bandwidth, GB/s (1e9 bytes) */
+    int bw_streams;             /* streams per thread of the best bandwidth pass */
+    double weight_bytes;        /* weight bytes read per decoded token */
+    double kv_bytes;            /* KV-cache bytes read per decoded token, at the mean position */
+    double floor_tps;           /* bw / (weight_bytes + kv_bytes): the bandwidth-bound decode speed */
+    double decode_gbps;         /* median decode tokens/s x bytes per token */
+    double decode_ratio;        /* median decode / floor */
+    /* Paired: before each timed decode (after its prefill) a bandwidth pass
+     * of paired_bytes; the ratio of that repeat's decode GB/s to it, whose
+     * median does not mix a quiet moment's bandwidth with a busy moment's
+     * decode (a shared host's neighbours move both) */
+    double paired_bw[TC_BENCH_MAX_REPEAT];    /* GB/s, per repeat */
+    double paired_dec[TC_BENCH_MAX_REPEAT];   /* decode tok/s, per repeat */
+    double paired_ratio;                      /* median over repeats of decode GB/s / paired_bw */
+    double paired_bytes;
+    double prefill_macs;        /* int8 MACs of the I2_S linears per prefill token */
+    double prefill_gmacs;       /* median prefill, 1e9 int8 MACs per second */
+    double ghz;                 /* measured core clock */
+    int cores;                  /* cores the peak assumes: min(threads, online cpus) */
+    int macs_per_cycle;         /* int8 MACs per cycle per core of the best SIMD unit */
+    const char *peak_isa;       /* which unit: "avx512vnni", "avx2", "scalar" */
+    double peak_gmacs;          /* cores x ghz x macs_per_cycle */
+    double prefill_peak_ratio;  /* prefill_gmacs / peak_gmacs */
+    double peak_rss_bytes;      /* the process's peak RSS after the timed runs (the engine with its
+                                 * mapped model); 0 where /proc/self/status has no VmHWM */
+    double model_bytes;         /* the model file's size */
+    size_t n_kernels;           /* the engine's kernel counters after the run */
+    tc_kernel_count kernels[TC_BENCH_MAX_KERNELS];
+} tc_bench_result;
+
+/* Defaults: engine fast, one thread per online core, 128 prompt tokens, 128 generated, 5 repeats. */
+void tc_bench_opts_default(tc_bench_opts *o);
+
+/* Read bandwidth in GB/s: the best of several passes over `bytes` with
+ * n_threads threads, each reading its slice as 1, 2, 4 and 8 streams in
+ * lockstep (*streams, when not NULL: the count of the best pass; a core
+ * keeps more lines in flight over several streams).  TC_OK, TC_E_NOMEM. */
+tc_status tc_bench_bandwidth(size_t bytes, int n_threads, double *gbps, int *streams, tc_err *err);
+
+/* The median over n repeats of dec_tps[k] x bytes_per_token / bw_gbps[k]
+ * (GB/s over GB/s); 0 for n == 0.  Shared with verify. */
+double tc_bench_paired_ratio(const double *dec_tps, const double *bw_gbps, uint32_t n, double bytes_per_token);
+
+/* Core clock in GHz, timed on a chain of dependent integer adds (falls
+ * back to /proc/cpuinfo off x86). */
+double tc_bench_ghz(void);
+
+/* int8 multiply-accumulates per cycle per core of the best integer SIMD
+ * unit here (128 AVX-512 VNNI, 64 AVX2, 1 scalar); *isa names the unit. */
+int tc_bench_peak_macs(const char **isa);
+
+/* Run the bench of engine o->engine on model m.  TC_OK, TC_E_USAGE (bad
+ * options), or any code of tc_engine_open / tc_engine_prefill. */
+tc_status tc_bench_run(const tc_model *m, const tc_bench_opts *o, tc_bench_result *r, tc_err *err);
+
+/* The result as text (a table) or as a JSON object (the "bench" section
+ * of a receipt; NULL when out of memory). */
+void tc_bench_print(const tc_bench_result *r, FILE *out);
+cJSON *tc_bench_json(const tc_bench_result *r);
+
+/* A sealed receipt (SPEC 6) of kind "bench": the model section (hashing
+ * the file at path) and the result as "bench".  TC_OK, TC_E_IO, TC_E_NOMEM. */
+tc_status tc_bench_receipt(const tc_model *m, const char *path, const tc_bench_result *r, cJSON **out, tc_err *err);
+
+#endif

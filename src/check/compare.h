@@ -1,0 +1,156 @@
+/* compare.h -- the comparator (SPEC 4): one engine against a recording of
+ * another, tap by tap.
+ *
+ * A comparison has two sides, the reference and the candidate.  One side
+ * is a recording (tc_dump: every tap of every position, from a live run of
+ * the reference engine or loaded from a dump directory), the other a live
+ * engine run over the same tokens: the prompt as one batch, then one token
+ * at a time.  In isolated mode each of the live engine's taps is recorded
+ * and then overwritten with the recording's values, so each comparison
+ * measures one segment of computation; in chained mode the live engine
+ * runs free.  The two recordings are then compared per tap and position.
+ */
+#ifndef TC_COMPARE_H
+#define TC_COMPARE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "engine/dump.h"
+#include "engine/engine.h"
+#include "format/input.h"
+
+typedef enum tc_compare_mode {
+    TC_COMPARE_ISOLATED,   /* teacher-forced: each tap measures one segment */
+    TC_COMPARE_CHAINED     /* both run free: errors accumulate */
+} tc_compare_mode;
+
+typedef struct tc_compare_opts {
+    tc_compare_mode mode;
+    double tol;            /* pass: scaled error <= tol (default 1e-5) */
+    double q8_margin;      /* an off-by-one code is a boundary flip when the
+                              reference's x*s lies within this of k + 1/2 */
+    uint32_t n_prompt;     /* the first n_prompt tokens run as one batch */
+    bool live_is_ref;      /* the live engine is the reference side */
+    bool determinism;      /* run the live engine twice, compare tap hashes */
+    /* progress (may be NULL): called after each batch */
+    void (*progress)(void *user, uint32_t done, uint32_t total);
+    void *progress_user;
+} tc_compare_opts;
+
+/* Defaults: isolated, tol 1e-5, margin 1e-3, determinism on. */
+void tc_compare_opts_default(tc_compare_opts *o);
+
+#define TC_COMPARE_FLIPS_LISTED 8
+
+typedef struct tc_q8_flip {
+    uint32_t pos, elem;    /* where */
+    int ref, cand;         /* the two codes */
+    float unrounded;       /* the reference's x*s */
+} tc_q8_flip;
+
+/* One tap's result, worst over positions. */
+typedef struct tc_tap_result {
+    char name[64];
+    int layer;
+    tc_tap_kind kind;
+    uint32_t width, n_pos;        /* elements per row, positions compared */
+    /* float values (q8 taps: the per-token scales) */
+    double max_abs, scaled, nmse, cosine;   /* worst position's */
+    uint64_t max_ulp;
+    uint32_t worst_pos, worst_elem;         /* where the largest scaled error is */
+    uint64_t nonfinite;           /* NaN/Inf in the candidate where the reference is finite */
+    /* q8 codes */
+    uint64_t q8_mismatches;       /* codes that differ and are not boundary flips */
+    uint64_t q8_flips;            /* accepted boundary flips */
+    tc_q8_flip flips[TC_COMPARE_FLIPS_LISTED];
+    uint32_t n_flips_listed;
+    /* logits */
+    uint32_t top1_agree;          /* positions whose argmax agree */
+    /* SHA-256 of each side's tensor, all positions in order */
+    char sha_ref[65], sha_cand[65];
+    bool pass;
+    uint32_t fail_pos, fail_elem; /* first failing position and element, if !pass */
+} tc_tap_result;
+
+typedef struct tc_compare_result {
+    tc_tap_result *taps;          /* in the live engine's order */
+    size_t n_taps;
+    char **missing;               /* live taps the recording lacks (skipped) */
+    size_t n_missing;
+    char **unmatched;             /* recorded taps the live engine did not show */
+    size_t n_unmatched;
+    bool pass;
+    size_t first_fail;            /* index in taps of the first failure (lowest
+                                     position, then execution order); SIZE_MAX */
+    int deterministic;            /* 1 bit-identical, 0 not, -1 not measured */
+    char first_nondeterministic[64];
+    double seconds_live;          /* wall time of the live run */
+} tc_compare_result;
+
+/* Run the live engine over tokens[0..n) (reset first) against the
+ * recording rec, which must hold the same positions.  Returns TC_OK (the
+ * verdict is in res->pass), TC_E_USAGE (no token), TC_E_RANGE, TC_E_NOMEM,
+ * or an engine's error. */
+tc_status tc_compare(tc_engine *live, const tc_dump *rec, const int32_t *tokens, uint32_t n,
+                     const tc_compare_opts *o, tc_compare_result *res, tc_err *err);
+
+/* Compare two recordings tap by tap (taps in `live`'s order; o->live_is_ref
+ * says which side is the reference).  No engine runs; determinism is not
+ * measured.  res must start zeroed.  TC_OK or TC_E_NOMEM. */
+tc_status tc_compare_dumps(const tc_dump *live, const tc_dump *rec, const tc_compare_opts *o,
+                           tc_compare_result *res, tc_err *err);
+
+/* Record a free run of e over tokens: the first n_prompt as one batch,
+ * then one at a time; when n_gen > 0, n_gen more tokens are generated
+ * greedily and appended to *tokens (realloc'd; *n updated).  The recording
+ * holds every tap and the tokens. */
+tc_status tc_compare_record(tc_engine *e, int32_t **tokens, uint32_t *n, uint32_t n_prompt, uint32_t n_gen,
+                            tc_dump **out, tc_err *err);
+
+void tc_compare_result_free(tc_compare_result *res);
+
+/* The per-tap results as a JSON array, and a summary object. */
+cJSON *tc_compare_taps_json(const tc_compare_result *res, const tc_compare_opts *o);
+
+/* One side of a comparison, for the receipt: a live engine, or a
+ * recording loaded from a directory. */
+typedef struct tc_compare_side {
+    const tc_engine *engine;      /* or NULL */
+    const char *recording;        /* dump directory, or NULL */
+    double seconds;               /* wall time of its (first) run; 0 for a recording */
+} tc_compare_side;
+
+/* The whole receipt of a comparison (kind "compare"): model, input (the
+ * caller's object, taken over), engines with observed kernel counts,
+ * criteria, per-tap results, summary, determinism and timings.  Not yet
+ * sealed.  TC_OK, TC_E_IO (model hash), TC_E_NOMEM. */
+tc_status tc_compare_receipt(const tc_model *m, const char *model_path, cJSON *input, const tc_compare_side *ref,
+                             const tc_compare_side *cand, const tc_compare_opts *o,
+                             const tc_compare_result *res, cJSON **out, tc_err *err);
+
+/* A whole comparison as `tritcheck compare` and `verify --rerun` run it. */
+typedef struct tc_compare_job {
+    const char *model_path;
+    const char *ref, *cand;       /* engine names, or "dump:DIR" for (at most) one */
+    tc_engine_opts eng;           /* precision, threads, context for both */
+    const char *inject;           /* the candidate's fault injection (testing aid), or NULL */
+    tc_input in;                  /* the prompt, unless a recording brings its own */
+    uint32_t n_prompt;            /* with in.tokens: how many form the first batch (0: all) */
+    uint32_t n_gen;               /* greedy tokens after the prompt */
+    tc_compare_opts opts;         /* mode, tolerance, margin, determinism, progress */
+} tc_compare_job;
+
+/* Run the job; the summary goes to `summary` (may be NULL) and the
+ * unsealed receipt to *receipt (may be NULL).  Returns TC_OK (verdict in
+ * *pass) or the error that stopped it (the message names the file). */
+tc_status tc_compare_job_run(const tc_compare_job *job, FILE *summary, cJSON **receipt, bool *pass, tc_err *err);
+
+/* A compact terminal summary: one line per layer (its worst tap), then the
+ * verdict and the first failing tap. */
+void tc_compare_print(const tc_compare_result *res, const tc_compare_opts *o, FILE *out);
+
+#endif

@@ -1,0 +1,163 @@
+/* engine.c -- the engine interface: the checks every engine shares (token
+ * ids, positions, context), its options, counters and taps, so that each
+ * engine implements only its forward pass. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine_impl.h"
+
+/* ---- options ---- */
+
+void tc_engine_opts_default(tc_engine_opts *o)
+{
+    *o = (tc_engine_opts){ .precision = TC_PRECISION_I2S, .n_threads = 1, .n_ctx = 0 };
+}
+
+const char *tc_precision_name(tc_precision p)
+{
+    return p == TC_PRECISION_FP32 ? "fp32" : "i2s";
+}
+
+tc_status tc_precision_from_name(const char *name, tc_precision *out)
+{
+    if (!strcmp(name, "i2s") || !strcmp(name, "i2_s")) *out = TC_PRECISION_I2S;
+    else if (!strcmp(name, "fp32") || !strcmp(name, "f32")) *out = TC_PRECISION_FP32;
+    else return TC_E_USAGE;
+    return TC_OK;
+}
+
+/* ---- shared state ---- */
+
+tc_status tc_engine_init(tc_engine *e, const tc_engine_vtable *vt, const tc_model *m,
+                         const tc_engine_opts *o, const char *const *kernel_names,
+                         size_t n_kernels, tc_err *err)
+{
+    memset(e, 0, sizeof *e);
+    e->vt = vt;
+    e->model = m;
+    e->opts = *o;
+    if (o->n_threads < 1 || o->n_threads > 1024)
+        return tc_fail(err, TC_E_USAGE, "engine %s: %d threads: expected 1..1024", vt->name, o->n_threads);
+    if (o->precision != TC_PRECISION_I2S && o->precision != TC_PRECISION_FP32)
+        return tc_fail(err, TC_E_USAGE, "engine %s: unknown precision %d", vt->name, (int)o->precision);
+    if (e->opts.n_ctx == 0) e->opts.n_ctx = m->hp.n_ctx;
+    if (e->opts.n_ctx == 0 || e->opts.n_ctx > (1u << 24))
+        return tc_fail(err, TC_E_RANGE, "engine %s: context %" PRIu32 ": expected 1..16777216", vt->name,
+                       e->opts.n_ctx);
+    e->logits = calloc(m->hp.n_vocab ? m->hp.n_vocab : 1, sizeof *e->logits);
+    e->kernels = calloc(n_kernels ? n_kernels : 1, sizeof *e->kernels);
+    if (!e->logits || !e->kernels) return tc_fail(err, TC_E_NOMEM, "engine %s: out of memory", vt->name);
+    for (size_t k = 0; k < n_kernels; k++) e->kernels[k].name = kernel_names[k];
+    e->n_kernels = n_kernels;
+    return TC_OK;
+}
+
+void tc_engine_free(tc_engine *e)
+{
+    if (!e) return;
+    if (e->vt && e->vt->free_impl) e->vt->free_impl(e->impl);
+    free(e->logits);
+    free(e->kernels);
+    free(e);
+}
+
+const char *tc_engine_name(const tc_engine *e) { return e->vt->name; }
+const tc_engine_opts *tc_engine_options(const tc_engine *e) { return &e->opts; }
+const tc_model *tc_engine_model(const tc_engine *e) { return e->model; }
+uint32_t tc_engine_n_past(const tc_engine *e) { return e->n_past; }
+const float *tc_engine_logits(const tc_engine *e) { return e->logits; }
+void tc_engine_reset(tc_engine *e) { e->n_past = 0; }
+
+void tc_engine_set_tap(tc_engine *e, tc_tap_fn fn, void *user)
+{
+    e->tap = fn;
+    e->tap_user = user;
+}
+
+const tc_kernel_count *tc_engine_kernels(const tc_engine *e, size_t *n)
+{
+    *n = e->n_kernels;
+    return e->kernels;
+}
+
+/* Apply opts.inject to a tap of that name (see tc_engine_opts). */
+static void inject(const tc_engine *e, const tc_tap *tap)
+{
+    const char *spec = e->opts.inject, *colon = spec ? strrchr(spec, ':') : NULL;
+    if (!colon || strlen(tap->name) != (size_t)(colon - spec) || strncmp(tap->name, spec, (size_t)(colon - spec)))
+        return;
+    double eps = strtod(colon + 1, NULL);
+    for (uint32_t p = 0; p < tap->n_pos; p++) {
+        if (tap->kind == TC_TAP_F32) {
+            float *row = tap->f + (size_t)p * tap->width;
+            for (uint32_t i = 0; i < tap->width; i++) row[i] = (float)((double)row[i] * (1.0 + eps));
+        } else {
+            int8_t *q = &tap->q8[(size_t)p * tap->width];
+            *q = (int8_t)(*q >= 0 ? *q - 1 : *q + 1);   /* one step, never out of range */
+        }
+    }
+}
+
+tc_status tc_engine_emit(tc_engine *e, const tc_tap *tap, tc_err *err)
+{
+    if (!e->tap) return TC_OK;
+    if (e->opts.inject) inject(e, tap);
+    tc_err cb = { 0 };
+    tc_status s = e->tap(e->tap_user, tap, &cb);
+    if (s == TC_OK) return TC_OK;
+    if (cb.msg[0]) return tc_fail(err, s, "%s", cb.msg);
+    return tc_fail(err, s, "tap callback stopped the run at %s, positions %" PRIu32 "..%" PRIu32, tap->name,
+                   tap->pos0, tap->pos0 + tap->n_pos - 1);
+}
+
+/* ---- running ---- */
+
+tc_status tc_engine_prefill(tc_engine *e, const int32_t *tokens, uint32_t n, uint32_t pos0, tc_err *err)
+{
+    const uint32_t n_vocab = e->model->hp.n_vocab;
+    if (n == 0) return tc_fail(err, TC_E_RANGE, "engine %s: empty batch", e->vt->name);
+    if (pos0 > e->n_past)
+        return tc_fail(err, TC_E_RANGE, "engine %s: batch at position %" PRIu32 " but the cache holds %" PRIu32,
+                       e->vt->name, pos0, e->n_past);
+    if ((uint64_t)pos0 + n > e->opts.n_ctx)
+        return tc_fail(err, TC_E_RANGE, "%" PRIu64 " positions exceed the context length %" PRIu32,
+                       (uint64_t)pos0 + n, e->opts.n_ctx);
+    for (uint32_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || (uint32_t)tokens[i] >= n_vocab)
+            return tc_fail(err, TC_E_RANGE, "token %" PRId32 " at index %" PRIu32
+                           " is outside the vocabulary (0..%" PRIu32 ")", tokens[i], i, n_vocab - 1);
+    e->n_past = pos0;
+    tc_status s = e->vt->forward(e, tokens, n, pos0, err);
+    if (s == TC_OK) e->n_past = pos0 + n;
+    return s;
+}
+
+tc_status tc_engine_decode(tc_engine *e, int32_t token, tc_err *err)
+{
+    return tc_engine_prefill(e, &token, 1, e->n_past, err);
+}
+
+uint32_t tc_argmax(const float *x, size_t n)
+{
+    size_t best = 0;
+    for (size_t i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return (uint32_t)best;
+}
+
+cJSON *tc_engine_describe(const tc_engine *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    const tc_engine_opts *eo = &e->opts;
+    cJSON_AddStringToObject(o, "id", e->vt->name);
+    cJSON_AddStringToObject(o, "precision", tc_precision_name(eo->precision));
+    cJSON_AddNumberToObject(o, "threads", eo->n_threads);
+    cJSON_AddNumberToObject(o, "context", eo->n_ctx);
+    if (eo->inject) cJSON_AddStringToObject(o, "inject", eo->inject);
+    cJSON *k = cJSON_AddObjectToObject(o, "kernels");
+    for (size_t i = 0; i < e->n_kernels; i++)
+        if (e->kernels[i].calls) cJSON_AddNumberToObject(k, e->kernels[i].name, (double)e->kernels[i].calls);
+    return o;
+}

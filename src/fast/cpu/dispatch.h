@@ -1,0 +1,49 @@
+/* dispatch.h -- the fast CPU engine's kernel tables, one per instruction
+ * set, which one this CPU runs (chosen once, when an engine opens, from
+ * CPUID through base/host.h), and the scalar pieces every variant shares.
+ */
+#ifndef TC_FAST_CPU_DISPATCH_H
+#define TC_FAST_CPU_DISPATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/ktable.h"
+
+/* The tables (NULL-free).  The AVX2 and AVX-512 tables exist in every
+ * build; calling them on a CPU without the ISA is undefined: check with
+ * tc_fast_isa_supported first. */
+extern const tc_fast_kernels tc_fast_kernels_scalar;
+extern const tc_fast_kernels tc_fast_kernels_avx2;
+extern const tc_fast_kernels tc_fast_kernels_avx512;
+
+/* ---- dispatch (dispatch.c) ---- */
+
+/* Whether this CPU runs isa ("scalar", "avx2", "avx512"); false for an
+ * unknown name. */
+int tc_fast_isa_supported(const char *isa);
+
+/* The table for isa, or for the best ISA this CPU has when isa is NULL,
+ * "" or "best".  NULL for an unknown name. */
+const tc_fast_kernels *tc_fast_kernels_for(const char *isa);
+
+/* ---- shared scalar pieces (scalar.c), used by every variant ---- */
+
+/* The I2_S bitlinear output of one element: (float)sum / s * m. */
+static inline float tc_fast_i2s_scale(int32_t sum, float s, float m) { return (float)sum / s * m; }
+
+/* the scalar element-wise steps (the scalar table's) */
+void tc_fast_scalar_i2s_scale(const int32_t *acc, size_t n, float s, float m, const float *mul, float *y);
+void tc_fast_scalar_relu2_mul(const float *gate, const float *up, size_t n, float *out);
+void tc_fast_scalar_add(float *x, const float *y, size_t n);
+
+/* sum of n int8 codes */
+int32_t tc_fast_q8_sum(const int8_t *q, size_t n);
+
+/* Any code 3 in n bytes of packed I2_S codes? */
+int tc_fast_i2s_has_code3(const uint8_t *packed, size_t nbytes);
+
+/* Copy nbytes of packed codes with every code 3 replaced by 1 (value 0). */
+void tc_fast_i2s_sanitize(const uint8_t *in, size_t nbytes, uint8_t *out);
+
+#endif

@@ -1,0 +1,733 @@
+/* engine.c -- the fast CPU engine: the forward pass of SPEC 2.1 in the
+ * I2_S precision (2.2), with the kernels of one ISA table (kernels.h)
+ * chosen at open, a thread pool created at open, and static partitioning
+ * of every kernel's rows (or tokens, or heads) across the threads.
+ *
+ * Weights: the I2_S codes are read where they lie in the mapped file
+ * (their 32-byte blocks already suit AVX2/VNNI, see avx2.c).  Only a
+ * tensor that holds the unused code 3 is copied once, at open, with code 3
+ * rewritten to code 1 (both read as 0), so the kernels may compute
+ * sum (c - 1) q.  Real files have no code 3: no copy is made.
+ *
+ * Determinism: every output element is computed by exactly one thread with
+ * an order of operations that depends only on its own index, so outputs
+ * are bit-identical for any thread count and run.
+ *
+ * Fusions: RMSNorm + int8 quantization is one kernel (it reports the .q8
+ * tap; the float norm taps are never formed).  Q, K and V (and gate, up)
+ * share one dispatch over their concatenated rows.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "engine/engine_impl.h"
+#include "fast/cpu/gemm_blocked.h"
+#include "fast/cpu/dispatch.h"
+#include "fast/cpu/fast_engine.h"
+#include "fast/cpu/pool.h"
+
+/* ---- kernels this engine counts (SPEC 3.2) ---- */
+
+enum {
+    K_EMBED, K_RMSNORM_Q8, K_RMSNORM, K_I2S_GEMV, K_I2S_GEMM, K_F16_GEMV, K_F16_GEMM,
+    K_FLOAT_HEAD, K_ROPE, K_ATTENTION, K_ACT, K_ADD, K_COUNT
+};
+
+/* ---- config, weights, state ---- */
+
+typedef struct fast_config {
+    uint32_t d, d_kv, n_ff, n_layer, n_head, n_head_kv, head_dim, n_vocab, n_ctx;
+    double rope_base;
+    float eps;
+    tc_act act;
+    int n_threads;
+} fast_config;
+
+/* One I2_S linear {K, rows}. */
+typedef struct fast_linear {
+    const uint8_t *codes;  /* [rows][K/4] packed codes, no code 3 */
+    uint32_t K, rows;
+    float m;               /* per-tensor scale */
+    const float *mul;      /* optional F32 {1} output multiplier, or NULL */
+} fast_linear;
+
+typedef struct fast_layer {
+    const float *attn_norm, *attn_sub_norm, *ffn_norm, *ffn_sub_norm;   /* F32 {d} / {n_ff} */
+    fast_linear wq, wk, wv, wo, w_gate, w_up, w_down;
+} fast_layer;
+
+typedef struct fast_state {
+    uint32_t cap, cap_logits;   /* rows the batch / logits buffers hold */
+    float *x;          /* [cap][d] residual stream */
+    int8_t *q8;        /* [cap][max(d, n_ff)] codes of the current bitlinear input */
+    float *q8_scale;   /* [cap] per-token s */
+    int32_t *qsum;     /* [cap] sum of each row of q8 */
+    float *q, *k, *v;  /* [cap][d], [cap][d_kv], [cap][d_kv] */
+    float *att;        /* [cap][d] */
+    float *proj;       /* [cap][d] output of Wo / Wdown */
+    float *gate, *up, *act;   /* [cap][n_ff] */
+    float *hnorm;      /* [cap][d] output_norm */
+    int32_t *acc;      /* [cap][max(d + 2 d_kv, 2 n_ff)] integer sums */
+    float *logits;     /* [cap_logits][n_vocab] */
+    double *rope_cs;   /* [cap][head_dim/2][2] cos, sin of the batch positions */
+    float *scores;     /* [n_threads][n_ctx] */
+    float *head_row;   /* [n_threads][d] a decoded LM-head row (non-F16 heads) */
+    float *kcache, *vcache;   /* [n_layer][n_head_kv][n_ctx][head_dim], mmapped */
+    size_t cache_bytes;       /* of each */
+} fast_state;
+
+typedef struct fast_engine {
+    fast_config c;
+    const tc_fast_kernels *kt;
+    const char *kname[K_COUNT];
+    fast_layer *layers;       /* [n_layer] */
+    const tc_weight *embd, *head;
+    const float *output_norm;
+    double *inv_freq;         /* [head_dim/2] base^(-2i/hd), computed as the reference does */
+    uint8_t **owned;          /* sanitized copies of tensors with code 3 */
+    size_t n_owned;
+    fast_state s;
+    tc_pool *pool;
+    tc_engine *base;
+    char name[4200];          /* "fast:avx2", or "plugin:PATH" */
+    tc_engine_vtable vt;
+    void (*release)(void *);  /* frees owner (a plug-in holding kt) with the engine, or NULL */
+    void *owner;
+} fast_engine;
+
+/* [lo, hi) of n items for thread tid of nt */
+static inline void split(size_t n, int tid, int nt, size_t *lo, size_t *hi)
+{
+    *lo = n * (size_t)tid / (size_t)nt;
+    *hi = n * (size_t)(tid + 1) / (size_t)nt;
+}
+
+/* ---- parallel jobs ----
+ * The big jobs (linear, attention, LM head) hand out chunks through
+ * tc_pool_claim; the cheap element-wise ones split statically. */
+
+/* prefill rows per claimed chunk (one GEMM row block) and LM-head rows
+ * per chunk (32 rows of 2560 F16 = 160 KiB) */
+#define TC_LINEAR_ROWS_PREFILL TC_GEMM_ROWS
+#define TC_HEAD_ROWS 32
+
+/* rmsnorm + quantize each row of src [n][width] into s->q8 */
+typedef struct norm_job {
+    fast_engine *f;
+    const float *src, *w;
+    uint32_t n, width;
+} norm_job;
+
+static void norm_q8_run(void *arg, int tid, int nt)
+{
+    norm_job *j = arg;
+    fast_state *s = &j->f->s;
+    size_t lo, hi;
+    split(j->n, tid, nt, &lo, &hi);
+    for (size_t t = lo; t < hi; t++)
+        s->q8_scale[t] = j->f->kt->rmsnorm_q8(j->src + t * j->width, j->w, j->width, j->f->c.eps,
+                                              s->q8 + t * j->width, &s->qsum[t]);
+}
+
+/* Y_i = bitlinear(W_i, q8) for up to three weights sharing one input: the
+ * threads split the concatenated rows. */
+typedef struct linear_job {
+    fast_engine *f;
+    const fast_linear *w[3];
+    float *y[3];       /* [n][rows_i] */
+    int n_w;
+    uint32_t n;
+} linear_job;
+
+/* rows [lo, hi) of the concatenated weights */
+static void linear_rows(const linear_job *j, size_t lo, size_t hi)
+{
+    fast_engine *f = j->f;
+    fast_state *s = &f->s;
+    size_t base = 0;
+    for (int i = 0; i < j->n_w; i++) {
+        const fast_linear *w = j->w[i];
+        const size_t rows = w->rows;
+        int32_t *acc = s->acc + base * j->n;   /* [n][rows] */
+        if (hi > base && lo < base + rows) {   /* the part of weight i: rows [a, b) */
+            const size_t a = lo > base ? lo - base : 0, b = hi - base < rows ? hi - base : rows;
+            if (j->n == 1) f->kt->i2s_gemv(w->codes, w->K, a, b, s->q8, s->qsum, acc);
+            else f->kt->i2s_gemm(w->codes, w->K, a, b, s->q8, s->qsum, j->n, acc, rows);
+            for (size_t t = 0; t < j->n; t++)
+                f->kt->i2s_scale(acc + t * rows + a, b - a, s->q8_scale[t], w->m, w->mul, j->y[i] + t * rows + a);
+        }
+        base += rows;
+    }
+}
+
+/* rows of one decode chunk: ~96 KiB of codes, an even count (the GEMV
+ * pairs rows r and r + half of what it is given) */
+static size_t decode_chunk_rows(const linear_job *j)
+{
+    const size_t rows = ((size_t)96 << 10) / (j->w[0]->K / 4) / 2 * 2;
+    return rows < 16 ? 16 : rows;
+}
+
+/* Decode: each thread streams its own part of the rows in order and then
+ * steals chunks from the back of the other's (tc_pool_take); prefill
+ * claims GEMM row blocks, so a slower core takes fewer of them. */
+static void linear_run(void *arg, int tid, int nt)
+{
+    linear_job *j = arg;
+    size_t total = 0, lo;
+    (void)nt;
+    for (int i = 0; i < j->n_w; i++) total += j->w[i]->rows;
+    if (j->n == 1) {
+        const size_t ch = decode_chunk_rows(j);
+        for (size_t ci; (ci = tc_pool_take(j->f->pool, tid)) != SIZE_MAX;) {
+            lo = ci * ch;
+            linear_rows(j, lo, lo + ch < total ? lo + ch : total);
+        }
+        return;
+    }
+    const size_t n_chunks = (total + TC_LINEAR_ROWS_PREFILL - 1) / TC_LINEAR_ROWS_PREFILL;
+    for (size_t ci; (ci = tc_pool_claim(j->f->pool)) < n_chunks;) {
+        lo = ci * TC_LINEAR_ROWS_PREFILL;
+        linear_rows(j, lo, lo + TC_LINEAR_ROWS_PREFILL < total ? lo + TC_LINEAR_ROWS_PREFILL : total);
+    }
+}
+
+/* causal GQA attention: items (token, head) split across threads */
+typedef struct attn_job {
+    fast_engine *f;
+    uint32_t layer, n, pos0;
+} attn_job;
+
+static void attn_run(void *arg, int tid, int nt)
+{
+    attn_job *j = arg;
+    fast_engine *f = j->f;
+    const fast_config *c = &f->c;
+    fast_state *s = &f->s;
+    const size_t plane = (size_t)c->n_ctx * c->head_dim;   /* one KV head of one layer */
+    const uint32_t group = c->n_head / c->n_head_kv;
+    (void)nt;
+    /* one (token, head) per claim: a causal row's cost grows with its
+     * position, so a static split would leave the first thread idle */
+    for (size_t it; (it = tc_pool_claim(f->pool)) < (size_t)j->n * c->n_head;) {
+        const uint32_t t = (uint32_t)(it / c->n_head), h = (uint32_t)(it % c->n_head);
+        const size_t kv = ((size_t)j->layer * c->n_head_kv + h / group) * plane;
+        f->kt->attention_head(s->q + (size_t)t * c->d + (size_t)h * c->head_dim, s->kcache + kv, s->vcache + kv,
+                              (size_t)j->pos0 + t + 1, c->head_dim, s->scores + (size_t)tid * c->n_ctx,
+                              s->att + (size_t)t * c->d + (size_t)h * c->head_dim);
+    }
+}
+
+/* logits rows [0, n_vocab) for n tokens of hnorm starting at row `first` */
+typedef struct head_job {
+    fast_engine *f;
+    uint32_t first, n;
+} head_job;
+
+/* logits rows [lo, hi) */
+static void head_rows(const head_job *j, int tid, size_t lo, size_t hi)
+{
+    fast_engine *f = j->f;
+    const fast_config *c = &f->c;
+    fast_state *s = &f->s;
+    const float *x = s->hnorm + (size_t)j->first * c->d;
+    if (f->head->type == TC_TYPE_F16) {
+        f->kt->f16_gemm(f->head->data, c->d, lo, hi, x, j->n, s->logits, c->n_vocab);
+        return;
+    }
+    float *row = s->head_row + (size_t)tid * c->d;   /* F32 / BF16: one decoded row at a time */
+    for (size_t r = lo; r < hi; r++) {
+        tc_weight_row(f->head, r, row);
+        for (size_t t = 0; t < j->n; t++) {
+            const float *xt = x + t * c->d;
+            float acc[8] = { 0 };
+            for (size_t i = 0; i < c->d; i += 8)   /* d % 128 == 0 */
+                for (size_t l = 0; l < 8; l++) acc[l] += row[i + l] * xt[i + l];
+            s->logits[t * c->n_vocab + r] =
+                ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        }
+    }
+}
+
+/* As the linears: decode takes own-then-stolen chunks, several tokens
+ * claim them; chunks of TC_HEAD_ROWS rows. */
+static void head_run(void *arg, int tid, int nt)
+{
+    head_job *j = arg;
+    const size_t n_vocab = j->f->c.n_vocab;
+    size_t lo;
+    (void)nt;
+    if (j->n == 1) {
+        for (size_t ci; (ci = tc_pool_take(j->f->pool, tid)) != SIZE_MAX;) {
+            lo = ci * TC_HEAD_ROWS;
+            head_rows(j, tid, lo, lo + TC_HEAD_ROWS < n_vocab ? lo + TC_HEAD_ROWS : n_vocab);
+        }
+        return;
+    }
+    for (size_t ci; (ci = tc_pool_claim(j->f->pool)) < (n_vocab + TC_HEAD_ROWS - 1) / TC_HEAD_ROWS;) {
+        lo = ci * TC_HEAD_ROWS;
+        head_rows(j, tid, lo, lo + TC_HEAD_ROWS < n_vocab ? lo + TC_HEAD_ROWS : n_vocab);
+    }
+}
+
+/* act = act(gate) (.) up over elements split across threads; the
+ * reference's arithmetic (relu2: the square rounded to float) */
+typedef struct act_job {
+    fast_engine *f;
+    size_t n_el;
+} act_job;
+
+static void act_run(void *arg, int tid, int nt)
+{
+    act_job *j = arg;
+    fast_state *s = &j->f->s;
+    size_t lo, hi;
+    split(j->n_el, tid, nt, &lo, &hi);
+    if (j->f->c.act == TC_ACT_RELU2) {
+        j->f->kt->relu2_mul(s->gate + lo, s->up + lo, hi - lo, s->act + lo);
+    } else {
+        for (size_t i = lo; i < hi; i++) {
+            float a = (float)((double)s->gate[i] / (1.0 + exp(-(double)s->gate[i])));
+            s->act[i] = a * s->up[i];
+        }
+    }
+}
+
+/* ---- taps ---- */
+
+static tc_status tap_f32(fast_engine *f, int layer, const char *what, uint32_t pos0, uint32_t n, uint32_t width,
+                         float *data, tc_err *err)
+{
+    if (!tc_engine_tapping(f->base)) return TC_OK;
+    char name[64];
+    if (layer < 0) snprintf(name, sizeof name, "%s", what);
+    else snprintf(name, sizeof name, "blk.%d.%s", layer, what);
+    tc_tap tap = { .name = name, .layer = layer, .pos0 = pos0, .n_pos = n, .width = width,
+                   .kind = TC_TAP_F32, .f = data };
+    return tc_engine_emit(f->base, &tap, err);
+}
+
+/* The fused norm's output: q8 codes and scales.  A callback may replace
+ * them, so the per-token code sums are taken again afterwards. */
+static tc_status tap_q8(fast_engine *f, int layer, const char *what, uint32_t pos0, uint32_t n, uint32_t width,
+                        tc_err *err)
+{
+    if (!tc_engine_tapping(f->base)) return TC_OK;
+    char name[64];
+    snprintf(name, sizeof name, "blk.%d.%s.q8", layer, what);
+    tc_tap tap = { .name = name, .layer = layer, .pos0 = pos0, .n_pos = n, .width = width,
+                   .kind = TC_TAP_Q8, .q8 = f->s.q8, .scale = f->s.q8_scale };
+    tc_status st = tc_engine_emit(f->base, &tap, err);
+    for (uint32_t t = 0; t < n; t++) f->s.qsum[t] = tc_fast_q8_sum(f->s.q8 + (size_t)t * width, width);
+    return st;
+}
+
+/* ---- batch steps (run on the calling thread, fan out through the pool) ---- */
+
+static void norm_q8(fast_engine *f, const float *src, const float *w, uint32_t n, uint32_t width)
+{
+    norm_job j = { f, src, w, n, width };
+    tc_engine_count(f->base, K_RMSNORM_Q8);
+    if (n == 1) norm_q8_run(&j, 0, 1);   /* one row: not worth a handoff */
+    else tc_pool_run(f->pool, norm_q8_run, &j);
+}
+
+static void linear(fast_engine *f, uint32_t n, int n_w, const fast_linear *w0, float *y0, const fast_linear *w1,
+                   float *y1, const fast_linear *w2, float *y2)
+{
+    linear_job j = { .f = f, .w = { w0, w1, w2 }, .y = { y0, y1, y2 }, .n_w = n_w, .n = n };
+    for (int i = 0; i < n_w; i++) tc_engine_count(f->base, n == 1 ? K_I2S_GEMV : K_I2S_GEMM);
+    if (n == 1) {
+        size_t total = 0;
+        for (int i = 0; i < n_w; i++) total += j.w[i]->rows;
+        const size_t ch = decode_chunk_rows(&j);
+        tc_pool_run_split(f->pool, linear_run, &j, (total + ch - 1) / ch);
+    } else {
+        tc_pool_run(f->pool, linear_run, &j);
+    }
+}
+
+/* NEOX RoPE from the batch's table: (a, b) <- (a cos - b sin, a sin + b cos) in double */
+static void rope(fast_engine *f, float *v, uint32_t n, uint32_t n_heads)
+{
+    const uint32_t hd = f->c.head_dim, half = hd / 2;
+    tc_engine_count(f->base, K_ROPE);
+    for (uint32_t t = 0; t < n; t++) {
+        const double *cs = f->s.rope_cs + (size_t)t * half * 2;
+        for (uint32_t h = 0; h < n_heads; h++) {
+            float *p = v + ((size_t)t * n_heads + h) * hd;
+            for (uint32_t i = 0; i < half; i++) {
+                const double a = p[i], b = p[i + half], c = cs[2 * i], s = cs[2 * i + 1];
+                p[i] = (float)(a * c - b * s);
+                p[i + half] = (float)(a * s + b * c);
+            }
+        }
+    }
+}
+
+/* the batch's cos/sin: theta = pos * base^(-2i/hd), as the reference computes it */
+static void rope_table(fast_engine *f, uint32_t n, uint32_t pos0)
+{
+    const uint32_t half = f->c.head_dim / 2;
+    for (uint32_t t = 0; t < n; t++)
+        for (uint32_t i = 0; i < half; i++) {
+            const double theta = (double)(pos0 + t) * f->inv_freq[i];
+            f->s.rope_cs[((size_t)t * half + i) * 2] = cos(theta);
+            f->s.rope_cs[((size_t)t * half + i) * 2 + 1] = sin(theta);
+        }
+}
+
+/* k, v rows of the batch into the cache [layer][kv head][pos][hd] */
+static void cache_store(fast_engine *f, uint32_t l, uint32_t n, uint32_t pos0)
+{
+    const fast_config *c = &f->c;
+    for (uint32_t t = 0; t < n; t++)
+        for (uint32_t h = 0; h < c->n_head_kv; h++) {
+            const size_t dst = (((size_t)l * c->n_head_kv + h) * c->n_ctx + pos0 + t) * c->head_dim;
+            const size_t src = (size_t)t * c->d_kv + (size_t)h * c->head_dim;
+            memcpy(f->s.kcache + dst, f->s.k + src, c->head_dim * sizeof(float));
+            memcpy(f->s.vcache + dst, f->s.v + src, c->head_dim * sizeof(float));
+        }
+}
+
+static void add_rows(fast_engine *f, float *x, const float *y, uint32_t n)
+{
+    tc_engine_count(f->base, K_ADD);
+    f->kt->add(x, y, (size_t)n * f->c.d);
+}
+
+/* Every scratch buffer starts on a 64-byte line: the kernels' 32-byte
+ * loads of q8 rows, head rows and KV rows then never straddle two lines
+ * (malloc's 16-byte alignment split every other load: -13 to -17 % in the
+ * I2_S GEMM, doc/perf.md v6). */
+static void *line_alloc(size_t bytes)
+{
+    return aligned_alloc(64, (bytes + 63) / 64 * 64);
+}
+
+/* The KV cache: zero pages from the kernel, faulted in when first
+ * written, so an unused context costs no memory; page-aligned. */
+static float *cache_alloc(size_t bytes)
+{
+    void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* Grow the batch buffers to n rows and the logits to n_logits rows (the
+ * only allocation after open; decode after a prefill never grows). */
+static tc_status ensure_batch(fast_engine *f, uint32_t n, uint32_t n_logits, tc_err *err)
+{
+    fast_state *s = &f->s;
+    const fast_config *c = &f->c;
+    const size_t wide = c->d > c->n_ff ? c->d : c->n_ff;
+    const size_t acc_w = (size_t)c->d + 2 * (size_t)c->d_kv > 2 * (size_t)c->n_ff ? (size_t)c->d + 2 * (size_t)c->d_kv
+                                                                                   : 2 * (size_t)c->n_ff;
+    if (n > s->cap) {
+        void *p[] = { s->x, s->q8, s->q8_scale, s->qsum, s->q, s->k, s->v, s->att, s->proj, s->gate, s->up,
+                      s->act, s->hnorm, s->acc, s->rope_cs };
+        for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) free(p[i]);
+        s->x = line_alloc((size_t)n * c->d * sizeof(float));
+        s->q8 = line_alloc((size_t)n * wide);
+        s->q8_scale = line_alloc((size_t)n * sizeof(float));
+        s->qsum = line_alloc((size_t)n * sizeof(int32_t));
+        s->q = line_alloc((size_t)n * c->d * sizeof(float));
+        s->k = line_alloc((size_t)n * c->d_kv * sizeof(float));
+        s->v = line_alloc((size_t)n * c->d_kv * sizeof(float));
+        s->att = line_alloc((size_t)n * c->d * sizeof(float));
+        s->proj = line_alloc((size_t)n * c->d * sizeof(float));
+        s->gate = line_alloc((size_t)n * c->n_ff * sizeof(float));
+        s->up = line_alloc((size_t)n * c->n_ff * sizeof(float));
+        s->act = line_alloc((size_t)n * c->n_ff * sizeof(float));
+        s->hnorm = line_alloc((size_t)n * c->d * sizeof(float));
+        s->acc = line_alloc((size_t)n * acc_w * sizeof(int32_t));
+        s->rope_cs = line_alloc((size_t)n * c->head_dim * sizeof(double));
+        s->cap = n;
+        if (!s->x || !s->q8 || !s->q8_scale || !s->qsum || !s->q || !s->k || !s->v || !s->att || !s->proj ||
+            !s->gate || !s->up || !s->act || !s->hnorm || !s->acc || !s->rope_cs) {
+            s->cap = 0;
+            return tc_fail(err, TC_E_NOMEM, "fast: out of memory for a batch of %" PRIu32 " tokens", n);
+        }
+    }
+    if (n_logits > s->cap_logits) {
+        free(s->logits);
+        s->logits = line_alloc((size_t)n_logits * c->n_vocab * sizeof(float));
+        s->cap_logits = s->logits ? n_logits : 0;
+        if (!s->logits) return tc_fail(err, TC_E_NOMEM, "fast: out of memory for %" PRIu32 " rows of logits", n_logits);
+    }
+    return TC_OK;
+}
+
+/* ---- the forward pass (SPEC 2.1) ---- */
+
+#define TRY(call) do { if ((st = (call)) != TC_OK) return st; } while (0)
+
+static tc_status forward(tc_engine *e, const int32_t *tokens, uint32_t n, uint32_t pos0, tc_err *err)
+{
+    fast_engine *f = e->impl;
+    const fast_config *c = &f->c;
+    fast_state *s = &f->s;
+    const bool tapping = tc_engine_tapping(e);
+    tc_status st;
+    TRY(ensure_batch(f, n, tapping ? n : 1, err));
+
+    /* x = token_embd[tok] */
+    tc_engine_count(e, K_EMBED);
+    for (uint32_t t = 0; t < n; t++) tc_weight_row(f->embd, (uint64_t)tokens[t], s->x + (size_t)t * c->d);
+    TRY(tap_f32(f, -1, "inp_embd", pos0, n, c->d, s->x, err));
+    rope_table(f, n, pos0);
+
+    for (uint32_t l = 0; l < c->n_layer; l++) {
+        const fast_layer *L = &f->layers[l];
+        const int il = (int)l;
+
+        /* q, k, v = bitlinear(W, rmsnorm(x) (.) attn_norm) */
+        norm_q8(f, s->x, L->attn_norm, n, c->d);
+        TRY(tap_q8(f, il, "attn_norm", pos0, n, c->d, err));
+        linear(f, n, 3, &L->wq, s->q, &L->wk, s->k, &L->wv, s->v);
+        TRY(tap_f32(f, il, "q", pos0, n, c->d, s->q, err));
+        TRY(tap_f32(f, il, "k", pos0, n, c->d_kv, s->k, err));
+        TRY(tap_f32(f, il, "v", pos0, n, c->d_kv, s->v, err));
+
+        /* rope, then k, v into the cache */
+        rope(f, s->q, n, c->n_head);
+        rope(f, s->k, n, c->n_head_kv);
+        TRY(tap_f32(f, il, "q_rope", pos0, n, c->d, s->q, err));
+        TRY(tap_f32(f, il, "k_rope", pos0, n, c->d_kv, s->k, err));
+        cache_store(f, l, n, pos0);
+
+        /* a = causal_gqa_attention(q, K, V) */
+        attn_job aj = { f, l, n, pos0 };
+        tc_engine_count(e, K_ATTENTION);
+        tc_pool_run(f->pool, attn_run, &aj);
+        TRY(tap_f32(f, il, "attn", pos0, n, c->d, s->att, err));
+
+        /* x = x + bitlinear(Wo, rmsnorm(a) (.) attn_sub_norm) */
+        norm_q8(f, s->att, L->attn_sub_norm, n, c->d);
+        TRY(tap_q8(f, il, "attn_sub_norm", pos0, n, c->d, err));
+        linear(f, n, 1, &L->wo, s->proj, NULL, NULL, NULL, NULL);
+        TRY(tap_f32(f, il, "attn_out", pos0, n, c->d, s->proj, err));
+        add_rows(f, s->x, s->proj, n);
+        TRY(tap_f32(f, il, "attn_resid", pos0, n, c->d, s->x, err));
+
+        /* f = act(bitlinear(Wgate, h)) (.) bitlinear(Wup, h), h = rmsnorm(x) (.) ffn_norm */
+        norm_q8(f, s->x, L->ffn_norm, n, c->d);
+        TRY(tap_q8(f, il, "ffn_norm", pos0, n, c->d, err));
+        linear(f, n, 2, &L->w_gate, s->gate, &L->w_up, s->up, NULL, NULL);
+        TRY(tap_f32(f, il, "ffn_gate", pos0, n, c->n_ff, s->gate, err));
+        TRY(tap_f32(f, il, "ffn_up", pos0, n, c->n_ff, s->up, err));
+        act_job xj = { f, (size_t)n * c->n_ff };
+        tc_engine_count(e, K_ACT);
+        if (n == 1) act_run(&xj, 0, 1);
+        else tc_pool_run(f->pool, act_run, &xj);
+        TRY(tap_f32(f, il, "ffn_act", pos0, n, c->n_ff, s->act, err));
+
+        /* x = x + bitlinear(Wdown, rmsnorm(f) (.) ffn_sub_norm) */
+        norm_q8(f, s->act, L->ffn_sub_norm, n, c->n_ff);
+        TRY(tap_q8(f, il, "ffn_sub_norm", pos0, n, c->n_ff, err));
+        linear(f, n, 1, &L->w_down, s->proj, NULL, NULL, NULL, NULL);
+        TRY(tap_f32(f, il, "ffn_down", pos0, n, c->d, s->proj, err));
+        add_rows(f, s->x, s->proj, n);
+        TRY(tap_f32(f, il, "out", pos0, n, c->d, s->x, err));
+    }
+
+    /* logits = head . (rmsnorm(x) (.) output_norm); without taps only the last row */
+    const uint32_t first = tapping ? 0 : n - 1;
+    tc_engine_count(e, K_RMSNORM);
+    for (uint32_t t = first; t < n; t++)
+        f->kt->rmsnorm(s->x + (size_t)t * c->d, f->output_norm, c->d, c->eps, s->hnorm + (size_t)t * c->d);
+    TRY(tap_f32(f, -1, "output_norm", pos0, n, c->d, s->hnorm, err));
+    head_job hj = { f, first, n - first };
+    tc_engine_count(e, f->head->type != TC_TYPE_F16 ? K_FLOAT_HEAD : n - first == 1 ? K_F16_GEMV : K_F16_GEMM);
+    if (hj.n == 1) tc_pool_run_split(f->pool, head_run, &hj, (c->n_vocab + TC_HEAD_ROWS - 1) / TC_HEAD_ROWS);
+    else tc_pool_run(f->pool, head_run, &hj);
+    TRY(tap_f32(f, -1, "logits", pos0, n, c->n_vocab, s->logits, err));
+    memcpy(e->logits, s->logits + (size_t)(n - 1 - first) * c->n_vocab, (size_t)c->n_vocab * sizeof(float));
+    return TC_OK;
+}
+
+/* ---- open / free ---- */
+
+static void fast_free(void *impl)
+{
+    fast_engine *f = impl;
+    if (!f) return;
+    tc_pool_free(f->pool);
+    fast_state *s = &f->s;
+    void *p[] = { s->x, s->q8, s->q8_scale, s->qsum, s->q, s->k, s->v, s->att, s->proj, s->gate, s->up, s->act,
+                  s->hnorm, s->acc, s->logits, s->rope_cs, s->scores, s->head_row, f->layers, f->inv_freq };
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) free(p[i]);
+    if (s->kcache) munmap(s->kcache, s->cache_bytes ? s->cache_bytes : 1);
+    if (s->vcache) munmap(s->vcache, s->cache_bytes ? s->cache_bytes : 1);
+    for (size_t i = 0; i < f->n_owned; i++) free(f->owned[i]);
+    free(f->owned);
+    if (f->release) f->release(f->owner);
+    free(f);
+}
+
+/* Bind one linear: I2_S only (precision i2s); a tensor with code 3 gets a
+ * sanitized copy. */
+static tc_status bind_linear(fast_engine *f, const tc_weight *w, const tc_weight *mul, fast_linear *out, tc_err *err)
+{
+    const char *path = f->base->model->gguf->path;
+    if (w->type != TC_TYPE_I2_S)
+        return tc_fail(err, TC_E_UNSUPPORTED, "%s: tensor '%s' is %s: the fast engine needs I2_S linear weights "
+                       "(quantize the model)", path, w->t->name, tc_type_name(w->type));
+    const size_t nbytes = (size_t)(w->ne0 * w->ne1 / 4);
+    *out = (fast_linear){ .codes = w->data, .K = (uint32_t)w->ne0, .rows = (uint32_t)w->ne1, .m = w->scale,
+                          .mul = mul->t ? (const float *)mul->data : NULL };
+    if (tc_fast_i2s_has_code3(w->data, nbytes)) {
+        uint8_t *copy = malloc(nbytes);
+        uint8_t **list = realloc(f->owned, (f->n_owned + 1) * sizeof *list);
+        if (!copy || !list) {
+            free(copy);
+            if (list) f->owned = list;
+            return tc_fail(err, TC_E_NOMEM, "fast: out of memory copying '%s'", w->t->name);
+        }
+        f->owned = list;
+        f->owned[f->n_owned++] = copy;
+        tc_fast_i2s_sanitize(w->data, nbytes, copy);
+        out->codes = copy;
+    }
+    return TC_OK;
+}
+
+static tc_status bind_layer(fast_engine *f, const tc_layer *src, fast_layer *L, tc_err *err)
+{
+    tc_status st;
+    L->attn_norm = src->attn_norm.data;
+    L->attn_sub_norm = src->attn_sub_norm.data;
+    L->ffn_norm = src->ffn_norm.data;
+    L->ffn_sub_norm = src->ffn_sub_norm.data;
+    if ((st = bind_linear(f, &src->attn_q, &src->attn_q_scale, &L->wq, err))) return st;
+    if ((st = bind_linear(f, &src->attn_k, &src->attn_k_scale, &L->wk, err))) return st;
+    if ((st = bind_linear(f, &src->attn_v, &src->attn_v_scale, &L->wv, err))) return st;
+    if ((st = bind_linear(f, &src->attn_output, &src->attn_output_scale, &L->wo, err))) return st;
+    if ((st = bind_linear(f, &src->ffn_gate, &src->ffn_gate_scale, &L->w_gate, err))) return st;
+    if ((st = bind_linear(f, &src->ffn_up, &src->ffn_up_scale, &L->w_up, err))) return st;
+    return bind_linear(f, &src->ffn_down, &src->ffn_down_scale, &L->w_down, err);
+}
+
+/* "scalar" / "avx2" / "avx512": from the argument, else TC_ISA, else the best */
+static tc_status pick_isa(const char *isa, const tc_fast_kernels **out, tc_err *err)
+{
+    const char *env = getenv("TC_ISA");
+    if (!isa || !*isa) isa = env && *env ? env : NULL;
+    if (!isa) {
+        *out = tc_fast_kernels_for(NULL);
+        return TC_OK;
+    }
+    const tc_fast_kernels *k = tc_fast_kernels_for(isa);
+    if (!k) return tc_fail(err, TC_E_USAGE, "fast: unknown ISA '%s' (expected scalar, avx2 or avx512)", isa);
+    if (!tc_fast_isa_supported(isa))
+        return tc_fail(err, TC_E_UNSUPPORTED, "fast: this CPU cannot run the %s kernels (%s)", isa,
+                       !strcmp(isa, "avx2") ? "needs AVX2, FMA and F16C" : "needs AVX-512 F, BW, VL and VNNI");
+    *out = k;
+    return TC_OK;
+}
+
+tc_status tc_fast_engine_open(const tc_model *m, const tc_engine_opts *o, const char *isa, tc_engine **out,
+                              tc_err *err)
+{
+    const tc_fast_kernels *kt = NULL;
+    *out = NULL;
+    tc_status st = pick_isa(isa, &kt, err);
+    return st ? st : tc_fast_engine_open_table(m, o, kt, NULL, NULL, out, err);
+}
+
+tc_status tc_fast_engine_open_table(const tc_model *m, const tc_engine_opts *o, const tc_fast_kernels *kt,
+                                    void (*release)(void *), void *owner, tc_engine **out, tc_err *err)
+{
+    tc_status st;
+    tc_engine_opts def;
+    *out = NULL;
+    if (!o) {
+        tc_engine_opts_default(&def);
+        o = &def;
+    }
+    if (o->precision != TC_PRECISION_I2S) {
+        if (release) release(owner);
+        return tc_fail(err, TC_E_UNSUPPORTED, "fast: precision %s is not implemented (the ref engine runs it)",
+                       tc_precision_name(o->precision));
+    }
+    tc_engine *e = calloc(1, sizeof *e);
+    fast_engine *f = calloc(1, sizeof *f);
+    if (!e || !f) {
+        free(e);
+        free(f);
+        if (release) release(owner);
+        return tc_fail(err, TC_E_NOMEM, "fast: out of memory");
+    }
+    f->kt = kt;
+    f->release = release;   /* from here on, fast_free releases the owner */
+    f->owner = owner;
+    /* "fast:avx2"; a plug-in's table names itself ("plugin:PATH") */
+    snprintf(f->name, sizeof f->name, strncmp(kt->isa, "plugin:", 7) ? "fast:%s" : "%s", kt->isa);
+    f->vt = (tc_engine_vtable){ f->name, forward, fast_free };
+    const tc_hparams *hp = &m->hp;
+    f->kname[K_EMBED] = "fast.cpu.scalar.embed";
+    f->kname[K_RMSNORM_Q8] = kt->rmsnorm_q8_name;
+    f->kname[K_RMSNORM] = kt->rmsnorm_name;
+    f->kname[K_I2S_GEMV] = kt->i2s_gemv_name;
+    f->kname[K_I2S_GEMM] = kt->i2s_gemm_name;
+    f->kname[K_F16_GEMV] = kt->f16_gemv_name;
+    f->kname[K_F16_GEMM] = kt->f16_gemm_name;
+    f->kname[K_FLOAT_HEAD] = "fast.cpu.scalar.float_head_gemm";
+    f->kname[K_ROPE] = "fast.cpu.scalar.rope_table";
+    f->kname[K_ATTENTION] = kt->attention_name;
+    f->kname[K_ACT] = hp->act == TC_ACT_RELU2 ? kt->relu2_mul_name : "fast.cpu.scalar.silu_mul";
+    f->kname[K_ADD] = kt->add_name;
+    if ((st = tc_engine_init(e, &f->vt, m, o, f->kname, K_COUNT, err))) {
+        tc_engine_free(e);
+        fast_free(f);
+        return st;
+    }
+    e->impl = f;
+    f->base = e;
+    f->c = (fast_config){ .d = hp->n_embd, .d_kv = hp->n_head_kv * hp->head_dim, .n_ff = hp->n_ff,
+                          .n_layer = hp->n_layer, .n_head = hp->n_head, .n_head_kv = hp->n_head_kv,
+                          .head_dim = hp->head_dim, .n_vocab = hp->n_vocab, .n_ctx = e->opts.n_ctx,
+                          .rope_base = hp->rope_base, .eps = hp->eps, .act = hp->act,
+                          .n_threads = e->opts.n_threads };
+    const fast_config *c = &f->c;
+
+    /* weights */
+    f->embd = &m->token_embd;
+    f->head = tc_model_lm_head(m);
+    f->output_norm = m->output_norm.data;
+    f->layers = calloc(c->n_layer ? c->n_layer : 1, sizeof *f->layers);
+    f->inv_freq = malloc((c->head_dim / 2 + 1) * sizeof(double));
+    if (!f->layers || !f->inv_freq) {
+        tc_engine_free(e);
+        return tc_fail(err, TC_E_NOMEM, "fast: out of memory");
+    }
+    for (uint32_t i = 0; i < c->head_dim / 2; i++)
+        f->inv_freq[i] = pow(c->rope_base, -2.0 * (double)i / (double)c->head_dim);
+    for (uint32_t l = 0; l < c->n_layer; l++)
+        if ((st = bind_layer(f, &m->layers[l], &f->layers[l], err))) {
+            tc_engine_free(e);
+            return st;
+        }
+
+    /* state: a page of the KV cache costs memory once written */
+    f->s.cache_bytes = (size_t)c->n_layer * c->n_ctx * c->d_kv * sizeof(float);
+    f->s.kcache = cache_alloc(f->s.cache_bytes);
+    f->s.vcache = cache_alloc(f->s.cache_bytes);
+    f->s.scores = line_alloc((size_t)c->n_threads * c->n_ctx * sizeof(float));
+    f->s.head_row = line_alloc((size_t)c->n_threads * c->d * sizeof(float));
+    f->pool = tc_pool_new(c->n_threads);
+    if (!f->s.kcache || !f->s.vcache || !f->s.scores || !f->s.head_row || !f->pool) {
+        tc_engine_free(e);
+        return tc_fail(err, TC_E_NOMEM, "fast: out of memory (or threads) for %d threads and a context of %" PRIu32,
+                       c->n_threads, c->n_ctx);
+    }
+    if ((st = ensure_batch(f, 1, 1, err))) {
+        tc_engine_free(e);
+        return st;
+    }
+    *out = e;
+    return TC_OK;
+}

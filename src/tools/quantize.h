@@ -1,0 +1,32 @@
+/* quantize.h -- latent or ternary F32/F16/BF16 models to I2_S (SPEC 2.3). */
+#ifndef TC_QUANTIZE_H
+#define TC_QUANTIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/status.h"
+
+/* Which rule quantized a tensor. */
+typedef enum tc_qrule {
+    TC_QRULE_TERNARY,  /* already {0, ±m}: m = max|W|, code = sign(W); lossless */
+    TC_QRULE_LATENT    /* m = max(1e-5, mean|W|), code = clamp(round(W/m), -1, 1) */
+} tc_qrule;
+
+/* Quantize n weights (n % 128 == 0) into out[n/4 + 32] of I2_S.  Reports
+ * the rule, the scale and the relative RMS error ||W - code*m|| / ||W||
+ * (0 for an all-zero W).  Returns TC_OK or TC_E_RANGE (n not a multiple of
+ * 128 or a non-finite weight). */
+tc_status tc_quantize_i2s(const float *w, size_t n, uint8_t *out, tc_qrule *rule,
+                          float *scale, double *rel_rms);
+
+/* Convert the model at in_path to out_path: linear weights to I2_S,
+ * token_embd to F16, everything else copied; general.file_type = 40.
+ * One line per tensor on `log` (may be NULL) says which rule applied.
+ * Returns TC_OK, TC_E_IO, TC_E_FORMAT, TC_E_MODEL or TC_E_NOMEM; on
+ * failure nothing is left at out_path. */
+tc_status tc_quantize_file(const char *in_path, const char *out_path, FILE *log, tc_err *err);
+
+#endif
