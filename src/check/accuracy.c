@@ -45,12 +45,10 @@ typedef struct capture {
 static tc_status capture_tap(void *user, const tc_tap *tap, tc_err *err)
 {
     capture *c = user;
-    int layer;
-    char rest[16];
-    if (!strcmp(tap->name, "logits") && tap->width == c->V) {
+    const int layer = tap->layer;
+    if (tap->id == TC_TAP_LOGITS && tap->width == c->V) {
         memcpy(c->logits + (size_t)tap->pos0 * c->V, tap->f, (size_t)tap->n_pos * c->V * sizeof(float));
-    } else if (sscanf(tap->name, "blk.%d.%15s", &layer, rest) == 2 && !strcmp(rest, "out") && layer >= 0 &&
-               (uint32_t)layer < c->n_layer && tap->width == c->d) {
+    } else if (tap->id == TC_TAP_OUT && layer >= 0 && (uint32_t)layer < c->n_layer && tap->width == c->d) {
         memcpy(c->out + ((size_t)layer * c->n + tap->pos0) * c->d, tap->f, (size_t)tap->n_pos * c->d * sizeof(float));
     }
     (void)err;

@@ -257,22 +257,29 @@ static void compare_q8(const tc_dump_tap *ref, const tc_dump_tap *cand, const tc
     free(dr);
 }
 
-/* Strip ".q8" from a q8 tap's name: its float input tap. */
+/* The float tap a q8 tap's codes were quantized from (engine/taps.h). */
 static const tc_dump_tap *q8_input(const tc_dump *d, const char *name)
 {
     char base[64];
-    size_t len = strlen(name);
-    if (len < 4 || len - 3 >= sizeof base || strcmp(name + len - 3, ".q8")) return NULL;
-    memcpy(base, name, len - 3);
-    base[len - 3] = '\0';
+    if (!tc_tap_q8_source(name, base, sizeof base)) return NULL;
     const tc_dump_tap *t = tc_dump_find(d, base);
     return t && t->kind == TC_TAP_F32 ? t : NULL;
 }
 
+/* The block of a canonical tap, -1 for a model-wide or unknown one. */
 static int tap_layer(const char *name)
 {
+    tc_tap_id id;
     int l;
-    return sscanf(name, "blk.%d.", &l) == 1 ? l : -1;
+    return tc_tap_parse(name, &id, &l) ? l : -1;
+}
+
+/* Whether name is the canonical tap id (of any layer). */
+static bool is_tap(const char *name, tc_tap_id want)
+{
+    tc_tap_id id;
+    int l;
+    return tc_tap_parse(name, &id, &l) && id == want;
 }
 
 tc_status tc_compare_dumps(const tc_dump *mine, const tc_dump *rec, const tc_compare_opts *o,
@@ -298,7 +305,7 @@ tc_status tc_compare_dumps(const tc_dump *mine, const tc_dump *rec, const tc_com
         tr->n_pos = m->n_pos < r->n_pos ? m->n_pos : r->n_pos;
         tr->pass = true;
         if (m->kind == TC_TAP_F32)
-            compare_f32(tr_ref, tr_cand, tr->n_pos, o->tol, !strcmp(m->name, "logits"), tr);
+            compare_f32(tr_ref, tr_cand, tr->n_pos, o->tol, is_tap(m->name, TC_TAP_LOGITS), tr);
         else
             compare_q8(tr_ref, tr_cand, q8_input(xsrc, m->name), tr->n_pos, o->tol, o->q8_margin,
                        o->mode == TC_COMPARE_CHAINED, tr);
@@ -415,7 +422,7 @@ cJSON *tc_compare_taps_json(const tc_compare_result *res, const tc_compare_opts 
         }
         cJSON_AddNumberToObject(j, "worst_position", t->worst_pos);
         cJSON_AddNumberToObject(j, "worst_element", t->worst_elem);
-        if (!strcmp(t->name, "logits")) cJSON_AddNumberToObject(j, "top1_agree", t->top1_agree);
+        if (is_tap(t->name, TC_TAP_LOGITS)) cJSON_AddNumberToObject(j, "top1_agree", t->top1_agree);
         cJSON_AddStringToObject(j, "sha256_ref", t->sha_ref);
         cJSON_AddStringToObject(j, "sha256_cand", t->sha_cand);
         cJSON_AddBoolToObject(j, "pass", t->pass);
@@ -434,7 +441,7 @@ static void print_tap(const tc_tap_result *t, FILE *out)
     fprintf(out, "%-26s scaled %9.3g  max_abs %9.3g", t->name, t->scaled, t->max_abs);
     if (t->kind == TC_TAP_Q8)
         fprintf(out, "  codes: %" PRIu64 " differ, %" PRIu64 " boundary flips", t->q8_mismatches, t->q8_flips);
-    else if (!strcmp(t->name, "logits"))
+    else if (is_tap(t->name, TC_TAP_LOGITS))
         fprintf(out, "  top-1 %" PRIu32 "/%" PRIu32, t->top1_agree, t->n_pos);
     fprintf(out, "  %s\n", t->pass ? "PASS" : "FAIL");
 }

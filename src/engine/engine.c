@@ -50,6 +50,12 @@ tc_status tc_engine_init(tc_engine *e, const tc_engine_vtable *vt, const tc_mode
     if (!e->logits || !e->kernels) return tc_fail(err, TC_E_NOMEM, "engine %s: out of memory", vt->name);
     for (size_t k = 0; k < n_kernels; k++) e->kernels[k].name = kernel_names[k];
     e->n_kernels = n_kernels;
+    const tc_hparams *hp = &m->hp;
+    e->cfg = (tc_engine_config){ .d = hp->n_embd, .d_kv = hp->n_head_kv * hp->head_dim, .n_ff = hp->n_ff,
+                                 .n_layer = hp->n_layer, .n_head = hp->n_head, .n_head_kv = hp->n_head_kv,
+                                 .head_dim = hp->head_dim, .n_vocab = hp->n_vocab, .n_ctx = e->opts.n_ctx,
+                                 .rope_base = hp->rope_base, .eps = hp->eps, .act = hp->act,
+                                 .prec = e->opts.precision, .n_threads = e->opts.n_threads };
     return TC_OK;
 }
 
@@ -109,6 +115,31 @@ tc_status tc_engine_emit(tc_engine *e, const tc_tap *tap, tc_err *err)
     if (cb.msg[0]) return tc_fail(err, s, "%s", cb.msg);
     return tc_fail(err, s, "tap callback stopped the run at %s, positions %" PRIu32 "..%" PRIu32, tap->name,
                    tap->pos0, tap->pos0 + tap->n_pos - 1);
+}
+
+/* A tap of the canonical table, named and sized from it. */
+static tc_status show(tc_engine *e, tc_tap_id id, int layer, uint32_t pos0, uint32_t n, float *f, int8_t *q8,
+                      float *scale, tc_err *err)
+{
+    char name[64];
+    const tc_tap_def *def = tc_tap_def_of(id);
+    tc_tap_format(id, layer, name, sizeof name);
+    tc_tap tap = { .id = id, .name = name, .layer = def->per_layer ? layer : -1, .pos0 = pos0, .n_pos = n,
+                   .width = tc_tap_width_of(id, &e->model->hp), .kind = def->kind, .f = f, .q8 = q8,
+                   .scale = scale };
+    return tc_engine_emit(e, &tap, err);
+}
+
+tc_status tc_engine_show_f32(tc_engine *e, tc_tap_id id, int layer, uint32_t pos0, uint32_t n, float *data,
+                             tc_err *err)
+{
+    return e->tap ? show(e, id, layer, pos0, n, data, NULL, NULL, err) : TC_OK;
+}
+
+tc_status tc_engine_show_q8(tc_engine *e, tc_tap_id id, int layer, uint32_t pos0, uint32_t n, int8_t *q8,
+                            float *scale, tc_err *err)
+{
+    return e->tap ? show(e, id, layer, pos0, n, NULL, q8, scale, err) : TC_OK;
 }
 
 /* ---- running ---- */

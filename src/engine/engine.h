@@ -30,6 +30,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/status.h"
+#include "engine/taps.h"
 #include "format/model.h"
 
 /* ---- options ---- */
@@ -63,16 +64,12 @@ tc_status tc_precision_from_name(const char *name, tc_precision *out);
 
 /* ---- taps ---- */
 
-typedef enum tc_tap_kind {
-    TC_TAP_F32,   /* float rows: f[n_pos][width] */
-    TC_TAP_Q8     /* int8 activation codes q8[n_pos][width], one scale per row */
-} tc_tap_kind;
-
 /* One tap of one batch.  Rows are positions pos0 .. pos0 + n_pos - 1.  The
  * data pointers are the engine's own buffers: writable, valid only during
  * the callback. */
 typedef struct tc_tap {
-    const char *name;     /* canonical name (SPEC 3.1): "blk.3.ffn_gate", "logits" */
+    tc_tap_id id;         /* which canonical tap (engine/taps.h) */
+    const char *name;     /* its name (SPEC 3.1): "blk.3.ffn_gate", "logits" */
     int layer;            /* block index, or -1 for inp_embd, output_norm, logits */
     uint32_t pos0;        /* position of the first row */
     uint32_t n_pos;       /* rows */

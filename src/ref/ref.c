@@ -43,24 +43,11 @@ static const char *const kernel_names[K_COUNT] = {
     "ref.relu2_mul", "ref.silu_mul", "ref.add",
 };
 
-/* ---- config ---- */
-
-typedef struct ref_config {
-    uint32_t d;           /* residual width n_embd */
-    uint32_t d_kv;        /* key/value width n_head_kv * head_dim */
-    uint32_t n_ff;        /* FFN hidden width */
-    uint32_t n_layer;     /* transformer blocks */
-    uint32_t n_head;      /* query heads */
-    uint32_t n_head_kv;   /* key/value heads */
-    uint32_t head_dim;    /* d / n_head */
-    uint32_t n_vocab;     /* rows of the LM head */
-    uint32_t n_ctx;       /* positions the KV cache holds */
-    double rope_base;     /* RoPE frequency base */
-    float eps;            /* RMSNorm epsilon */
-    tc_act act;           /* relu2 or silu */
-    tc_precision prec;    /* i2s or fp32 bitlinear */
-    int n_threads;        /* row-parallel matvecs */
-} ref_config;
+/* ---- config ----
+ * The engine's dimensions and settings are the interface's
+ * tc_engine_config (engine_impl.h: d, d_kv, n_ff, n_layer, n_head,
+ * n_head_kv, head_dim, n_vocab, n_ctx, rope_base, eps, act, prec,
+ * n_threads), derived once when the engine opens. */
 
 /* ---- weights: borrowed from the model ---- */
 
@@ -114,7 +101,7 @@ typedef struct ref_state {
 } ref_state;
 
 typedef struct ref_engine {
-    ref_config c;
+    const tc_engine_config *c;   /* the interface's, see above */
     ref_weights w;
     ref_state s;
     tc_engine *base;      /* the interface object that owns this */
@@ -194,9 +181,9 @@ static void linear(ref_engine *r, const tc_weight *w, const float *scale, uint32
                    bool integer, float *y)
 {
     enum { MAX_THREADS = 64 };
-    const int n_threads = r->c.n_threads < MAX_THREADS ? r->c.n_threads : MAX_THREADS;
+    const int n_threads = r->c->n_threads < MAX_THREADS ? r->c->n_threads : MAX_THREADS;
     const uint64_t rows = w->ne1;
-    const size_t scratch = r->c.d > r->c.n_ff ? r->c.d : r->c.n_ff;   /* >= K of every weight */
+    const size_t scratch = r->c->d > r->c->n_ff ? r->c->d : r->c->n_ff;   /* >= K of every weight */
     linear_job jobs[MAX_THREADS];
     pthread_t tid[MAX_THREADS];
     bool started[MAX_THREADS] = { false };
@@ -218,60 +205,33 @@ static void linear(ref_engine *r, const tc_weight *w, const float *scale, uint32
     }
 }
 
-/* ---- taps ---- */
-
-/* Show a float tap [n][width] ("blk.L.what", or "what" for layer < 0). */
-static tc_status tap_f32(ref_engine *r, int layer, const char *what, uint32_t pos0, uint32_t n,
-                         uint32_t width, float *data, tc_err *err)
-{
-    if (!tc_engine_tapping(r->base)) return TC_OK;
-    char name[64];
-    if (layer < 0) snprintf(name, sizeof name, "%s", what);
-    else snprintf(name, sizeof name, "blk.%d.%s", layer, what);
-    tc_tap tap = { .name = name, .layer = layer, .pos0 = pos0, .n_pos = n, .width = width,
-                   .kind = TC_TAP_F32, .f = data };
-    return tc_engine_emit(r->base, &tap, err);
-}
-
-/* Show the q8 codes [n][width] and scales [n] of the current bitlinear input. */
-static tc_status tap_q8(ref_engine *r, int layer, const char *what, uint32_t pos0, uint32_t n,
-                        uint32_t width, tc_err *err)
-{
-    if (!tc_engine_tapping(r->base)) return TC_OK;
-    char name[64];
-    snprintf(name, sizeof name, "blk.%d.%s.q8", layer, what);
-    tc_tap tap = { .name = name, .layer = layer, .pos0 = pos0, .n_pos = n, .width = width,
-                   .kind = TC_TAP_Q8, .q8 = r->s.q8, .scale = r->s.q8_scale };
-    return tc_engine_emit(r->base, &tap, err);
-}
-
 /* ---- batch steps ---- */
 
 /* y[t] = rmsnorm(x[t]) (.) w for each of n rows of width n_el */
 static void rmsnorm_rows(ref_engine *r, const float *x, const float *w, uint32_t n, uint32_t n_el, float *y)
 {
     tc_engine_count(r->base, K_RMSNORM);
-    for (uint32_t t = 0; t < n; t++) tc_ref_rmsnorm(x + (size_t)t * n_el, w, n_el, r->c.eps, y + (size_t)t * n_el);
+    for (uint32_t t = 0; t < n; t++) tc_ref_rmsnorm(x + (size_t)t * n_el, w, n_el, r->c->eps, y + (size_t)t * n_el);
 }
 
 /* The input of a bitlinear: in precision i2s, quantize each row of h
- * [n][width] to s->q8 / s->q8_scale and show the "<norm>.q8" tap (which may
- * replace the codes); in fp32 the float rows are the input. */
-static tc_status bitlinear_input(ref_engine *r, int layer, const char *norm, const float *h, uint32_t pos0,
+ * [n][width] to s->q8 / s->q8_scale and show the .q8 tap norm_q8 (which
+ * may replace the codes); in fp32 the float rows are the input. */
+static tc_status bitlinear_input(ref_engine *r, int layer, tc_tap_id norm_q8, const float *h, uint32_t pos0,
                                  uint32_t n, uint32_t width, tc_err *err)
 {
-    if (r->c.prec != TC_PRECISION_I2S) return TC_OK;
+    if (r->c->prec != TC_PRECISION_I2S) return TC_OK;
     tc_engine_count(r->base, K_QUANTIZE);
     for (uint32_t t = 0; t < n; t++)
         r->s.q8_scale[t] = tc_ref_quantize_q8(h + (size_t)t * width, width, r->s.q8 + (size_t)t * width);
-    return tap_q8(r, layer, norm, pos0, n, width, err);
+    return tc_engine_show_q8(r->base, norm_q8, layer, pos0, n, r->s.q8, r->s.q8_scale, err);
 }
 
 /* x[t] <- x[t] + y[t] for n rows of width d */
 static void add_rows(ref_engine *r, float *x, const float *y, uint32_t n)
 {
     tc_engine_count(r->base, K_ADD);
-    for (size_t i = 0; i < (size_t)n * r->c.d; i++) x[i] += y[i];
+    for (size_t i = 0; i < (size_t)n * r->c->d; i++) x[i] += y[i];
 }
 
 /* RoPE every head of n rows [n][n_heads * head_dim], row t at pos0 + t */
@@ -280,14 +240,14 @@ static void rope_rows(ref_engine *r, float *v, uint32_t n, uint32_t n_heads, uin
     tc_engine_count(r->base, K_ROPE);
     for (uint32_t t = 0; t < n; t++)
         for (uint32_t hh = 0; hh < n_heads; hh++)
-            tc_ref_rope_neox(v + ((size_t)t * n_heads + hh) * r->c.head_dim, r->c.head_dim, pos0 + t,
-                             r->c.rope_base);
+            tc_ref_rope_neox(v + ((size_t)t * n_heads + hh) * r->c->head_dim, r->c->head_dim, pos0 + t,
+                             r->c->rope_base);
 }
 
 /* att[t] = causal GQA attention of q[t] over cached positions 0..pos0+t */
 static void attention_rows(ref_engine *r, uint32_t layer, uint32_t n, uint32_t pos0)
 {
-    const ref_config *c = &r->c;
+    const tc_engine_config *c = r->c;
     const float *kc = r->s.key_cache + (size_t)layer * c->n_ctx * c->d_kv;     /* [n_ctx][d_kv] */
     const float *vc = r->s.value_cache + (size_t)layer * c->n_ctx * c->d_kv;   /* [n_ctx][d_kv] */
     tc_engine_count(r->base, K_ATTENTION);
@@ -305,9 +265,9 @@ static void attention_rows(ref_engine *r, uint32_t layer, uint32_t n, uint32_t p
 /* act[i] = act(gate[i]) * up[i] over n rows of n_ff */
 static void ffn_act_rows(ref_engine *r, uint32_t n)
 {
-    const bool relu2 = r->c.act == TC_ACT_RELU2;
+    const bool relu2 = r->c->act == TC_ACT_RELU2;
     tc_engine_count(r->base, relu2 ? K_RELU2_MUL : K_SILU_MUL);
-    for (size_t i = 0; i < (size_t)n * r->c.n_ff; i++) {
+    for (size_t i = 0; i < (size_t)n * r->c->n_ff; i++) {
         float a = relu2 ? tc_ref_relu2(r->s.gate[i]) : tc_ref_silu(r->s.gate[i]);
         r->s.act[i] = a * r->s.up[i];
     }
@@ -317,7 +277,7 @@ static void ffn_act_rows(ref_engine *r, uint32_t n)
 static tc_status ensure_batch(ref_engine *r, uint32_t n, uint32_t n_logits, tc_err *err)
 {
     ref_state *s = &r->s;
-    const ref_config *c = &r->c;
+    const tc_engine_config *c = r->c;
     const size_t wide = c->d > c->n_ff ? c->d : c->n_ff;
     if (n > s->cap) {
         void *p[] = { s->x, s->h, s->q8, s->q8_scale, s->q, s->k, s->v, s->att, s->proj, s->gate, s->up, s->act };
@@ -358,7 +318,7 @@ static tc_status ensure_batch(ref_engine *r, uint32_t n, uint32_t n_logits, tc_e
 static tc_status forward(tc_engine *e, const int32_t *tokens, uint32_t n, uint32_t pos0, tc_err *err)
 {
     ref_engine *r = e->impl;
-    const ref_config *c = &r->c;
+    const tc_engine_config *c = r->c;
     ref_state *s = &r->s;
     const bool tapping = tc_engine_tapping(e);
     const bool integer = c->prec == TC_PRECISION_I2S;   /* checked at open: I2_S weights */
@@ -368,7 +328,7 @@ static tc_status forward(tc_engine *e, const int32_t *tokens, uint32_t n, uint32
     /* x = token_embd[tok] */
     tc_engine_count(e, K_EMBED);
     for (uint32_t t = 0; t < n; t++) weight_row_f32(r, r->w.token_embd, (uint64_t)tokens[t], s->x + (size_t)t * c->d);
-    TRY(tap_f32(r, -1, "inp_embd", pos0, n, c->d, s->x, err));
+    TRY(tc_engine_show_f32(e, TC_TAP_INP_EMBD, -1, pos0, n, s->x, err));
 
     for (uint32_t l = 0; l < c->n_layer; l++) {
         const ref_layer *L = &r->w.layers[l];
@@ -378,65 +338,65 @@ static tc_status forward(tc_engine *e, const int32_t *tokens, uint32_t n, uint32
 
         /* h = rmsnorm(x) (.) attn_norm;  q, k, v = bitlinear(W, h) */
         rmsnorm_rows(r, s->x, L->attn_norm, n, c->d, s->h);
-        TRY(tap_f32(r, il, "attn_norm", pos0, n, c->d, s->h, err));
-        TRY(bitlinear_input(r, il, "attn_norm", s->h, pos0, n, c->d, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_ATTN_NORM, il, pos0, n, s->h, err));
+        TRY(bitlinear_input(r, il, TC_TAP_ATTN_NORM_Q8, s->h, pos0, n, c->d, err));
         linear(r, L->wq, L->wq_scale, n, s->h, integer, s->q);
         linear(r, L->wk, L->wk_scale, n, s->h, integer, s->k);
         linear(r, L->wv, L->wv_scale, n, s->h, integer, s->v);
-        TRY(tap_f32(r, il, "q", pos0, n, c->d, s->q, err));
-        TRY(tap_f32(r, il, "k", pos0, n, c->d_kv, s->k, err));
-        TRY(tap_f32(r, il, "v", pos0, n, c->d_kv, s->v, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_Q, il, pos0, n, s->q, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_K, il, pos0, n, s->k, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_V, il, pos0, n, s->v, err));
 
         /* q, k = rope_neox(q, p), rope_neox(k, p); k, v into the cache */
         rope_rows(r, s->q, n, c->n_head, pos0);
         rope_rows(r, s->k, n, c->n_head_kv, pos0);
-        TRY(tap_f32(r, il, "q_rope", pos0, n, c->d, s->q, err));
-        TRY(tap_f32(r, il, "k_rope", pos0, n, c->d_kv, s->k, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_Q_ROPE, il, pos0, n, s->q, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_K_ROPE, il, pos0, n, s->k, err));
         memcpy(kc, s->k, (size_t)n * c->d_kv * sizeof(float));
         memcpy(vc, s->v, (size_t)n * c->d_kv * sizeof(float));
 
         /* a = causal_gqa_attention(q, K[0..p], V[0..p]) */
         attention_rows(r, l, n, pos0);
-        TRY(tap_f32(r, il, "attn", pos0, n, c->d, s->att, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_ATTN, il, pos0, n, s->att, err));
 
         /* a = rmsnorm(a) (.) attn_sub_norm;  x = x + bitlinear(Wo, a) */
         rmsnorm_rows(r, s->att, L->attn_sub_norm, n, c->d, s->h);
-        TRY(tap_f32(r, il, "attn_sub_norm", pos0, n, c->d, s->h, err));
-        TRY(bitlinear_input(r, il, "attn_sub_norm", s->h, pos0, n, c->d, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_ATTN_SUB_NORM, il, pos0, n, s->h, err));
+        TRY(bitlinear_input(r, il, TC_TAP_ATTN_SUB_NORM_Q8, s->h, pos0, n, c->d, err));
         linear(r, L->wo, L->wo_scale, n, s->h, integer, s->proj);
-        TRY(tap_f32(r, il, "attn_out", pos0, n, c->d, s->proj, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_ATTN_OUT, il, pos0, n, s->proj, err));
         add_rows(r, s->x, s->proj, n);
-        TRY(tap_f32(r, il, "attn_resid", pos0, n, c->d, s->x, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_ATTN_RESID, il, pos0, n, s->x, err));
 
         /* h = rmsnorm(x) (.) ffn_norm;  f = act(bitlinear(Wgate, h)) (.) bitlinear(Wup, h) */
         rmsnorm_rows(r, s->x, L->ffn_norm, n, c->d, s->h);
-        TRY(tap_f32(r, il, "ffn_norm", pos0, n, c->d, s->h, err));
-        TRY(bitlinear_input(r, il, "ffn_norm", s->h, pos0, n, c->d, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_FFN_NORM, il, pos0, n, s->h, err));
+        TRY(bitlinear_input(r, il, TC_TAP_FFN_NORM_Q8, s->h, pos0, n, c->d, err));
         linear(r, L->w_gate, L->w_gate_scale, n, s->h, integer, s->gate);
         linear(r, L->w_up, L->w_up_scale, n, s->h, integer, s->up);
-        TRY(tap_f32(r, il, "ffn_gate", pos0, n, c->n_ff, s->gate, err));
-        TRY(tap_f32(r, il, "ffn_up", pos0, n, c->n_ff, s->up, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_FFN_GATE, il, pos0, n, s->gate, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_FFN_UP, il, pos0, n, s->up, err));
         ffn_act_rows(r, n);
-        TRY(tap_f32(r, il, "ffn_act", pos0, n, c->n_ff, s->act, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_FFN_ACT, il, pos0, n, s->act, err));
 
         /* f = rmsnorm(f) (.) ffn_sub_norm;  x = x + bitlinear(Wdown, f) */
         rmsnorm_rows(r, s->act, L->ffn_sub_norm, n, c->n_ff, s->h);
-        TRY(tap_f32(r, il, "ffn_sub_norm", pos0, n, c->n_ff, s->h, err));
-        TRY(bitlinear_input(r, il, "ffn_sub_norm", s->h, pos0, n, c->n_ff, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_FFN_SUB_NORM, il, pos0, n, s->h, err));
+        TRY(bitlinear_input(r, il, TC_TAP_FFN_SUB_NORM_Q8, s->h, pos0, n, c->n_ff, err));
         linear(r, L->w_down, L->w_down_scale, n, s->h, integer, s->proj);
-        TRY(tap_f32(r, il, "ffn_down", pos0, n, c->d, s->proj, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_FFN_DOWN, il, pos0, n, s->proj, err));
         add_rows(r, s->x, s->proj, n);
-        TRY(tap_f32(r, il, "out", pos0, n, c->d, s->x, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_OUT, il, pos0, n, s->x, err));
     }
 
     /* logits = lm_head . (rmsnorm(x) (.) output_norm); without taps only
      * the last row is needed */
     rmsnorm_rows(r, s->x, r->w.output_norm, n, c->d, s->h);
-    TRY(tap_f32(r, -1, "output_norm", pos0, n, c->d, s->h, err));
+    TRY(tc_engine_show_f32(e, TC_TAP_OUTPUT_NORM, -1, pos0, n, s->h, err));
     const uint32_t first = tapping ? 0 : n - 1;
     /* the head is a float matvec in both precisions */
     linear(r, r->w.lm_head, NULL, n - first, s->h + (size_t)first * c->d, false, s->logits);
-    TRY(tap_f32(r, -1, "logits", pos0, n, c->n_vocab, s->logits, err));
+    TRY(tc_engine_show_f32(e, TC_TAP_LOGITS, -1, pos0, n, s->logits, err));
     memcpy(e->logits, s->logits + (size_t)(n - 1 - first) * c->n_vocab, (size_t)c->n_vocab * sizeof(float));
     return TC_OK;
 }
@@ -462,7 +422,7 @@ static const float *opt_scale(const tc_weight *w) { return w->t ? (const float *
 
 /* In precision i2s every linear weight must be I2_S: the activation
  * quantization of SPEC 2.2 is defined against ternary codes. */
-static tc_status check_linear(const ref_config *c, const tc_weight *w, const char *path, tc_err *err)
+static tc_status check_linear(const tc_engine_config *c, const tc_weight *w, const char *path, tc_err *err)
 {
     if (c->prec == TC_PRECISION_I2S && w->type != TC_TYPE_I2_S)
         return tc_fail(err, TC_E_UNSUPPORTED, "%s: tensor '%s' is %s: precision i2s needs I2_S linear weights "
@@ -487,7 +447,7 @@ static tc_status bind_layer(ref_engine *r, const tc_layer *src, ref_layer *L, tc
     const tc_weight *lin[] = { L->wq, L->wk, L->wv, L->wo, L->w_gate, L->w_up, L->w_down };
     tc_status st;
     for (size_t i = 0; i < sizeof lin / sizeof lin[0]; i++)
-        if ((st = check_linear(&r->c, lin[i], path, err))) return st;
+        if ((st = check_linear(r->c, lin[i], path, err))) return st;
     return TC_OK;
 }
 
@@ -510,13 +470,8 @@ tc_status tc_ref_engine_open(const tc_model *m, const tc_engine_opts *o, tc_engi
     e->impl = r;
     r->base = e;
 
-    /* config from the hyper-parameters and the resolved options */
+    r->c = &e->cfg;
     const tc_hparams *hp = &m->hp;
-    r->c = (ref_config){ .d = hp->n_embd, .d_kv = hp->n_head_kv * hp->head_dim, .n_ff = hp->n_ff,
-                         .n_layer = hp->n_layer, .n_head = hp->n_head, .n_head_kv = hp->n_head_kv,
-                         .head_dim = hp->head_dim, .n_vocab = hp->n_vocab, .n_ctx = e->opts.n_ctx,
-                         .rope_base = hp->rope_base, .eps = hp->eps, .act = hp->act,
-                         .prec = e->opts.precision, .n_threads = e->opts.n_threads };
 
     /* weights: pointers into the mapping, checked against the precision */
     r->w.token_embd = &m->token_embd;
@@ -537,7 +492,7 @@ tc_status tc_ref_engine_open(const tc_model *m, const tc_engine_opts *o, tc_engi
 
     /* run state: the KV cache is calloc'd, so its pages cost memory only
      * once a position is written */
-    const ref_config *c = &r->c;
+    const tc_engine_config *c = r->c;
     const size_t wide = c->d > c->n_ff ? c->d : c->n_ff;
     const size_t cache = (size_t)c->n_layer * c->n_ctx * c->d_kv;
     r->s.key_cache = calloc(cache, sizeof(float));

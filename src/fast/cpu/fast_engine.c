@@ -39,14 +39,6 @@ enum {
 
 /* ---- config, weights, state ---- */
 
-typedef struct fast_config {
-    uint32_t d, d_kv, n_ff, n_layer, n_head, n_head_kv, head_dim, n_vocab, n_ctx;
-    double rope_base;
-    float eps;
-    tc_act act;
-    int n_threads;
-} fast_config;
-
 /* One I2_S linear {K, rows}. */
 typedef struct fast_linear {
     const uint8_t *codes;  /* [rows][K/4] packed codes, no code 3 */
@@ -81,7 +73,7 @@ typedef struct fast_state {
 } fast_state;
 
 typedef struct fast_engine {
-    fast_config c;
+    const tc_engine_config *c;   /* the interface's (engine_impl.h) */
     const tc_fast_kernels *kt;
     const char *kname[K_COUNT];
     fast_layer *layers;       /* [n_layer] */
@@ -129,7 +121,7 @@ static void norm_q8_run(void *arg, int tid, int nt)
     size_t lo, hi;
     split(j->n, tid, nt, &lo, &hi);
     for (size_t t = lo; t < hi; t++)
-        s->q8_scale[t] = j->f->kt->rmsnorm_q8(j->src + t * j->width, j->w, j->width, j->f->c.eps,
+        s->q8_scale[t] = j->f->kt->rmsnorm_q8(j->src + t * j->width, j->w, j->width, j->f->c->eps,
                                               s->q8 + t * j->width, &s->qsum[t]);
 }
 
@@ -206,7 +198,7 @@ static void attn_run(void *arg, int tid, int nt)
 {
     attn_job *j = arg;
     fast_engine *f = j->f;
-    const fast_config *c = &f->c;
+    const tc_engine_config *c = f->c;
     fast_state *s = &f->s;
     const size_t plane = (size_t)c->n_ctx * c->head_dim;   /* one KV head of one layer */
     const uint32_t group = c->n_head / c->n_head_kv;
@@ -232,7 +224,7 @@ typedef struct head_job {
 static void head_rows(const head_job *j, int tid, size_t lo, size_t hi)
 {
     fast_engine *f = j->f;
-    const fast_config *c = &f->c;
+    const tc_engine_config *c = f->c;
     fast_state *s = &f->s;
     const float *x = s->hnorm + (size_t)j->first * c->d;
     if (f->head->type == TC_TYPE_F16) {
@@ -258,7 +250,7 @@ static void head_rows(const head_job *j, int tid, size_t lo, size_t hi)
 static void head_run(void *arg, int tid, int nt)
 {
     head_job *j = arg;
-    const size_t n_vocab = j->f->c.n_vocab;
+    const size_t n_vocab = j->f->c->n_vocab;
     size_t lo;
     (void)nt;
     if (j->n == 1) {
@@ -287,7 +279,7 @@ static void act_run(void *arg, int tid, int nt)
     fast_state *s = &j->f->s;
     size_t lo, hi;
     split(j->n_el, tid, nt, &lo, &hi);
-    if (j->f->c.act == TC_ACT_RELU2) {
+    if (j->f->c->act == TC_ACT_RELU2) {
         j->f->kt->relu2_mul(s->gate + lo, s->up + lo, hi - lo, s->act + lo);
     } else {
         for (size_t i = lo; i < hi; i++) {
@@ -299,29 +291,13 @@ static void act_run(void *arg, int tid, int nt)
 
 /* ---- taps ---- */
 
-static tc_status tap_f32(fast_engine *f, int layer, const char *what, uint32_t pos0, uint32_t n, uint32_t width,
-                         float *data, tc_err *err)
-{
-    if (!tc_engine_tapping(f->base)) return TC_OK;
-    char name[64];
-    if (layer < 0) snprintf(name, sizeof name, "%s", what);
-    else snprintf(name, sizeof name, "blk.%d.%s", layer, what);
-    tc_tap tap = { .name = name, .layer = layer, .pos0 = pos0, .n_pos = n, .width = width,
-                   .kind = TC_TAP_F32, .f = data };
-    return tc_engine_emit(f->base, &tap, err);
-}
-
 /* The fused norm's output: q8 codes and scales.  A callback may replace
  * them, so the per-token code sums are taken again afterwards. */
-static tc_status tap_q8(fast_engine *f, int layer, const char *what, uint32_t pos0, uint32_t n, uint32_t width,
+static tc_status tap_q8(fast_engine *f, tc_tap_id id, int layer, uint32_t pos0, uint32_t n, uint32_t width,
                         tc_err *err)
 {
     if (!tc_engine_tapping(f->base)) return TC_OK;
-    char name[64];
-    snprintf(name, sizeof name, "blk.%d.%s.q8", layer, what);
-    tc_tap tap = { .name = name, .layer = layer, .pos0 = pos0, .n_pos = n, .width = width,
-                   .kind = TC_TAP_Q8, .q8 = f->s.q8, .scale = f->s.q8_scale };
-    tc_status st = tc_engine_emit(f->base, &tap, err);
+    tc_status st = tc_engine_show_q8(f->base, id, layer, pos0, n, f->s.q8, f->s.q8_scale, err);
     for (uint32_t t = 0; t < n; t++) f->s.qsum[t] = tc_fast_q8_sum(f->s.q8 + (size_t)t * width, width);
     return st;
 }
@@ -354,7 +330,7 @@ static void linear(fast_engine *f, uint32_t n, int n_w, const fast_linear *w0, f
 /* NEOX RoPE from the batch's table: (a, b) <- (a cos - b sin, a sin + b cos) in double */
 static void rope(fast_engine *f, float *v, uint32_t n, uint32_t n_heads)
 {
-    const uint32_t hd = f->c.head_dim, half = hd / 2;
+    const uint32_t hd = f->c->head_dim, half = hd / 2;
     tc_engine_count(f->base, K_ROPE);
     for (uint32_t t = 0; t < n; t++) {
         const double *cs = f->s.rope_cs + (size_t)t * half * 2;
@@ -372,7 +348,7 @@ static void rope(fast_engine *f, float *v, uint32_t n, uint32_t n_heads)
 /* the batch's cos/sin: theta = pos * base^(-2i/hd), as the reference computes it */
 static void rope_table(fast_engine *f, uint32_t n, uint32_t pos0)
 {
-    const uint32_t half = f->c.head_dim / 2;
+    const uint32_t half = f->c->head_dim / 2;
     for (uint32_t t = 0; t < n; t++)
         for (uint32_t i = 0; i < half; i++) {
             const double theta = (double)(pos0 + t) * f->inv_freq[i];
@@ -384,7 +360,7 @@ static void rope_table(fast_engine *f, uint32_t n, uint32_t pos0)
 /* k, v rows of the batch into the cache [layer][kv head][pos][hd] */
 static void cache_store(fast_engine *f, uint32_t l, uint32_t n, uint32_t pos0)
 {
-    const fast_config *c = &f->c;
+    const tc_engine_config *c = f->c;
     for (uint32_t t = 0; t < n; t++)
         for (uint32_t h = 0; h < c->n_head_kv; h++) {
             const size_t dst = (((size_t)l * c->n_head_kv + h) * c->n_ctx + pos0 + t) * c->head_dim;
@@ -397,7 +373,7 @@ static void cache_store(fast_engine *f, uint32_t l, uint32_t n, uint32_t pos0)
 static void add_rows(fast_engine *f, float *x, const float *y, uint32_t n)
 {
     tc_engine_count(f->base, K_ADD);
-    f->kt->add(x, y, (size_t)n * f->c.d);
+    f->kt->add(x, y, (size_t)n * f->c->d);
 }
 
 /* Every scratch buffer starts on a 64-byte line: the kernels' 32-byte
@@ -422,7 +398,7 @@ static float *cache_alloc(size_t bytes)
 static tc_status ensure_batch(fast_engine *f, uint32_t n, uint32_t n_logits, tc_err *err)
 {
     fast_state *s = &f->s;
-    const fast_config *c = &f->c;
+    const tc_engine_config *c = f->c;
     const size_t wide = c->d > c->n_ff ? c->d : c->n_ff;
     const size_t acc_w = (size_t)c->d + 2 * (size_t)c->d_kv > 2 * (size_t)c->n_ff ? (size_t)c->d + 2 * (size_t)c->d_kv
                                                                                    : 2 * (size_t)c->n_ff;
@@ -468,7 +444,7 @@ static tc_status ensure_batch(fast_engine *f, uint32_t n, uint32_t n_logits, tc_
 static tc_status forward(tc_engine *e, const int32_t *tokens, uint32_t n, uint32_t pos0, tc_err *err)
 {
     fast_engine *f = e->impl;
-    const fast_config *c = &f->c;
+    const tc_engine_config *c = f->c;
     fast_state *s = &f->s;
     const bool tapping = tc_engine_tapping(e);
     tc_status st;
@@ -477,7 +453,7 @@ static tc_status forward(tc_engine *e, const int32_t *tokens, uint32_t n, uint32
     /* x = token_embd[tok] */
     tc_engine_count(e, K_EMBED);
     for (uint32_t t = 0; t < n; t++) tc_weight_row(f->embd, (uint64_t)tokens[t], s->x + (size_t)t * c->d);
-    TRY(tap_f32(f, -1, "inp_embd", pos0, n, c->d, s->x, err));
+    TRY(tc_engine_show_f32(e, TC_TAP_INP_EMBD, -1, pos0, n, s->x, err));
     rope_table(f, n, pos0);
 
     for (uint32_t l = 0; l < c->n_layer; l++) {
@@ -486,52 +462,52 @@ static tc_status forward(tc_engine *e, const int32_t *tokens, uint32_t n, uint32
 
         /* q, k, v = bitlinear(W, rmsnorm(x) (.) attn_norm) */
         norm_q8(f, s->x, L->attn_norm, n, c->d);
-        TRY(tap_q8(f, il, "attn_norm", pos0, n, c->d, err));
+        TRY(tap_q8(f, TC_TAP_ATTN_NORM_Q8, il, pos0, n, c->d, err));
         linear(f, n, 3, &L->wq, s->q, &L->wk, s->k, &L->wv, s->v);
-        TRY(tap_f32(f, il, "q", pos0, n, c->d, s->q, err));
-        TRY(tap_f32(f, il, "k", pos0, n, c->d_kv, s->k, err));
-        TRY(tap_f32(f, il, "v", pos0, n, c->d_kv, s->v, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_Q, il, pos0, n, s->q, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_K, il, pos0, n, s->k, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_V, il, pos0, n, s->v, err));
 
         /* rope, then k, v into the cache */
         rope(f, s->q, n, c->n_head);
         rope(f, s->k, n, c->n_head_kv);
-        TRY(tap_f32(f, il, "q_rope", pos0, n, c->d, s->q, err));
-        TRY(tap_f32(f, il, "k_rope", pos0, n, c->d_kv, s->k, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_Q_ROPE, il, pos0, n, s->q, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_K_ROPE, il, pos0, n, s->k, err));
         cache_store(f, l, n, pos0);
 
         /* a = causal_gqa_attention(q, K, V) */
         attn_job aj = { f, l, n, pos0 };
         tc_engine_count(e, K_ATTENTION);
         tc_pool_run(f->pool, attn_run, &aj);
-        TRY(tap_f32(f, il, "attn", pos0, n, c->d, s->att, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_ATTN, il, pos0, n, s->att, err));
 
         /* x = x + bitlinear(Wo, rmsnorm(a) (.) attn_sub_norm) */
         norm_q8(f, s->att, L->attn_sub_norm, n, c->d);
-        TRY(tap_q8(f, il, "attn_sub_norm", pos0, n, c->d, err));
+        TRY(tap_q8(f, TC_TAP_ATTN_SUB_NORM_Q8, il, pos0, n, c->d, err));
         linear(f, n, 1, &L->wo, s->proj, NULL, NULL, NULL, NULL);
-        TRY(tap_f32(f, il, "attn_out", pos0, n, c->d, s->proj, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_ATTN_OUT, il, pos0, n, s->proj, err));
         add_rows(f, s->x, s->proj, n);
-        TRY(tap_f32(f, il, "attn_resid", pos0, n, c->d, s->x, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_ATTN_RESID, il, pos0, n, s->x, err));
 
         /* f = act(bitlinear(Wgate, h)) (.) bitlinear(Wup, h), h = rmsnorm(x) (.) ffn_norm */
         norm_q8(f, s->x, L->ffn_norm, n, c->d);
-        TRY(tap_q8(f, il, "ffn_norm", pos0, n, c->d, err));
+        TRY(tap_q8(f, TC_TAP_FFN_NORM_Q8, il, pos0, n, c->d, err));
         linear(f, n, 2, &L->w_gate, s->gate, &L->w_up, s->up, NULL, NULL);
-        TRY(tap_f32(f, il, "ffn_gate", pos0, n, c->n_ff, s->gate, err));
-        TRY(tap_f32(f, il, "ffn_up", pos0, n, c->n_ff, s->up, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_FFN_GATE, il, pos0, n, s->gate, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_FFN_UP, il, pos0, n, s->up, err));
         act_job xj = { f, (size_t)n * c->n_ff };
         tc_engine_count(e, K_ACT);
         if (n == 1) act_run(&xj, 0, 1);
         else tc_pool_run(f->pool, act_run, &xj);
-        TRY(tap_f32(f, il, "ffn_act", pos0, n, c->n_ff, s->act, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_FFN_ACT, il, pos0, n, s->act, err));
 
         /* x = x + bitlinear(Wdown, rmsnorm(f) (.) ffn_sub_norm) */
         norm_q8(f, s->act, L->ffn_sub_norm, n, c->n_ff);
-        TRY(tap_q8(f, il, "ffn_sub_norm", pos0, n, c->n_ff, err));
+        TRY(tap_q8(f, TC_TAP_FFN_SUB_NORM_Q8, il, pos0, n, c->n_ff, err));
         linear(f, n, 1, &L->w_down, s->proj, NULL, NULL, NULL, NULL);
-        TRY(tap_f32(f, il, "ffn_down", pos0, n, c->d, s->proj, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_FFN_DOWN, il, pos0, n, s->proj, err));
         add_rows(f, s->x, s->proj, n);
-        TRY(tap_f32(f, il, "out", pos0, n, c->d, s->x, err));
+        TRY(tc_engine_show_f32(e, TC_TAP_OUT, il, pos0, n, s->x, err));
     }
 
     /* logits = head . (rmsnorm(x) (.) output_norm); without taps only the last row */
@@ -539,12 +515,12 @@ static tc_status forward(tc_engine *e, const int32_t *tokens, uint32_t n, uint32
     tc_engine_count(e, K_RMSNORM);
     for (uint32_t t = first; t < n; t++)
         f->kt->rmsnorm(s->x + (size_t)t * c->d, f->output_norm, c->d, c->eps, s->hnorm + (size_t)t * c->d);
-    TRY(tap_f32(f, -1, "output_norm", pos0, n, c->d, s->hnorm, err));
+    TRY(tc_engine_show_f32(e, TC_TAP_OUTPUT_NORM, -1, pos0, n, s->hnorm, err));
     head_job hj = { f, first, n - first };
     tc_engine_count(e, f->head->type != TC_TYPE_F16 ? K_FLOAT_HEAD : n - first == 1 ? K_F16_GEMV : K_F16_GEMM);
     if (hj.n == 1) tc_pool_run_split(f->pool, head_run, &hj, (c->n_vocab + TC_HEAD_ROWS - 1) / TC_HEAD_ROWS);
     else tc_pool_run(f->pool, head_run, &hj);
-    TRY(tap_f32(f, -1, "logits", pos0, n, c->n_vocab, s->logits, err));
+    TRY(tc_engine_show_f32(e, TC_TAP_LOGITS, -1, pos0, n, s->logits, err));
     memcpy(e->logits, s->logits + (size_t)(n - 1 - first) * c->n_vocab, (size_t)c->n_vocab * sizeof(float));
     return TC_OK;
 }
@@ -638,6 +614,59 @@ tc_status tc_fast_engine_open(const tc_model *m, const tc_engine_opts *o, const 
     return st ? st : tc_fast_engine_open_table(m, o, kt, NULL, NULL, out, err);
 }
 
+/* The counter names: the table's for its kernels, fixed ones for the
+ * steps every table shares. */
+static void name_kernels(fast_engine *f, const tc_fast_kernels *kt, tc_act act)
+{
+    f->kname[K_EMBED] = "fast.cpu.scalar.embed";
+    f->kname[K_RMSNORM_Q8] = kt->rmsnorm_q8_name;
+    f->kname[K_RMSNORM] = kt->rmsnorm_name;
+    f->kname[K_I2S_GEMV] = kt->i2s_gemv_name;
+    f->kname[K_I2S_GEMM] = kt->i2s_gemm_name;
+    f->kname[K_F16_GEMV] = kt->f16_gemv_name;
+    f->kname[K_F16_GEMM] = kt->f16_gemm_name;
+    f->kname[K_FLOAT_HEAD] = "fast.cpu.scalar.float_head_gemm";
+    f->kname[K_ROPE] = "fast.cpu.scalar.rope_table";
+    f->kname[K_ATTENTION] = kt->attention_name;
+    f->kname[K_ACT] = act == TC_ACT_RELU2 ? kt->relu2_mul_name : "fast.cpu.scalar.silu_mul";
+    f->kname[K_ADD] = kt->add_name;
+}
+
+/* Weights: pointers into the mapping (sanitized copies where code 3 is),
+ * and the RoPE frequencies as the reference computes them. */
+static tc_status bind_weights(fast_engine *f, const tc_model *m, tc_err *err)
+{
+    const tc_engine_config *c = f->c;
+    tc_status st;
+    f->embd = &m->token_embd;
+    f->head = tc_model_lm_head(m);
+    f->output_norm = m->output_norm.data;
+    f->layers = calloc(c->n_layer ? c->n_layer : 1, sizeof *f->layers);
+    f->inv_freq = malloc((c->head_dim / 2 + 1) * sizeof(double));
+    if (!f->layers || !f->inv_freq) return tc_fail(err, TC_E_NOMEM, "fast: out of memory");
+    for (uint32_t i = 0; i < c->head_dim / 2; i++)
+        f->inv_freq[i] = pow(c->rope_base, -2.0 * (double)i / (double)c->head_dim);
+    for (uint32_t l = 0; l < c->n_layer; l++)
+        if ((st = bind_layer(f, &m->layers[l], &f->layers[l], err))) return st;
+    return TC_OK;
+}
+
+/* State: a page of the KV cache costs memory once written. */
+static tc_status alloc_state(fast_engine *f, tc_err *err)
+{
+    const tc_engine_config *c = f->c;
+    f->s.cache_bytes = (size_t)c->n_layer * c->n_ctx * c->d_kv * sizeof(float);
+    f->s.kcache = cache_alloc(f->s.cache_bytes);
+    f->s.vcache = cache_alloc(f->s.cache_bytes);
+    f->s.scores = line_alloc((size_t)c->n_threads * c->n_ctx * sizeof(float));
+    f->s.head_row = line_alloc((size_t)c->n_threads * c->d * sizeof(float));
+    f->pool = tc_pool_new(c->n_threads);
+    if (!f->s.kcache || !f->s.vcache || !f->s.scores || !f->s.head_row || !f->pool)
+        return tc_fail(err, TC_E_NOMEM, "fast: out of memory (or threads) for %d threads and a context of %" PRIu32,
+                       c->n_threads, c->n_ctx);
+    return ensure_batch(f, 1, 1, err);
+}
+
 tc_status tc_fast_engine_open_table(const tc_model *m, const tc_engine_opts *o, const tc_fast_kernels *kt,
                                     void (*release)(void *), void *owner, tc_engine **out, tc_err *err)
 {
@@ -667,19 +696,7 @@ tc_status tc_fast_engine_open_table(const tc_model *m, const tc_engine_opts *o, 
     /* "fast:avx2"; a plug-in's table names itself ("plugin:PATH") */
     snprintf(f->name, sizeof f->name, strncmp(kt->isa, "plugin:", 7) ? "fast:%s" : "%s", kt->isa);
     f->vt = (tc_engine_vtable){ f->name, forward, fast_free };
-    const tc_hparams *hp = &m->hp;
-    f->kname[K_EMBED] = "fast.cpu.scalar.embed";
-    f->kname[K_RMSNORM_Q8] = kt->rmsnorm_q8_name;
-    f->kname[K_RMSNORM] = kt->rmsnorm_name;
-    f->kname[K_I2S_GEMV] = kt->i2s_gemv_name;
-    f->kname[K_I2S_GEMM] = kt->i2s_gemm_name;
-    f->kname[K_F16_GEMV] = kt->f16_gemv_name;
-    f->kname[K_F16_GEMM] = kt->f16_gemm_name;
-    f->kname[K_FLOAT_HEAD] = "fast.cpu.scalar.float_head_gemm";
-    f->kname[K_ROPE] = "fast.cpu.scalar.rope_table";
-    f->kname[K_ATTENTION] = kt->attention_name;
-    f->kname[K_ACT] = hp->act == TC_ACT_RELU2 ? kt->relu2_mul_name : "fast.cpu.scalar.silu_mul";
-    f->kname[K_ADD] = kt->add_name;
+    name_kernels(f, kt, m->hp.act);
     if ((st = tc_engine_init(e, &f->vt, m, o, f->kname, K_COUNT, err))) {
         tc_engine_free(e);
         fast_free(f);
@@ -687,44 +704,8 @@ tc_status tc_fast_engine_open_table(const tc_model *m, const tc_engine_opts *o, 
     }
     e->impl = f;
     f->base = e;
-    f->c = (fast_config){ .d = hp->n_embd, .d_kv = hp->n_head_kv * hp->head_dim, .n_ff = hp->n_ff,
-                          .n_layer = hp->n_layer, .n_head = hp->n_head, .n_head_kv = hp->n_head_kv,
-                          .head_dim = hp->head_dim, .n_vocab = hp->n_vocab, .n_ctx = e->opts.n_ctx,
-                          .rope_base = hp->rope_base, .eps = hp->eps, .act = hp->act,
-                          .n_threads = e->opts.n_threads };
-    const fast_config *c = &f->c;
-
-    /* weights */
-    f->embd = &m->token_embd;
-    f->head = tc_model_lm_head(m);
-    f->output_norm = m->output_norm.data;
-    f->layers = calloc(c->n_layer ? c->n_layer : 1, sizeof *f->layers);
-    f->inv_freq = malloc((c->head_dim / 2 + 1) * sizeof(double));
-    if (!f->layers || !f->inv_freq) {
-        tc_engine_free(e);
-        return tc_fail(err, TC_E_NOMEM, "fast: out of memory");
-    }
-    for (uint32_t i = 0; i < c->head_dim / 2; i++)
-        f->inv_freq[i] = pow(c->rope_base, -2.0 * (double)i / (double)c->head_dim);
-    for (uint32_t l = 0; l < c->n_layer; l++)
-        if ((st = bind_layer(f, &m->layers[l], &f->layers[l], err))) {
-            tc_engine_free(e);
-            return st;
-        }
-
-    /* state: a page of the KV cache costs memory once written */
-    f->s.cache_bytes = (size_t)c->n_layer * c->n_ctx * c->d_kv * sizeof(float);
-    f->s.kcache = cache_alloc(f->s.cache_bytes);
-    f->s.vcache = cache_alloc(f->s.cache_bytes);
-    f->s.scores = line_alloc((size_t)c->n_threads * c->n_ctx * sizeof(float));
-    f->s.head_row = line_alloc((size_t)c->n_threads * c->d * sizeof(float));
-    f->pool = tc_pool_new(c->n_threads);
-    if (!f->s.kcache || !f->s.vcache || !f->s.scores || !f->s.head_row || !f->pool) {
-        tc_engine_free(e);
-        return tc_fail(err, TC_E_NOMEM, "fast: out of memory (or threads) for %d threads and a context of %" PRIu32,
-                       c->n_threads, c->n_ctx);
-    }
-    if ((st = ensure_batch(f, 1, 1, err))) {
+    f->c = &e->cfg;
+    if ((st = bind_weights(f, m, err)) || (st = alloc_state(f, err))) {
         tc_engine_free(e);
         return st;
     }

@@ -63,22 +63,6 @@ enum {
     K_COUNT
 };
 
-/* ---- config ---- */
-
-typedef struct cu_config {
-    uint32_t d;           /* residual width n_embd */
-    uint32_t d_kv;        /* key/value width n_head_kv * head_dim */
-    uint32_t n_ff;        /* FFN hidden width */
-    uint32_t n_layer;     /* transformer blocks */
-    uint32_t n_head;      /* query heads */
-    uint32_t n_head_kv;   /* key/value heads */
-    uint32_t head_dim;    /* d / n_head */
-    uint32_t n_vocab;     /* rows of the LM head */
-    uint32_t n_ctx;       /* positions the KV cache holds */
-    float eps;            /* RMSNorm epsilon */
-    tc_act act;           /* relu2 or silu */
-} cu_config;
-
 /* ---- weights: device pointers into the arena ---- */
 
 typedef struct cu_linear {
@@ -119,7 +103,7 @@ typedef struct cu_state {
 } cu_state;
 
 typedef struct cuda_engine {
-    cu_config c;
+    const tc_engine_config *c;    /* the interface's (engine_impl.h) */
     cu_layer *layers;             /* [n_layer] */
     const uint16_t *embd;         /* F16 {d, n_vocab} token_embd */
     const uint16_t *head;         /* F16 {d, n_vocab}: output.weight, or embd (tied) */
@@ -155,58 +139,44 @@ static tc_status stage(cuda_engine *ce, size_t bytes, tc_err *err)
     return TC_OK;
 }
 
-/* Show tap (its data pointers set into the staging) whose device copies
- * are a [a_bytes] and b [b_bytes] (b may be NULL); the staging holds a at
- * 0 and b at b_off.  The tap's name is built from layer and what. */
-static tc_status exchange(cuda_engine *ce, tc_tap *tap, const char *what, void *a, size_t a_bytes, void *b,
-                          size_t b_off, size_t b_bytes, tc_err *err)
+/* Download the device copy a [a_bytes] (and b [b_bytes], staged at
+ * b_off: a q8 tap's scales), show tap id of layer through the interface,
+ * and upload what the callback changed: the engine continues from it. */
+static tc_status exchange(cuda_engine *ce, tc_tap_id id, int layer, uint32_t pos0, uint32_t n, void *a,
+                          size_t a_bytes, void *b, size_t b_off, size_t b_bytes, tc_err *err)
 {
     const size_t total = b ? b_off + b_bytes : a_bytes;
-    char name[64];
     tc_status st;
     TRY(stage(ce, total, err));
     TRY(tc_cuda_download_async(ce->stage, a, a_bytes, ce->stream, err));
     if (b) TRY(tc_cuda_download_async(ce->stage + b_off, b, b_bytes, ce->stream, err));
     TRY(tc_cuda_stream_sync(ce->stream, err));
     memcpy(ce->snap, ce->stage, total);
-    if (tap->layer < 0) snprintf(name, sizeof name, "%s", what);
-    else snprintf(name, sizeof name, "blk.%d.%s", tap->layer, what);
-    tap->name = name;
-    TRY(tc_engine_emit(ce->base, tap, err));
-    /* the engine continues from what the callback left */
+    if (b) TRY(tc_engine_show_q8(ce->base, id, layer, pos0, n, (int8_t *)ce->stage,
+                                 (float *)(void *)(ce->stage + b_off), err));
+    else TRY(tc_engine_show_f32(ce->base, id, layer, pos0, n, (float *)(void *)ce->stage, err));
     if (memcmp(ce->snap, ce->stage, a_bytes)) TRY(tc_cuda_upload_async(a, ce->stage, a_bytes, ce->stream, err));
     if (b && memcmp(ce->snap + b_off, ce->stage + b_off, b_bytes))
         TRY(tc_cuda_upload_async(b, ce->stage + b_off, b_bytes, ce->stream, err));
     return TC_OK;
 }
 
-/* A float tap [n][width] at device address dev. */
-static tc_status tap_f32(cuda_engine *ce, int layer, const char *what, uint32_t pos0, uint32_t n, uint32_t width,
+/* Float tap id [n][width] at device address dev. */
+static tc_status tap_f32(cuda_engine *ce, tc_tap_id id, int layer, uint32_t pos0, uint32_t n, uint32_t width,
                          float *dev, tc_err *err)
 {
     if (!tc_engine_tapping(ce->base)) return TC_OK;
-    const size_t bytes = (size_t)n * width * sizeof(float);
-    tc_status st;
-    TRY(stage(ce, bytes, err));
-    tc_tap tap = { .layer = layer, .pos0 = pos0, .n_pos = n, .width = width, .kind = TC_TAP_F32,
-                   .f = (float *)(void *)ce->stage };
-    return exchange(ce, &tap, what, dev, bytes, NULL, 0, 0, err);
+    return exchange(ce, id, layer, pos0, n, dev, (size_t)n * width * sizeof(float), NULL, 0, 0, err);
 }
 
-/* The codes [n][width] and scales [n] of the current bitlinear input
- * ("<norm>.q8"). */
-static tc_status tap_q8(cuda_engine *ce, int layer, const char *norm, uint32_t pos0, uint32_t n, uint32_t width,
+/* The codes [n][width] and scales [n] of the current bitlinear input:
+ * .q8 tap id. */
+static tc_status tap_q8(cuda_engine *ce, tc_tap_id id, int layer, uint32_t pos0, uint32_t n, uint32_t width,
                         tc_err *err)
 {
     if (!tc_engine_tapping(ce->base)) return TC_OK;
-    char what[48];
-    snprintf(what, sizeof what, "%s.q8", norm);
     const size_t codes = (size_t)n * width, off = (codes + 15) & ~(size_t)15;
-    tc_status st;
-    TRY(stage(ce, off + (size_t)n * sizeof(float), err));
-    tc_tap tap = { .layer = layer, .pos0 = pos0, .n_pos = n, .width = width, .kind = TC_TAP_Q8,
-                   .q8 = (int8_t *)ce->stage, .scale = (float *)(void *)(ce->stage + off) };
-    return exchange(ce, &tap, what, ce->s.q8, codes, ce->s.q8_scale, off, (size_t)n * sizeof(float), err);
+    return exchange(ce, id, layer, pos0, n, ce->s.q8, codes, ce->s.q8_scale, off, (size_t)n * sizeof(float), err);
 }
 
 /* ---- batch steps: count, then launch on the engine's stream ---- */
@@ -215,7 +185,7 @@ static tc_status tap_q8(cuda_engine *ce, int layer, const char *norm, uint32_t p
 static tc_status norm_q8(cuda_engine *ce, const float *x, const float *w, uint32_t n, uint32_t width, tc_err *err)
 {
     tc_engine_count(ce->base, K_RMSNORM_Q8);
-    return tc_cuda_rmsnorm_q8(x, w, width, n, ce->c.eps, ce->s.q8, ce->s.q8_scale, NULL, ce->stream, err);
+    return tc_cuda_rmsnorm_q8(x, w, width, n, ce->c->eps, ce->s.q8, ce->s.q8_scale, NULL, ce->stream, err);
 }
 
 /* y [n][rows] = bitlinear(W, q8) (* mul) */
@@ -235,14 +205,14 @@ static tc_status linear(cuda_engine *ce, const cu_linear *w, uint32_t n, float *
 static tc_status rope(cuda_engine *ce, float *v, uint32_t n, uint32_t n_heads, tc_err *err)
 {
     tc_engine_count(ce->base, K_ROPE);
-    return tc_cuda_rope_dev(v, v, n, n_heads, ce->c.head_dim, ce->s.pos0, ce->s.rope, ce->stream, err);
+    return tc_cuda_rope_dev(v, v, n, n_heads, ce->c->head_dim, ce->s.pos0, ce->s.rope, ce->stream, err);
 }
 
 /* x <- x + y over n rows of d */
 static tc_status add_rows(cuda_engine *ce, float *x, const float *y, uint32_t n, tc_err *err)
 {
     tc_engine_count(ce->base, K_ADD);
-    return tc_cuda_add(x, y, (size_t)n * ce->c.d, x, ce->stream, err);
+    return tc_cuda_add(x, y, (size_t)n * ce->c->d, x, ce->stream, err);
 }
 
 /* ---- the forward pass (SPEC 2.1) ---- */
@@ -254,7 +224,7 @@ static tc_status add_rows(cuda_engine *ce, float *x, const float *y, uint32_t n,
  * only, into row 0. */
 static tc_status issue(cuda_engine *ce, uint32_t n, uint32_t pos0, size_t keys_cap, tc_err *err)
 {
-    const cu_config *c = &ce->c;
+    const tc_engine_config *c = ce->c;
     cu_state *s = &ce->s;
     tc_engine *e = ce->base;
     const tc_cuda_stream str = ce->stream;
@@ -264,7 +234,7 @@ static tc_status issue(cuda_engine *ce, uint32_t n, uint32_t pos0, size_t keys_c
     /* x = token_embd[tok] */
     tc_engine_count(e, K_EMBED);
     TRY(tc_cuda_embed_f16(ce->embd, c->d, s->tokens, n, s->x, str, err));
-    TRY(tap_f32(ce, -1, "inp_embd", pos0, n, c->d, s->x, err));
+    TRY(tap_f32(ce, TC_TAP_INP_EMBD, -1, pos0, n, c->d, s->x, err));
 
     for (uint32_t l = 0; l < c->n_layer; l++) {
         const cu_layer *L = &ce->layers[l];
@@ -274,19 +244,19 @@ static tc_status issue(cuda_engine *ce, uint32_t n, uint32_t pos0, size_t keys_c
 
         /* q, k, v = bitlinear(W, rmsnorm(x) (.) attn_norm) */
         TRY(norm_q8(ce, s->x, L->attn_norm, n, c->d, err));
-        TRY(tap_q8(ce, il, "attn_norm", pos0, n, c->d, err));
+        TRY(tap_q8(ce, TC_TAP_ATTN_NORM_Q8, il, pos0, n, c->d, err));
         TRY(linear(ce, &L->wq, n, s->q, err));
         TRY(linear(ce, &L->wk, n, s->k, err));
         TRY(linear(ce, &L->wv, n, s->v, err));
-        TRY(tap_f32(ce, il, "q", pos0, n, c->d, s->q, err));
-        TRY(tap_f32(ce, il, "k", pos0, n, c->d_kv, s->k, err));
-        TRY(tap_f32(ce, il, "v", pos0, n, c->d_kv, s->v, err));
+        TRY(tap_f32(ce, TC_TAP_Q, il, pos0, n, c->d, s->q, err));
+        TRY(tap_f32(ce, TC_TAP_K, il, pos0, n, c->d_kv, s->k, err));
+        TRY(tap_f32(ce, TC_TAP_V, il, pos0, n, c->d_kv, s->v, err));
 
         /* q, k = rope_neox(q, p), rope_neox(k, p); k, v into the cache */
         TRY(rope(ce, s->q, n, c->n_head, err));
         TRY(rope(ce, s->k, n, c->n_head_kv, err));
-        TRY(tap_f32(ce, il, "q_rope", pos0, n, c->d, s->q, err));
-        TRY(tap_f32(ce, il, "k_rope", pos0, n, c->d_kv, s->k, err));
+        TRY(tap_f32(ce, TC_TAP_Q_ROPE, il, pos0, n, c->d, s->q, err));
+        TRY(tap_f32(ce, TC_TAP_K_ROPE, il, pos0, n, c->d_kv, s->k, err));
         tc_engine_count(e, K_KV_STORE);
         TRY(tc_cuda_kv_store(s->k, s->v, kc, vc, n, c->d_kv, s->pos0, str, err));
 
@@ -294,35 +264,35 @@ static tc_status issue(cuda_engine *ce, uint32_t n, uint32_t pos0, size_t keys_c
         tc_engine_count(e, K_ATTENTION);
         TRY(tc_cuda_attention_dev(s->q, kc, vc, s->att, n, s->pos0, keys_cap, c->n_head, c->n_head_kv, c->head_dim,
                                   str, err));
-        TRY(tap_f32(ce, il, "attn", pos0, n, c->d, s->att, err));
+        TRY(tap_f32(ce, TC_TAP_ATTN, il, pos0, n, c->d, s->att, err));
 
         /* x = x + bitlinear(Wo, rmsnorm(a) (.) attn_sub_norm) */
         TRY(norm_q8(ce, s->att, L->attn_sub_norm, n, c->d, err));
-        TRY(tap_q8(ce, il, "attn_sub_norm", pos0, n, c->d, err));
+        TRY(tap_q8(ce, TC_TAP_ATTN_SUB_NORM_Q8, il, pos0, n, c->d, err));
         TRY(linear(ce, &L->wo, n, s->proj, err));
-        TRY(tap_f32(ce, il, "attn_out", pos0, n, c->d, s->proj, err));
+        TRY(tap_f32(ce, TC_TAP_ATTN_OUT, il, pos0, n, c->d, s->proj, err));
         TRY(add_rows(ce, s->x, s->proj, n, err));
-        TRY(tap_f32(ce, il, "attn_resid", pos0, n, c->d, s->x, err));
+        TRY(tap_f32(ce, TC_TAP_ATTN_RESID, il, pos0, n, c->d, s->x, err));
 
         /* f = act(bitlinear(Wgate, h)) (.) bitlinear(Wup, h), h = rmsnorm(x) (.) ffn_norm */
         TRY(norm_q8(ce, s->x, L->ffn_norm, n, c->d, err));
-        TRY(tap_q8(ce, il, "ffn_norm", pos0, n, c->d, err));
+        TRY(tap_q8(ce, TC_TAP_FFN_NORM_Q8, il, pos0, n, c->d, err));
         TRY(linear(ce, &L->w_gate, n, s->gate, err));
         TRY(linear(ce, &L->w_up, n, s->up, err));
-        TRY(tap_f32(ce, il, "ffn_gate", pos0, n, c->n_ff, s->gate, err));
-        TRY(tap_f32(ce, il, "ffn_up", pos0, n, c->n_ff, s->up, err));
+        TRY(tap_f32(ce, TC_TAP_FFN_GATE, il, pos0, n, c->n_ff, s->gate, err));
+        TRY(tap_f32(ce, TC_TAP_FFN_UP, il, pos0, n, c->n_ff, s->up, err));
         tc_engine_count(e, K_ACT);
         TRY(tc_cuda_act_mul(s->gate, s->up, (size_t)n * c->n_ff,
                             c->act == TC_ACT_RELU2 ? TC_CUDA_ACT_RELU2 : TC_CUDA_ACT_SILU, s->act, str, err));
-        TRY(tap_f32(ce, il, "ffn_act", pos0, n, c->n_ff, s->act, err));
+        TRY(tap_f32(ce, TC_TAP_FFN_ACT, il, pos0, n, c->n_ff, s->act, err));
 
         /* x = x + bitlinear(Wdown, rmsnorm(f) (.) ffn_sub_norm) */
         TRY(norm_q8(ce, s->act, L->ffn_sub_norm, n, c->n_ff, err));
-        TRY(tap_q8(ce, il, "ffn_sub_norm", pos0, n, c->n_ff, err));
+        TRY(tap_q8(ce, TC_TAP_FFN_SUB_NORM_Q8, il, pos0, n, c->n_ff, err));
         TRY(linear(ce, &L->w_down, n, s->proj, err));
-        TRY(tap_f32(ce, il, "ffn_down", pos0, n, c->d, s->proj, err));
+        TRY(tap_f32(ce, TC_TAP_FFN_DOWN, il, pos0, n, c->d, s->proj, err));
         TRY(add_rows(ce, s->x, s->proj, n, err));
-        TRY(tap_f32(ce, il, "out", pos0, n, c->d, s->x, err));
+        TRY(tap_f32(ce, TC_TAP_OUT, il, pos0, n, c->d, s->x, err));
     }
 
     /* logits = head . (rmsnorm(x) (.) output_norm); without taps the last row only */
@@ -331,11 +301,11 @@ static tc_status issue(cuda_engine *ce, uint32_t n, uint32_t pos0, size_t keys_c
     tc_engine_count(e, K_RMSNORM);
     TRY(tc_cuda_rmsnorm(s->x + (size_t)first * c->d, ce->output_norm, c->d, rows, c->eps, s->hnorm + (size_t)first * c->d,
                         str, err));
-    TRY(tap_f32(ce, -1, "output_norm", pos0, n, c->d, s->hnorm, err));
+    TRY(tap_f32(ce, TC_TAP_OUTPUT_NORM, -1, pos0, n, c->d, s->hnorm, err));
     tc_engine_count(e, rows == 1 ? K_F16_GEMV : K_F16_GEMM);
     if (rows == 1) TRY(tc_cuda_f16_gemv(ce->head, c->n_vocab, c->d, h, s->logits, str, err));
     else TRY(tc_cuda_f16_gemm(ce->head, c->n_vocab, c->d, h, rows, s->logits, c->n_vocab, str, err));
-    return tap_f32(ce, -1, "logits", pos0, n, c->n_vocab, s->logits, err);
+    return tap_f32(ce, TC_TAP_LOGITS, -1, pos0, n, c->n_vocab, s->logits, err);
 }
 
 /* One token without taps: replay the decode graph, capturing it first
@@ -349,7 +319,7 @@ static tc_status decode_graph(cuda_engine *ce, uint32_t pos0, tc_err *err)
         tc_err cap = { 0 };
         for (size_t k = 0; k < K_COUNT; k++) before[k] = e->kernels[k].calls;
         TRY(tc_cuda_capture_begin(ce->stream, err));
-        tc_status issued = issue(ce, 1, pos0, ce->c.n_ctx, &cap);
+        tc_status issued = issue(ce, 1, pos0, ce->c->n_ctx, &cap);
         TRY(tc_cuda_capture_end(ce->stream, issued == TC_OK, &ce->graph, err));
         if (issued != TC_OK) {
             /* nothing ran: undo the counts; a launch shape the device
@@ -388,7 +358,7 @@ static void free_batch(cuda_engine *ce)
 static tc_status ensure_batch(cuda_engine *ce, uint32_t n, uint32_t n_logits, tc_err *err)
 {
     cu_state *s = &ce->s;
-    const cu_config *c = &ce->c;
+    const tc_engine_config *c = ce->c;
     const size_t wide = c->d > c->n_ff ? c->d : c->n_ff, f = sizeof(float);
     tc_status st;
     if (n > s->cap) {
@@ -433,8 +403,8 @@ static tc_status forward(tc_engine *e, const int32_t *tokens, uint32_t n, uint32
     if (n == 1 && !tapping && !ce->graph_off) TRY(decode_graph(ce, pos0, err));
     else TRY(issue(ce, n, pos0, (size_t)pos0 + n, err));
     /* the last row: row n-1 when every row was computed, else row 0 */
-    const float *last = ce->s.logits + (size_t)(tapping ? n - 1 : 0) * ce->c.n_vocab;
-    TRY(tc_cuda_download_async(e->logits, last, (size_t)ce->c.n_vocab * sizeof(float), ce->stream, err));
+    const float *last = ce->s.logits + (size_t)(tapping ? n - 1 : 0) * ce->c->n_vocab;
+    TRY(tc_cuda_download_async(e->logits, last, (size_t)ce->c->n_vocab * sizeof(float), ce->stream, err));
     return tc_cuda_stream_sync(ce->stream, err);
 }
 
@@ -564,7 +534,7 @@ static tc_status check_gpu(tc_err *err)
 /* The device side of a new engine: stream, weights, cache, RoPE table. */
 static tc_status open_device(cuda_engine *ce, const tc_model *m, tc_err *err)
 {
-    const cu_config *c = &ce->c;
+    const tc_engine_config *c = ce->c;
     tc_status st;
     TRY(tc_cuda_stream_new(&ce->stream, err));
     ce->arena_used = 0;
@@ -627,10 +597,7 @@ tc_status tc_cuda_engine_open(const tc_model *m, const tc_engine_opts *o, tc_eng
     }
     e->impl = ce;
     ce->base = e;
-    ce->c = (cu_config){ .d = hp->n_embd, .d_kv = hp->n_head_kv * hp->head_dim, .n_ff = hp->n_ff,
-                         .n_layer = hp->n_layer, .n_head = hp->n_head, .n_head_kv = hp->n_head_kv,
-                         .head_dim = hp->head_dim, .n_vocab = hp->n_vocab, .n_ctx = e->opts.n_ctx, .eps = hp->eps,
-                         .act = hp->act };
+    ce->c = &e->cfg;
     const char *graph_env = getenv("TC_CUDA_GRAPH");
     ce->graph_off = graph_env && !strcmp(graph_env, "0");
     ce->layers = calloc(hp->n_layer ? hp->n_layer : 1, sizeof *ce->layers);
