@@ -7,6 +7,8 @@
 
 #include <openssl/evp.h>
 
+#include "base/clock.h"
+#include "base/sha256.h"
 #include "check/compare.h"
 #include "engine/registry.h"
 #include "check/metrics.h"
@@ -16,13 +18,6 @@ void tc_compare_opts_default(tc_compare_opts *o)
 {
     *o = (tc_compare_opts){ .mode = TC_COMPARE_ISOLATED, .tol = 1e-5, .q8_margin = 1e-3,
                             .n_prompt = 0, .live_is_ref = false, .determinism = true };
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* ---- running an engine over a token sequence ---- */
@@ -352,9 +347,9 @@ tc_status tc_compare(tc_engine *live, const tc_dump *rec, const int32_t *tokens,
     res->first_fail = SIZE_MAX;
     if (n == 0) return tc_fail(err, TC_E_USAGE, "compare: no tokens to run");
     tc_dump *mine = NULL, *again = NULL;
-    double t0 = now_s();
+    double t0 = tc_now_s();
     tc_status s = live_run(live, rec, tokens, n, o, res, &mine, err);
-    res->seconds_live = now_s() - t0;
+    res->seconds_live = tc_now_s() - t0;
     if (!s) s = tc_compare_dumps(mine, rec, o, res, err);
     if (!s && o->determinism) {
         tc_compare_opts quiet = *o;
@@ -495,15 +490,9 @@ void tc_compare_print(const tc_compare_result *res, const tc_compare_opts *o, FI
 
 static cJSON *side_json(const tc_compare_side *s)
 {
-    if (s->engine) {
-        cJSON *e = tc_engine_describe(s->engine);
-        cJSON_AddNumberToObject(e, "seconds", s->seconds);
-        return e;
-    }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "id", "dump");
-    cJSON_AddStringToObject(o, "recording", s->recording ? s->recording : "");
-    return o;
+    cJSON *e = tc_engine_describe(s->engine);
+    if (e && !tc_engine_recording(s->engine)) cJSON_AddNumberToObject(e, "seconds", s->seconds);
+    return e;
 }
 
 tc_status tc_compare_receipt(const tc_model *m, const char *model_path, cJSON *input, const tc_compare_side *ref,
@@ -574,17 +563,47 @@ tc_status tc_compare_receipt(const tc_model *m, const char *model_path, cJSON *i
 
 /* ---- a whole job ---- */
 
-static const char *dump_dir(const char *spec)
+/* Open both sides through the registry; at most one may be a recording
+ * (the other runs live, teacher-forced by it).  The candidate alone gets
+ * the fault injection. */
+static tc_status open_sides(const tc_compare_job *j, const tc_model *m, tc_engine **ref, tc_engine **cand,
+                            tc_err *err)
 {
-    return spec && strncmp(spec, "dump:", 5) == 0 ? spec + 5 : NULL;
+    tc_engine_opts lo = j->eng;
+    lo.inject = j->inject;
+    tc_status s = tc_engine_open(j->ref, m, &j->eng, ref, err);
+    if (!s) s = tc_engine_open(j->cand, m, &lo, cand, err);
+    if (!s && tc_engine_recording(*ref) && tc_engine_recording(*cand))
+        s = tc_fail(err, TC_E_USAGE, "compare: at most one side may be a recording (dump:DIR)");
+    return s;
+}
+
+/* The tokens: a recording brings its own, run as one batch; otherwise the
+ * job's input, the prompt as one batch.  Describes them in input. */
+static tc_status job_tokens(const tc_compare_job *j, const tc_model *m, const tc_recording_info *rec,
+                            int32_t **tokens, size_t *n, tc_compare_opts *co, cJSON *input, tc_err *err)
+{
+    if (rec) {
+        if (!(*tokens = malloc(rec->n_tokens * sizeof **tokens))) return tc_fail(err, TC_E_NOMEM, "out of memory");
+        memcpy(*tokens, rec->tokens, rec->n_tokens * sizeof **tokens);
+        *n = rec->n_tokens;
+        co->n_prompt = (uint32_t)*n;
+        cJSON_AddStringToObject(input, "source", "recording");
+        cJSON_AddStringToObject(input, "recording", rec->dir);
+        return TC_OK;
+    }
+    tc_status s = tc_input_tokens(&j->in, m, tokens, n, input, err);
+    if (s) return s;
+    co->n_prompt = j->in.tokens && j->n_prompt ? j->n_prompt : (uint32_t)*n;
+    cJSON_AddNumberToObject(input, "prompt_tokens", co->n_prompt);
+    return TC_OK;
 }
 
 tc_status tc_compare_job_run(const tc_compare_job *j, FILE *summary, cJSON **receipt, bool *pass, tc_err *err)
 {
-    const char *ref_dir = dump_dir(j->ref), *cand_dir = dump_dir(j->cand), *rec_dir = ref_dir ? ref_dir : cand_dir;
     tc_compare_opts co = j->opts;
     tc_model *m = NULL;
-    tc_engine *ref = NULL, *live = NULL;
+    tc_engine *ref = NULL, *cand = NULL;
     tc_dump *rec = NULL;
     int32_t *tokens = NULL;
     size_t n_tok = 0;
@@ -594,51 +613,29 @@ tc_status tc_compare_job_run(const tc_compare_job *j, FILE *summary, cJSON **rec
     *pass = false;
     if (receipt) *receipt = NULL;
     tc_status s = input ? TC_OK : tc_fail(err, TC_E_NOMEM, "out of memory");
-    if (!s && ref_dir && cand_dir) s = tc_fail(err, TC_E_USAGE, "compare: at most one side may be a recording (dump:DIR)");
     if (!s) s = tc_model_load(j->model_path, &m, err);
+    if (!s) s = open_sides(j, m, &ref, &cand, err);
     if (s) goto done;
-    tc_engine_opts lo = j->eng;
-    lo.inject = j->inject;   /* the candidate only */
-    if (rec_dir) {
-        /* a recording brings its tokens, run as one batch; the live
-         * engine is the other side */
-        if ((s = tc_dump_load(rec_dir, &rec, err))) goto done;
-        const int32_t *rt = tc_dump_tokens(rec, &n_tok);
-        if (n_tok == 0 || !(tokens = malloc(n_tok * sizeof *tokens))) {
-            s = tc_fail(err, n_tok ? TC_E_NOMEM : TC_E_FORMAT, "%s/index.json: tokens: expected at least one", rec_dir);
-            goto done;
-        }
-        memcpy(tokens, rt, n_tok * sizeof *tokens);
-        co.n_prompt = (uint32_t)n_tok;
-        co.live_is_ref = cand_dir != NULL;
-        cJSON_AddStringToObject(input, "source", "recording");
-        cJSON_AddStringToObject(input, "recording", rec_dir);
-        if (cand_dir) lo.inject = NULL;
-        if ((s = tc_engine_open(cand_dir ? j->ref : j->cand, m, &lo, &live, err))) goto done;
-        (co.live_is_ref ? &cand_side : &ref_side)->recording = rec_dir;
-    } else {
-        /* the reference runs free and is recorded: the prompt as one
-         * batch, then n_gen greedy tokens one at a time */
-        if ((s = tc_input_tokens(&j->in, m, &tokens, &n_tok, input, err))) goto done;
-        if ((s = tc_engine_open(j->ref, m, &j->eng, &ref, err))) goto done;
-        if ((s = tc_engine_open(j->cand, m, &lo, &live, err))) goto done;
-        uint32_t n = (uint32_t)n_tok;
-        co.n_prompt = j->in.tokens && j->n_prompt ? j->n_prompt : n;
-        cJSON_AddNumberToObject(input, "prompt_tokens", co.n_prompt);
-        double t0 = now_s();
-        s = tc_compare_record(ref, &tokens, &n, co.n_prompt, j->in.tokens ? 0 : j->n_gen, &rec, err);
-        ref_side.seconds = now_s() - t0;
-        if (s) goto done;
-        n_tok = n;
-        cJSON_AddNumberToObject(input, "generated_tokens", n - co.n_prompt);
-    }
+    /* the recorded side: the reference, unless the candidate is a
+     * recording; the live side is teacher-forced by it */
+    co.live_is_ref = tc_engine_recording(cand) != NULL;
+    tc_engine *recorded = co.live_is_ref ? cand : ref, *live = co.live_is_ref ? ref : cand;
+    const tc_recording_info *ri = tc_engine_recording(recorded);
+    if ((s = job_tokens(j, m, ri, &tokens, &n_tok, &co, input, err))) goto done;
+    uint32_t n = (uint32_t)n_tok;
+    double t0 = tc_now_s();
+    s = tc_compare_record(recorded, &tokens, &n, co.n_prompt, ri || j->in.tokens ? 0 : j->n_gen, &rec, err);
+    const double rec_seconds = tc_now_s() - t0;
+    if (s) goto done;
+    n_tok = n;
+    if (!ri) cJSON_AddNumberToObject(input, "generated_tokens", n - co.n_prompt);
     cJSON *tl = cJSON_AddArrayToObject(input, "tokens");
     for (size_t i = 0; i < n_tok; i++) cJSON_AddItemToArray(tl, cJSON_CreateNumber(tokens[i]));
     if ((s = tc_compare(live, rec, tokens, (uint32_t)n_tok, &co, &res, err))) goto done;
     tc_compare_side *live_side = co.live_is_ref ? &ref_side : &cand_side;
-    live_side->engine = live;
-    live_side->seconds = res.seconds_live;
-    if (ref) ref_side.engine = ref;
+    tc_compare_side *rec_side = co.live_is_ref ? &cand_side : &ref_side;
+    *live_side = (tc_compare_side){ .engine = live, .seconds = res.seconds_live };
+    *rec_side = (tc_compare_side){ .engine = recorded, .seconds = ri ? 0.0 : rec_seconds };
     if (summary) tc_compare_print(&res, &co, summary);
     *pass = res.pass;
     if (receipt) {
@@ -649,7 +646,7 @@ done:
     cJSON_Delete(input);
     tc_compare_result_free(&res);
     tc_dump_free(rec);
-    tc_engine_free(live);
+    tc_engine_free(cand);
     tc_engine_free(ref);
     tc_model_free(m);
     free(tokens);

@@ -116,11 +116,10 @@ void tc_compare_result_free(tc_compare_result *res);
 /* The per-tap results as a JSON array, and a summary object. */
 cJSON *tc_compare_taps_json(const tc_compare_result *res, const tc_compare_opts *o);
 
-/* One side of a comparison, for the receipt: a live engine, or a
- * recording loaded from a directory. */
+/* One side of a comparison, for the receipt: an engine (a recording is
+ * one too, see tc_engine_recording). */
 typedef struct tc_compare_side {
-    const tc_engine *engine;      /* or NULL */
-    const char *recording;        /* dump directory, or NULL */
+    const tc_engine *engine;
     double seconds;               /* wall time of its (first) run; 0 for a recording */
 } tc_compare_side;
 
@@ -135,7 +134,7 @@ tc_status tc_compare_receipt(const tc_model *m, const char *model_path, cJSON *i
 /* A whole comparison as `tritcheck compare` and `verify --rerun` run it. */
 typedef struct tc_compare_job {
     const char *model_path;
-    const char *ref, *cand;       /* engine names, or "dump:DIR" for (at most) one */
+    const char *ref, *cand;       /* engine names (engine/registry.h); at most one "dump:DIR" */
     tc_engine_opts eng;           /* precision, threads, context for both */
     const char *inject;           /* the candidate's fault injection (testing aid), or NULL */
     tc_input in;                  /* the prompt, unless a recording brings its own */

@@ -177,10 +177,21 @@ uint32_t tc_argmax(const float *x, size_t n)
     return (uint32_t)best;
 }
 
+const tc_recording_info *tc_engine_recording(const tc_engine *e)
+{
+    return e->vt->recording ? e->vt->recording(e) : NULL;
+}
+
 cJSON *tc_engine_describe(const tc_engine *e)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
+    const tc_recording_info *rec = tc_engine_recording(e);
+    if (rec) {
+        cJSON_AddStringToObject(o, "id", "dump");
+        cJSON_AddStringToObject(o, "recording", rec->dir);
+        return o;
+    }
     const tc_engine_opts *eo = &e->opts;
     cJSON_AddStringToObject(o, "id", e->vt->name);
     cJSON_AddStringToObject(o, "precision", tc_precision_name(eo->precision));

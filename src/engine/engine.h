@@ -68,7 +68,8 @@ tc_status tc_precision_from_name(const char *name, tc_precision *out);
  * data pointers are the engine's own buffers: writable, valid only during
  * the callback. */
 typedef struct tc_tap {
-    tc_tap_id id;         /* which canonical tap (engine/taps.h) */
+    tc_tap_id id;         /* which canonical tap (engine/taps.h); TC_TAP_COUNT for a
+                           * recording's tap of another name */
     const char *name;     /* its name (SPEC 3.1): "blk.3.ffn_gate", "logits" */
     int layer;            /* block index, or -1 for inp_embd, output_norm, logits */
     uint32_t pos0;        /* position of the first row */
@@ -135,9 +136,22 @@ const tc_kernel_count *tc_engine_kernels(const tc_engine *e, size_t *n);
 /* Index of the largest logit (the lowest index among equals). */
 uint32_t tc_argmax(const float *x, size_t n);
 
+/* A recording replayed as an engine ("dump:DIR", engine/replay.c): it
+ * shows the recorded taps of the positions it is asked to run (replacing
+ * them changes nothing downstream: a recording cannot be steered), and
+ * brings the tokens it was recorded on. */
+typedef struct tc_recording_info {
+    const char *dir;          /* the recording's directory */
+    const int32_t *tokens;    /* the tokens it holds, [n_tokens] */
+    size_t n_tokens;
+} tc_recording_info;
+
+/* The recording e replays, or NULL for a live engine. */
+const tc_recording_info *tc_engine_recording(const tc_engine *e);
+
 /* The engine as a receipt describes it: id, precision, threads, context,
- * fault injection, and the observed kernel dispatch counts.  NULL when out
- * of memory. */
+ * fault injection, and the observed kernel dispatch counts; a recording
+ * as {"id": "dump", "recording": DIR}.  NULL when out of memory. */
 cJSON *tc_engine_describe(const tc_engine *e);
 
 #endif

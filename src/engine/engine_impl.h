@@ -10,11 +10,14 @@
 #include "engine/engine.h"
 
 /* What an engine provides.  forward() may assume the arguments were
- * checked (tokens in range, pos0 <= n_past, pos0 + n <= n_ctx). */
+ * checked (tokens in range, pos0 <= n_past, pos0 + n <= n_ctx).  A
+ * recording replayed as an engine (replay.c) also provides recording();
+ * live engines leave it NULL. */
 typedef struct tc_engine_vtable {
     const char *name;
     tc_status (*forward)(tc_engine *e, const int32_t *tokens, uint32_t n, uint32_t pos0, tc_err *err);
     void (*free_impl)(void *impl);
+    const tc_recording_info *(*recording)(const tc_engine *e);
 } tc_engine_vtable;
 
 /* The dimensions and settings a forward pass runs with: derived once, by

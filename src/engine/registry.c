@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "engine/registry.h"
+#include "engine/replay.h"
 #include "fast/cpu/dispatch.h"
 #include "fast/cpu/fast_engine.h"
 #include "fast/cuda/cuda_engine.h"
@@ -38,6 +39,13 @@ static tc_status open_plugin(const char *arg, const tc_model *m, const tc_engine
     return tc_fast_engine_open_table(m, o, tc_plugin_kernels(p), tc_plugin_release, p, out, err);
 }
 
+/* a recording replayed as an engine */
+static tc_status open_dump(const char *arg, const tc_model *m, const tc_engine_opts *o, tc_engine **out,
+                           tc_err *err)
+{
+    return tc_replay_engine_open(arg, m, o, out, err);
+}
+
 typedef enum arg_rule { ARG_NONE, ARG_OPTIONAL, ARG_REQUIRED } arg_rule;
 
 typedef struct family {
@@ -51,6 +59,7 @@ static const family families[] = {
     { "fast", ARG_OPTIONAL, open_fast },
     { "cuda", ARG_NONE, open_cuda },
     { "plugin", ARG_REQUIRED, open_plugin },
+    { "dump", ARG_REQUIRED, open_dump },
 };
 
 /* The family of name and its argument (after the ':', or NULL). */
@@ -81,7 +90,7 @@ tc_status tc_engine_open(const char *name, const tc_model *m, const tc_engine_op
     const family *f = parse(name, &arg);
     if (!f)
         return tc_fail(err, TC_E_USAGE, "unknown engine '%s' (available: ref, fast, fast:scalar, fast:avx2, "
-                       "fast:avx512, cuda, plugin:PATH)", name);
+                       "fast:avx512, cuda, plugin:PATH, dump:DIR)", name);
     return f->open(arg, m, o, out, err);
 }
 

@@ -415,7 +415,7 @@ static void ref_free(void *impl)
     free(r);
 }
 
-static const tc_engine_vtable ref_vtable = { "ref", forward, ref_free };
+static const tc_engine_vtable ref_vtable = { .name = "ref", .forward = forward, .free_impl = ref_free };
 
 /* data of an optional F32 {1} multiplier, or NULL */
 static const float *opt_scale(const tc_weight *w) { return w->t ? (const float *)w->data : NULL; }

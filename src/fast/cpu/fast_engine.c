@@ -695,7 +695,7 @@ tc_status tc_fast_engine_open_table(const tc_model *m, const tc_engine_opts *o, 
     f->owner = owner;
     /* "fast:avx2"; a plug-in's table names itself ("plugin:PATH") */
     snprintf(f->name, sizeof f->name, strncmp(kt->isa, "plugin:", 7) ? "fast:%s" : "%s", kt->isa);
-    f->vt = (tc_engine_vtable){ f->name, forward, fast_free };
+    f->vt = (tc_engine_vtable){ .name = f->name, .forward = forward, .free_impl = fast_free };
     name_kernels(f, kt, m->hp.act);
     if ((st = tc_engine_init(e, &f->vt, m, o, f->kname, K_COUNT, err))) {
         tc_engine_free(e);

@@ -427,7 +427,7 @@ static void cuda_free_impl(void *impl)
     free(ce);
 }
 
-static const tc_engine_vtable cuda_vtable = { "cuda", forward, cuda_free_impl };
+static const tc_engine_vtable cuda_vtable = { .name = "cuda", .forward = forward, .free_impl = cuda_free_impl };
 
 /* Place bytes of host data in the arena: with ce->arena NULL, only count
  * (the first pass); else upload.  *dev gets the device address. */
