@@ -236,110 +236,139 @@ static tc_status same_shape(const tc_model *a, const tc_model *b, tc_err *err)
     return TC_OK;
 }
 
-tc_status tc_accuracy_run(const tc_accuracy_opts *o, FILE *out, cJSON **receipt, tc_err *err)
+/* One accuracy run: the two models and engines, the tokens, the captures
+ * of one chunk and the sums over all of them. */
+typedef struct acc_run {
+    const tc_accuracy_opts *o;
+    tc_model *subj, *base_owned;
+    const tc_model *base;         /* base_owned, or subj in fp32 */
+    tc_engine *eb, *es;           /* baseline (ref) and subject */
+    int32_t *tokens;
+    size_t n_tok;
+    uint32_t chunk;               /* tokens per chunk */
+    capture cb, cs;               /* one chunk of each side */
+    acc a;
+    double *work;                 /* [2 V] */
+} acc_run;
+
+static void acc_run_free(acc_run *x)
 {
-    tc_model *subj = NULL, *base_owned = NULL;
-    tc_engine *eb = NULL, *es = NULL;
-    int32_t *tokens = NULL;
-    size_t n_tok = 0;
-    capture cb = { 0 }, cs = { 0 };
-    acc a = { 0 };
-    double *work = NULL;
-    cJSON *r = NULL, *input = cJSON_CreateObject();
-    *receipt = NULL;
-    tc_status s = tc_model_load(o->model_path, &subj, err);
-    if (s) goto done;
-    if (o->baseline_path && (s = tc_model_load(o->baseline_path, &base_owned, err))) goto done;
-    const tc_model *base = base_owned ? base_owned : subj;
-    if ((s = same_shape(base, subj, err))) goto done;
+    free(x->cb.out); free(x->cb.logits); free(x->cs.out); free(x->cs.logits);
+    free(x->a.layers); free(x->a.kl); free(x->a.top5); free(x->a.top1); free(x->a.nll_base); free(x->a.nll_subj);
+    free(x->work);
+    free(x->tokens);
+    tc_engine_free(x->eb);
+    tc_engine_free(x->es);
+    tc_model_free(x->subj);
+    tc_model_free(x->base_owned);
+}
+
+/* The models, the tokens (described in input) and the two engines. */
+static tc_status acc_open(acc_run *x, cJSON *input, tc_err *err)
+{
+    const tc_accuracy_opts *o = x->o;
+    tc_status s = tc_model_load(o->model_path, &x->subj, err);
+    if (!s && o->baseline_path) s = tc_model_load(o->baseline_path, &x->base_owned, err);
+    if (s) return s;
+    x->base = x->base_owned ? x->base_owned : x->subj;
+    if ((s = same_shape(x->base, x->subj, err))) return s;
     tc_input in = { o->token_list, o->prompt, o->corpus, o->n_random, o->seed, o->tokens, o->n_tokens };
-    if ((s = tc_input_tokens(&in, subj, &tokens, &n_tok, input, err))) goto done;
-    if (n_tok == 0) {
-        s = tc_fail(err, TC_E_USAGE, "accuracy: no tokens to run");
-        goto done;
-    }
-    uint32_t ctx = o->ctx ? o->ctx : subj->hp.n_ctx;
+    if ((s = tc_input_tokens(&in, x->subj, &x->tokens, &x->n_tok, input, err))) return s;
+    if (x->n_tok == 0) return tc_fail(err, TC_E_USAGE, "accuracy: no tokens to run");
+    const uint32_t ctx = o->ctx ? o->ctx : x->subj->hp.n_ctx;
+    x->chunk = ctx < x->n_tok ? ctx : (uint32_t)x->n_tok;
     tc_engine_opts eo;
     tc_engine_opts_default(&eo);
     eo.n_threads = o->n_threads;
     eo.n_ctx = ctx;
     eo.precision = o->baseline_precision;
-    if ((s = tc_engine_open("ref", base, &eo, &eb, err))) goto done;
+    if ((s = tc_engine_open("ref", x->base, &eo, &x->eb, err))) return s;
     eo.precision = o->precision;
-    if ((s = tc_engine_open(o->engine, subj, &eo, &es, err))) goto done;
+    return tc_engine_open(o->engine, x->subj, &eo, &x->es, err);
+}
 
-    const uint32_t L = subj->hp.n_layer, d = subj->hp.n_embd, V = subj->hp.n_vocab;
-    const uint32_t chunk = ctx < n_tok ? ctx : (uint32_t)n_tok;
-    cb = (capture){ L, d, V, 0, malloc((size_t)L * chunk * d * sizeof(float)), malloc((size_t)chunk * V * sizeof(float)) };
-    cs = (capture){ L, d, V, 0, malloc((size_t)L * chunk * d * sizeof(float)), malloc((size_t)chunk * V * sizeof(float)) };
-    a.layers = calloc(L, sizeof *a.layers);
-    a.kl = malloc(n_tok * sizeof *a.kl);
-    a.top5 = malloc(n_tok * sizeof *a.top5);
-    a.top1 = malloc(n_tok);
-    a.nll_base = malloc(n_tok * sizeof(double));
-    a.nll_subj = malloc(n_tok * sizeof(double));
-    work = malloc(2 * (size_t)V * sizeof *work);
-    if (!cb.out || !cb.logits || !cs.out || !cs.logits || !a.layers || !a.kl || !a.top5 || !a.top1 || !a.nll_base ||
-        !a.nll_subj || !work) {
-        s = tc_fail(err, TC_E_NOMEM, "accuracy: out of memory for %" PRIu32 " positions", chunk);
-        goto done;
-    }
-    for (size_t c0 = 0; c0 < n_tok; c0 += chunk) {
-        uint32_t n = (uint32_t)(n_tok - c0 < chunk ? n_tok - c0 : chunk);
-        if ((s = run_chunk(eb, tokens + c0, n, &cb, err)) || (s = run_chunk(es, tokens + c0, n, &cs, err))) goto done;
-        add_chunk(&a, &cb, &cs, tokens + c0, work);
-        if (o->progress) o->progress(o->progress_user, (uint32_t)(c0 + n), (uint32_t)n_tok);
-    }
+/* The captures of one chunk and the per-position sums. */
+static tc_status acc_alloc(acc_run *x, tc_err *err)
+{
+    const uint32_t L = x->subj->hp.n_layer, d = x->subj->hp.n_embd, V = x->subj->hp.n_vocab, chunk = x->chunk;
+    const size_t n = x->n_tok;
+    x->cb = (capture){ L, d, V, 0, malloc((size_t)L * chunk * d * sizeof(float)), malloc((size_t)chunk * V * sizeof(float)) };
+    x->cs = (capture){ L, d, V, 0, malloc((size_t)L * chunk * d * sizeof(float)), malloc((size_t)chunk * V * sizeof(float)) };
+    acc *a = &x->a;
+    a->layers = calloc(L, sizeof *a->layers);
+    a->kl = malloc(n * sizeof *a->kl);
+    a->top5 = malloc(n * sizeof *a->top5);
+    a->top1 = malloc(n);
+    a->nll_base = malloc(n * sizeof(double));
+    a->nll_subj = malloc(n * sizeof(double));
+    x->work = malloc(2 * (size_t)V * sizeof *x->work);
+    if (!x->cb.out || !x->cb.logits || !x->cs.out || !x->cs.logits || !a->layers || !a->kl || !a->top5 || !a->top1 ||
+        !a->nll_base || !a->nll_subj || !x->work)
+        return tc_fail(err, TC_E_NOMEM, "accuracy: out of memory for %" PRIu32 " positions", chunk);
+    return TC_OK;
+}
 
-    /* ---- the receipt ---- */
-    r = tc_receipt_new("accuracy");
-    if (!r || (s = tc_receipt_add_model(r, subj, o->model_path, err))) {
-        if (!r) s = tc_fail(err, TC_E_NOMEM, "accuracy: out of memory");
-        goto done;
+/* Both sides over every chunk, each from position 0. */
+static tc_status acc_chunks(acc_run *x, tc_err *err)
+{
+    tc_status s;
+    for (size_t c0 = 0; c0 < x->n_tok; c0 += x->chunk) {
+        uint32_t n = (uint32_t)(x->n_tok - c0 < x->chunk ? x->n_tok - c0 : x->chunk);
+        if ((s = run_chunk(x->eb, x->tokens + c0, n, &x->cb, err)) ||
+            (s = run_chunk(x->es, x->tokens + c0, n, &x->cs, err)))
+            return s;
+        add_chunk(&x->a, &x->cb, &x->cs, x->tokens + c0, x->work);
+        if (x->o->progress) x->o->progress(x->o->progress_user, (uint32_t)(c0 + n), (uint32_t)x->n_tok);
     }
-    if (base_owned) {
-        cJSON *bm = cJSON_CreateObject();
+    return TC_OK;
+}
+
+/* The receipt's model, baseline model, input, engines and comparison. */
+static tc_status acc_receipt_head(acc_run *x, cJSON *r, cJSON *input, FILE *out, tc_err *err)
+{
+    const tc_accuracy_opts *o = x->o;
+    tc_status s = tc_receipt_add_model(r, x->subj, o->model_path, err);
+    if (s) {
+        cJSON_Delete(input);
+        return s;
+    }
+    if (x->base_owned) {
         cJSON *tmp = cJSON_CreateObject();
-        if ((s = tc_receipt_add_model(tmp, base_owned, o->baseline_path, err))) {
+        if ((s = tc_receipt_add_model(tmp, x->base_owned, o->baseline_path, err))) {
             cJSON_Delete(tmp);
-            cJSON_Delete(bm);
-            goto done;
+            cJSON_Delete(input);
+            return s;
         }
-        cJSON_Delete(bm);
         cJSON_AddItemToObject(r, "baseline_model", cJSON_DetachItemFromObject(tmp, "model"));
         cJSON_Delete(tmp);
     }
     cJSON *tl = cJSON_AddArrayToObject(input, "tokens");
-    for (size_t i = 0; i < n_tok; i++) cJSON_AddItemToArray(tl, cJSON_CreateNumber(tokens[i]));
-    cJSON_AddNumberToObject(input, "chunk", chunk);
+    for (size_t i = 0; i < x->n_tok; i++) cJSON_AddItemToArray(tl, cJSON_CreateNumber(x->tokens[i]));
+    cJSON_AddNumberToObject(input, "chunk", x->chunk);
     cJSON_AddItemToObject(r, "input", input);
-    input = NULL;
     cJSON *eng = cJSON_AddObjectToObject(r, "engines");
-    cJSON_AddItemToObject(eng, "baseline", tc_engine_describe(eb));
-    cJSON_AddItemToObject(eng, "subject", tc_engine_describe(es));
+    cJSON_AddItemToObject(eng, "baseline", tc_engine_describe(x->eb));
+    cJSON_AddItemToObject(eng, "subject", tc_engine_describe(x->es));
     cJSON *cmp = cJSON_AddObjectToObject(r, "comparison");
-    cJSON_AddStringToObject(cmp, "baseline", base_owned ? "a latent model in its own precision against its I2_S "
-                                                          "quantization: the cost of W1.58A8"
-                                                        : "the same file in fp32 precision (weights code*m, "
-                                                          "activations unquantized): the cost of 8-bit activations");
+    cJSON_AddStringToObject(cmp, "baseline", x->base_owned ? "a latent model in its own precision against its I2_S "
+                                                             "quantization: the cost of W1.58A8"
+                                                           : "the same file in fp32 precision (weights code*m, "
+                                                             "activations unquantized): the cost of 8-bit activations");
     if (out) fprintf(out, "baseline: %s %s; subject: %s %s (%s); %zu tokens in chunks of %" PRIu32 "\n",
-                     base->gguf->path, tc_precision_name(o->baseline_precision), subj->gguf->path,
-                     tc_precision_name(o->precision), tc_engine_name(es), n_tok, chunk);
+                     x->base->gguf->path, tc_precision_name(o->baseline_precision), x->subj->gguf->path,
+                     tc_precision_name(o->precision), tc_engine_name(x->es), x->n_tok, x->chunk);
+    return TC_OK;
+}
 
-    cJSON *heads = cJSON_AddArrayToObject(r, "headline");
-    double mean_rel = 0.0;
-    if (base_owned) {
-        cJSON *wt = cJSON_AddArrayToObject(r, "per_tensor");
-        if ((s = weight_level(base_owned, subj, wt, &mean_rel, err))) goto done;
-        headline(heads, out, "weight_rel_rms_error_mean", mean_rel,
-                 "mean over linear tensors of ||W - code*m|| / ||W||, W the baseline's weights");
-    }
+/* Per layer: cosine and NMSE of blk.N.out; the smallest cosine. */
+static double acc_per_layer(const acc_run *x, cJSON *r)
+{
     cJSON *pl = cJSON_AddArrayToObject(r, "per_layer");
     double min_cos = 1.0;
-    for (uint32_t l = 0; l < L; l++) {
-        const layer_acc *x = &a.layers[l];
-        double cosv = x->bb > 0 && x->ss > 0 ? x->dot / sqrt(x->bb * x->ss) : (x->bb == x->ss ? 1.0 : 0.0);
-        double nmse = x->bb > 0 ? x->err2 / x->bb : (x->err2 == 0 ? 0.0 : INFINITY);
+    for (uint32_t l = 0; l < x->subj->hp.n_layer; l++) {
+        const layer_acc *y = &x->a.layers[l];
+        double cosv = y->bb > 0 && y->ss > 0 ? y->dot / sqrt(y->bb * y->ss) : (y->bb == y->ss ? 1.0 : 0.0);
+        double nmse = y->bb > 0 ? y->err2 / y->bb : (y->err2 == 0 ? 0.0 : INFINITY);
         cJSON *o2 = cJSON_CreateObject();
         cJSON_AddNumberToObject(o2, "layer", l);
         cJSON_AddNumberToObject(o2, "cosine", cosv);
@@ -347,61 +376,86 @@ tc_status tc_accuracy_run(const tc_accuracy_opts *o, FILE *out, cJSON **receipt,
         cJSON_AddItemToArray(pl, o2);
         if (cosv < min_cos) min_cos = cosv;
     }
-    headline(heads, out, "blk_out_cosine_min", min_cos,
-             "smallest over layers of the cosine similarity of blk.N.out (baseline vs subject), all positions");
+    return min_cos;
+}
+
+/* Per position on the logits: KL, top-1, top-5, NLL, and their headlines. */
+static void acc_per_position(const acc *a, cJSON *r, cJSON *heads, FILE *out)
+{
     size_t agree = 0;
     double top5 = 0.0, nb = 0.0, ns = 0.0;
-    for (size_t i = 0; i < a.n_pos; i++) {
-        agree += a.top1[i];
-        top5 += a.top5[i];
+    for (size_t i = 0; i < a->n_pos; i++) {
+        agree += a->top1[i];
+        top5 += a->top5[i];
     }
-    for (size_t i = 0; i < a.n_pred; i++) {
-        nb += a.nll_base[i];
-        ns += a.nll_subj[i];
+    for (size_t i = 0; i < a->n_pred; i++) {
+        nb += a->nll_base[i];
+        ns += a->nll_subj[i];
     }
-    double ppl_b = a.n_pred ? exp(nb / (double)a.n_pred) : NAN, ppl_s = a.n_pred ? exp(ns / (double)a.n_pred) : NAN;
+    double ppl_b = a->n_pred ? exp(nb / (double)a->n_pred) : NAN, ppl_s = a->n_pred ? exp(ns / (double)a->n_pred) : NAN;
     cJSON *pp = cJSON_AddObjectToObject(r, "per_position");
-    cJSON_AddItemToObject(pp, "kl", numbers(a.kl, a.n_pos));
-    cJSON_AddItemToObject(pp, "top5_overlap", numbers(a.top5, a.n_pos));
+    cJSON_AddItemToObject(pp, "kl", numbers(a->kl, a->n_pos));
+    cJSON_AddItemToObject(pp, "top5_overlap", numbers(a->top5, a->n_pos));
     cJSON *t1 = cJSON_AddArrayToObject(pp, "top1_agree");
-    for (size_t i = 0; i < a.n_pos; i++) cJSON_AddItemToArray(t1, cJSON_CreateNumber(a.top1[i]));
-    cJSON_AddItemToObject(pp, "nll_baseline", numbers(a.nll_base, a.n_pred));
-    cJSON_AddItemToObject(pp, "nll_subject", numbers(a.nll_subj, a.n_pred));
+    for (size_t i = 0; i < a->n_pos; i++) cJSON_AddItemToArray(t1, cJSON_CreateNumber(a->top1[i]));
+    cJSON_AddItemToObject(pp, "nll_baseline", numbers(a->nll_base, a->n_pred));
+    cJSON_AddItemToObject(pp, "nll_subject", numbers(a->nll_subj, a->n_pred));
     cJSON *klo = cJSON_AddObjectToObject(r, "kl");
     cJSON_AddStringToObject(klo, "definition", "KL(baseline || subject) = sum_v p_b(v) (log p_b(v) - log p_s(v)) "
                                                "from the two logit rows of a position, in double, nats");
-    stats(klo, a.kl, a.n_pos);
-    cJSON_AddItemToObject(klo, "histogram", kl_histogram(a.kl, a.n_pos));
-    headline(heads, out, "kl_mean_nats", gsl_stats_mean(a.kl, 1, a.n_pos),
+    stats(klo, a->kl, a->n_pos);
+    cJSON_AddItemToObject(klo, "histogram", kl_histogram(a->kl, a->n_pos));
+    headline(heads, out, "kl_mean_nats", gsl_stats_mean(a->kl, 1, a->n_pos),
              "mean over positions of KL(baseline || subject) of the next-token distributions, nats");
-    double *kls = malloc(a.n_pos * sizeof *kls);
+    double *kls = malloc(a->n_pos * sizeof *kls);
     if (kls) {
-        memcpy(kls, a.kl, a.n_pos * sizeof *kls);
-        gsl_sort(kls, 1, a.n_pos);
-        headline(heads, out, "kl_p99_nats", gsl_stats_quantile_from_sorted_data(kls, 1, a.n_pos, 0.99),
+        memcpy(kls, a->kl, a->n_pos * sizeof *kls);
+        gsl_sort(kls, 1, a->n_pos);
+        headline(heads, out, "kl_p99_nats", gsl_stats_quantile_from_sorted_data(kls, 1, a->n_pos, 0.99),
                  "99th percentile over positions of the same KL");
         free(kls);
     }
-    headline(heads, out, "top1_agreement", (double)agree / (double)a.n_pos,
+    headline(heads, out, "top1_agreement", (double)agree / (double)a->n_pos,
              "fraction of positions where the baseline's and the subject's argmax token agree");
-    headline(heads, out, "top5_overlap", top5 / (5.0 * (double)a.n_pos),
+    headline(heads, out, "top5_overlap", top5 / (5.0 * (double)a->n_pos),
              "mean over positions of |top5(baseline) & top5(subject)| / 5");
     headline(heads, out, "perplexity_baseline", ppl_b,
              "exp(mean next-token NLL of the input under the baseline), within chunks");
     headline(heads, out, "perplexity_subject", ppl_s, "the same under the subject");
     headline(heads, out, "perplexity_ratio", ppl_s / ppl_b, "perplexity_subject / perplexity_baseline");
-    *receipt = r;
-    r = NULL;
-done:
+}
+
+tc_status tc_accuracy_run(const tc_accuracy_opts *o, FILE *out, cJSON **receipt, tc_err *err)
+{
+    acc_run x = { .o = o };
+    cJSON *r = NULL, *input = cJSON_CreateObject();
+    *receipt = NULL;
+    tc_status s = input ? TC_OK : tc_fail(err, TC_E_NOMEM, "accuracy: out of memory");
+    if (!s) s = acc_open(&x, input, err);
+    if (!s) s = acc_alloc(&x, err);
+    if (!s) s = acc_chunks(&x, err);
+    if (!s && !(r = tc_receipt_new("accuracy"))) s = tc_fail(err, TC_E_NOMEM, "accuracy: out of memory");
+    if (!s) {
+        s = acc_receipt_head(&x, r, input, out, err);   /* takes input */
+        input = NULL;
+    }
+    cJSON *heads = s ? NULL : cJSON_AddArrayToObject(r, "headline");
+    if (!s && x.base_owned) {
+        double mean_rel = 0.0;
+        cJSON *wt = cJSON_AddArrayToObject(r, "per_tensor");
+        if (!(s = weight_level(x.base_owned, x.subj, wt, &mean_rel, err)))
+            headline(heads, out, "weight_rel_rms_error_mean", mean_rel,
+                     "mean over linear tensors of ||W - code*m|| / ||W||, W the baseline's weights");
+    }
+    if (!s) {
+        headline(heads, out, "blk_out_cosine_min", acc_per_layer(&x, r),
+                 "smallest over layers of the cosine similarity of blk.N.out (baseline vs subject), all positions");
+        acc_per_position(&x.a, r, heads, out);
+        *receipt = r;
+        r = NULL;
+    }
     cJSON_Delete(r);
     cJSON_Delete(input);
-    free(cb.out); free(cb.logits); free(cs.out); free(cs.logits);
-    free(a.layers); free(a.kl); free(a.top5); free(a.top1); free(a.nll_base); free(a.nll_subj);
-    free(work);
-    free(tokens);
-    tc_engine_free(eb);
-    tc_engine_free(es);
-    tc_model_free(subj);
-    tc_model_free(base_owned);
+    acc_run_free(&x);
     return s;
 }
