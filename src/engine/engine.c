@@ -59,6 +59,25 @@ tc_status tc_engine_init(tc_engine *e, const tc_engine_vtable *vt, const tc_mode
     return TC_OK;
 }
 
+tc_status tc_engine_new(const tc_engine_vtable *vt, void *impl, const tc_model *m, const tc_engine_opts *o,
+                        const char *const *kernel_names, size_t n_kernels, tc_engine **out, tc_err *err)
+{
+    *out = NULL;
+    tc_engine *e = impl ? calloc(1, sizeof *e) : NULL;
+    if (!e) {
+        if (impl && vt->free_impl) vt->free_impl(impl);
+        return tc_fail(err, TC_E_NOMEM, "%s: out of memory", vt->name);
+    }
+    tc_status st = tc_engine_init(e, vt, m, o, kernel_names, n_kernels, err);
+    e->impl = impl;
+    if (st) {
+        tc_engine_free(e);
+        return st;
+    }
+    *out = e;
+    return TC_OK;
+}
+
 void tc_engine_free(tc_engine *e)
 {
     if (!e) return;

@@ -61,6 +61,13 @@ tc_status tc_engine_init(tc_engine *e, const tc_engine_vtable *vt, const tc_mode
                          const tc_engine_opts *o, const char *const *kernel_names,
                          size_t n_kernels, tc_err *err);
 
+/* A new engine around impl (the engine's own state, which it takes over:
+ * on failure vt->free_impl(impl) is called; a NULL impl, from a failed
+ * calloc, is TC_E_NOMEM), initialized as tc_engine_init does.  Same codes
+ * as tc_engine_init. */
+tc_status tc_engine_new(const tc_engine_vtable *vt, void *impl, const tc_model *m, const tc_engine_opts *o,
+                        const char *const *kernel_names, size_t n_kernels, tc_engine **out, tc_err *err);
+
 /* Count one dispatch of kernel k. */
 static inline void tc_engine_count(tc_engine *e, size_t k) { e->kernels[k].calls++; }
 

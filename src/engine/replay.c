@@ -117,19 +117,14 @@ static const tc_engine_vtable replay_vtable = { .name = "dump", .forward = forwa
 tc_status tc_replay_engine_open(const char *dir, const tc_model *m, const tc_engine_opts *o, tc_engine **out,
                                 tc_err *err)
 {
-    *out = NULL;
     tc_engine_opts ro = *o;
     ro.inject = NULL;   /* fault injection is for live engines: a recording is evidence */
-    tc_engine *e = calloc(1, sizeof *e);
+    tc_engine *e;
     replay *r = calloc(1, sizeof *r);
-    if (!e || !r) {
-        free(e);
-        free(r);
-        return tc_fail(err, TC_E_NOMEM, "dump: out of memory");
-    }
-    tc_status st = tc_engine_init(e, &replay_vtable, m, &ro, kernel_names, K_COUNT, err);
-    e->impl = r;
-    if (!st && !(r->dir = strdup(dir))) st = tc_fail(err, TC_E_NOMEM, "dump: out of memory");
+    tc_status st = tc_engine_new(&replay_vtable, r, m, &ro, kernel_names, K_COUNT, &e, err);
+    *out = NULL;
+    if (st) return st;
+    if (!(r->dir = strdup(dir))) st = tc_fail(err, TC_E_NOMEM, "dump: out of memory");
     if (!st) st = tc_dump_load(dir, &r->rec, err);
     if (!st) {
         r->info = (tc_recording_info){ .dir = r->dir };

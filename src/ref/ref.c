@@ -453,21 +453,11 @@ static tc_status bind_layer(ref_engine *r, const tc_layer *src, ref_layer *L, tc
 
 tc_status tc_ref_engine_open(const tc_model *m, const tc_engine_opts *o, tc_engine **out, tc_err *err)
 {
-    tc_status st;
-    *out = NULL;
-    tc_engine *e = calloc(1, sizeof *e);
+    tc_engine *e;
     ref_engine *r = calloc(1, sizeof *r);
-    if (!e || !r) {
-        free(e);
-        free(r);
-        return tc_fail(err, TC_E_NOMEM, "ref: out of memory");
-    }
-    if ((st = tc_engine_init(e, &ref_vtable, m, o, kernel_names, K_COUNT, err))) {
-        tc_engine_free(e);
-        free(r);
-        return st;
-    }
-    e->impl = r;
+    tc_status st = tc_engine_new(&ref_vtable, r, m, o, kernel_names, K_COUNT, &e, err);
+    *out = NULL;
+    if (st) return st;
     r->base = e;
 
     r->c = &e->cfg;

@@ -682,11 +682,9 @@ tc_status tc_fast_engine_open_table(const tc_model *m, const tc_engine_opts *o, 
         return tc_fail(err, TC_E_UNSUPPORTED, "fast: precision %s is not implemented (the ref engine runs it)",
                        tc_precision_name(o->precision));
     }
-    tc_engine *e = calloc(1, sizeof *e);
+    tc_engine *e;
     fast_engine *f = calloc(1, sizeof *f);
-    if (!e || !f) {
-        free(e);
-        free(f);
+    if (!f) {
         if (release) release(owner);
         return tc_fail(err, TC_E_NOMEM, "fast: out of memory");
     }
@@ -697,12 +695,7 @@ tc_status tc_fast_engine_open_table(const tc_model *m, const tc_engine_opts *o, 
     snprintf(f->name, sizeof f->name, strncmp(kt->isa, "plugin:", 7) ? "fast:%s" : "%s", kt->isa);
     f->vt = (tc_engine_vtable){ .name = f->name, .forward = forward, .free_impl = fast_free };
     name_kernels(f, kt, m->hp.act);
-    if ((st = tc_engine_init(e, &f->vt, m, o, f->kname, K_COUNT, err))) {
-        tc_engine_free(e);
-        fast_free(f);
-        return st;
-    }
-    e->impl = f;
+    if ((st = tc_engine_new(&f->vt, f, m, o, f->kname, K_COUNT, &e, err))) return st;
     f->base = e;
     f->c = &e->cfg;
     if ((st = bind_weights(f, m, err)) || (st = alloc_state(f, err))) {

@@ -573,13 +573,9 @@ tc_status tc_cuda_engine_open(const tc_model *m, const tc_engine_opts *o, tc_eng
                        tc_precision_name(o->precision));
     TRY(check_gpu(err));
     TRY(check_model(m, err));
-    tc_engine *e = calloc(1, sizeof *e);
+    tc_engine *e;
     cuda_engine *ce = calloc(1, sizeof *ce);
-    if (!e || !ce) {
-        free(e);
-        free(ce);
-        return tc_fail(err, TC_E_NOMEM, "cuda: out of memory");
-    }
+    if (!ce) return tc_fail(err, TC_E_NOMEM, "cuda: out of memory");
     const tc_hparams *hp = &m->hp;
     static const char *const names[K_COUNT] = {
         [K_EMBED] = "cuda.embed_f16", [K_RMSNORM_Q8] = "cuda.rmsnorm_q8", [K_RMSNORM] = "cuda.rmsnorm",
@@ -590,12 +586,7 @@ tc_status tc_cuda_engine_open(const tc_model *m, const tc_engine_opts *o, tc_eng
     };
     memcpy(ce->kname, names, sizeof names);
     if (hp->act == TC_ACT_SILU) ce->kname[K_ACT] = "cuda.silu_mul";
-    if ((st = tc_engine_init(e, &cuda_vtable, m, o, ce->kname, K_COUNT, err))) {
-        tc_engine_free(e);
-        free(ce);
-        return st;
-    }
-    e->impl = ce;
+    if ((st = tc_engine_new(&cuda_vtable, ce, m, o, ce->kname, K_COUNT, &e, err))) return st;
     ce->base = e;
     ce->c = &e->cfg;
     const char *graph_env = getenv("TC_CUDA_GRAPH");

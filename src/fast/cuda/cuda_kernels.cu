@@ -31,20 +31,8 @@
 extern "C" {
 #include "fast/cuda/cuda_kernels.h"
 }
+#include "fast/cuda/cuda_check.h"
 
-/* ---- errors ---- */
-
-static tc_status cuda_fail(tc_err *err, cudaError_t e, const char *what)
-{
-    return tc_fail(err, TC_E_DEVICE, "%s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
-}
-
-/* Return TC_E_DEVICE from the enclosing function when call fails. */
-#define TC_CU(call, what)                                     \
-    do {                                                      \
-        cudaError_t e_ = (call);                              \
-        if (e_ != cudaSuccess) return cuda_fail(err, e_, what); \
-    } while (0)
 
 /* After a launch: a bad configuration shows up here, at once. */
 static tc_status launched(tc_err *err, const char *kernel)

@@ -5,17 +5,8 @@
 extern "C" {
 #include "fast/cuda/stream.h"
 }
+#include "fast/cuda/cuda_check.h"
 
-static tc_status cuda_fail(tc_err *err, cudaError_t e, const char *what)
-{
-    return tc_fail(err, TC_E_DEVICE, "%s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
-}
-
-#define TC_CU(call, what)                                       \
-    do {                                                        \
-        cudaError_t e_ = (call);                                \
-        if (e_ != cudaSuccess) return cuda_fail(err, e_, what); \
-    } while (0)
 
 extern "C" tc_status tc_cuda_stream_new(tc_cuda_stream *out, tc_err *err)
 {
