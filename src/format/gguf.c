@@ -264,14 +264,29 @@ static tc_status find_duplicate(cursor *c, const void *items, size_t n, size_t s
 
 /* ---- reader: the file ---- */
 
+/* *out <- zeroed room for n entries of `size` bytes, once the count (the
+ * header field `field`) has been checked against the bytes left, each
+ * entry needing at least min_bytes of the file: a hostile count fails
+ * before anything is allocated.  `items` and `mem_items` name the entries
+ * in the two messages. */
+static tc_status alloc_entries(cursor *c, uint64_t n, size_t min_bytes, size_t size, const char *field,
+                               const char *items, const char *mem_items, void **out)
+{
+    if (n > (c->size - c->off) / min_bytes)
+        return tc_fail(c->err, TC_E_FORMAT, "%s: %s: %" PRIu64 " %s cannot fit in the %zu bytes left", c->file,
+                       field, n, items, c->size - c->off);
+    *out = calloc(n ? (size_t)n : 1, size);
+    if (!*out) return tc_fail(c->err, TC_E_NOMEM, "%s: out of memory for %" PRIu64 " %s", c->file, n, mem_items);
+    return TC_OK;
+}
+
 static tc_status parse_kvs(cursor *c, tc_gguf *g, uint64_t n_kv)
 {
     /* each kv needs at least 8 (key length) + 1 (key) + 4 (type) + 1 bytes */
-    if (n_kv > (c->size - c->off) / 14)
-        return tc_fail(c->err, TC_E_FORMAT, "%s: kv count at byte 16: %" PRIu64
-                       " key/values cannot fit in the %zu bytes left", c->file, n_kv, c->size - c->off);
-    g->kv = calloc(n_kv ? (size_t)n_kv : 1, sizeof *g->kv);
-    if (!g->kv) return tc_fail(c->err, TC_E_NOMEM, "%s: out of memory for %" PRIu64 " key/values", c->file, n_kv);
+    void *kv;
+    tc_status st = alloc_entries(c, n_kv, 14, sizeof *g->kv, "kv count at byte 16", "key/values", "key/values", &kv);
+    if (st) return st;
+    g->kv = kv;
     for (uint64_t i = 0; i < n_kv; i++) {
         tc_gguf_kv *kv = &g->kv[i];
         uint32_t t;
@@ -388,11 +403,11 @@ static tc_status check_tensor_extents(cursor *c, tc_gguf *g)
 static tc_status parse_tensors(cursor *c, tc_gguf *g, uint64_t n_t)
 {
     /* each tensor info needs at least 8+1 (name) + 4 + 8 (one dim) + 4 + 8 bytes */
-    if (n_t > (c->size - c->off) / 33)
-        return tc_fail(c->err, TC_E_FORMAT, "%s: tensor count at byte 8: %" PRIu64
-                       " tensor infos cannot fit in the %zu bytes left", c->file, n_t, c->size - c->off);
-    g->tensors = calloc(n_t ? (size_t)n_t : 1, sizeof *g->tensors);
-    if (!g->tensors) return tc_fail(c->err, TC_E_NOMEM, "%s: out of memory for %" PRIu64 " tensors", c->file, n_t);
+    void *ts;
+    tc_status st = alloc_entries(c, n_t, 33, sizeof *g->tensors, "tensor count at byte 8", "tensor infos", "tensors",
+                                 &ts);
+    if (st) return st;
+    g->tensors = ts;
     for (uint64_t i = 0; i < n_t; i++) {
         g->n_tensors = (size_t)i + 1;
         tc_status s = parse_tensor_info(c, &g->tensors[i]);
