@@ -23,6 +23,7 @@
 #include "tools/run.h"
 #include "check/vectors.h"
 #include "audit/verify.h"
+#include "audit/diff.h"
 #include "check/bench.h"
 #include "format/tokenizer.h"
 #include "check/ksuite.h"
