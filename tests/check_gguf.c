@@ -169,7 +169,7 @@ static img nested_arrays(int depth)
     tc_gguf_writer *w = tc_gguf_writer_new(3, 0);
     tc_err err;
     ck_assert_int_eq(tc_gguf_writer_add(w, "deep", &v[0], &err), TC_OK);
-    return writer_to_img(w, NULL);
+    return writer_to_img(w, NULL, NULL);
 }
 static img too_deep(void) { return nested_arrays(TC_GGUF_MAX_ARRAY_DEPTH + 1); }
 
@@ -182,20 +182,16 @@ static img m_shape(void)
     o.reshape_ne1 = MFF;
     return build_model(&o);
 }
-static img m_norm_f16(void)
+/* The model with tensor `name` stored as `type`. */
+static img retyped(const char *name, uint32_t type)
 {
     model_opts o = MODEL_DEFAULTS;
-    o.retype = "blk.0.attn_norm.weight";
-    o.retype_to = TC_TYPE_F16;
+    o.retype = name;
+    o.retype_to = type;
     return build_model(&o);
 }
-static img m_embd_i2s(void)
-{
-    model_opts o = MODEL_DEFAULTS;
-    o.retype = "token_embd.weight";
-    o.retype_to = TC_TYPE_I2_S;
-    return build_model(&o);
-}
+static img m_norm_f16(void) { return retyped("blk.0.attn_norm.weight", TC_TYPE_F16); }
+static img m_embd_i2s(void) { return retyped("token_embd.weight", TC_TYPE_I2_S); }
 static img m_embd_str(void) { model_opts o = MODEL_DEFAULTS; o.embd_as_string = true; return build_model(&o); }
 static img m_no_arch(void) { model_opts o = MODEL_DEFAULTS; o.arch = NULL; return build_model(&o); }
 static img m_llama(void) { model_opts o = MODEL_DEFAULTS; o.arch = "llama"; return build_model(&o); }
@@ -426,7 +422,7 @@ START_TEST(getter_errors)
     tc_gguf_writer *w = tc_gguf_writer_new(3, 0);
     tc_gguf_value v = { .type = TC_GGUF_I8, .v.i = -2 };
     ck_assert_int_eq(tc_gguf_writer_add(w, "neg", &v, &err), TC_OK);
-    img n = writer_to_img(w, NULL);
+    img n = writer_to_img(w, NULL, NULL);
     ck_assert_int_eq(tc_gguf_parse(n.b, n.n, "neg.gguf", &g, &err), TC_OK);
     ck_assert_int_eq(tc_gguf_get_uint(g, "neg", 100, &u, &err), TC_E_MODEL);
     ck_assert_ptr_nonnull(strstr(err.msg, "value -2 out of range"));

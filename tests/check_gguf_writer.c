@@ -199,22 +199,21 @@ static void check_nested(const tc_gguf *g)
 /* tc_gguf_value_format, as inspect shows values. */
 static void check_display(const tc_gguf *g)
 {
+    static const struct { const char *key; tc_gguf_vtype t; const char *want; } shown[] = {
+        { "a.i16", TC_GGUF_ARRAY, "[i16 x 3] -32768 -2385 32767" },
+        { "u64", TC_GGUF_U64, "18446744073709551615" },
+        { "i64", TC_GGUF_I64, "-9223372036854775808" },
+        { "f32", TC_GGUF_F32, "2.38499999" },
+        { "bool.f", TC_GGUF_BOOL, "false" },
+        { "a.str", TC_GGUF_ARRAY, "[string x 3] \"<s>\" \"\" \"\xc4\xa0the\"" },
+        { "a.nested", TC_GGUF_ARRAY, "[array x 4] [i16 x 3] -32768 -2385 32767 [u8 x 0] [string x 2] \"x\" \"yz\" "
+                                     "[array x 1] [u32 x 2] 7 2385" },
+    };
     char buf[256];
-    tc_gguf_value_format(val(g, "a.i16", TC_GGUF_ARRAY), buf, sizeof buf);
-    ck_assert_str_eq(buf, "[i16 x 3] -32768 -2385 32767");
-    tc_gguf_value_format(val(g, "u64", TC_GGUF_U64), buf, sizeof buf);
-    ck_assert_str_eq(buf, "18446744073709551615");
-    tc_gguf_value_format(val(g, "i64", TC_GGUF_I64), buf, sizeof buf);
-    ck_assert_str_eq(buf, "-9223372036854775808");
-    tc_gguf_value_format(val(g, "f32", TC_GGUF_F32), buf, sizeof buf);
-    ck_assert_str_eq(buf, "2.38499999");
-    tc_gguf_value_format(val(g, "bool.f", TC_GGUF_BOOL), buf, sizeof buf);
-    ck_assert_str_eq(buf, "false");
-    tc_gguf_value_format(val(g, "a.str", TC_GGUF_ARRAY), buf, sizeof buf);
-    ck_assert_str_eq(buf, "[string x 3] \"<s>\" \"\" \"\xc4\xa0the\"");
-    tc_gguf_value_format(val(g, "a.nested", TC_GGUF_ARRAY), buf, sizeof buf);
-    ck_assert_str_eq(buf, "[array x 4] [i16 x 3] -32768 -2385 32767 [u8 x 0] [string x 2] \"x\" \"yz\" "
-                          "[array x 1] [u32 x 2] 7 2385");
+    for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++) {
+        tc_gguf_value_format(val(g, shown[i].key, shown[i].t), buf, sizeof buf);
+        ck_assert_str_eq(buf, shown[i].want);
+    }
     tc_gguf_value_format(val(g, "a.f32", TC_GGUF_ARRAY), buf, 12);   /* truncated, terminated */
     ck_assert_str_eq(buf, "[f32 x 5] 2");
 }
@@ -243,7 +242,7 @@ START_TEST(kv_roundtrip_all_types)
     tc_err err;
     tc_gguf_writer *w = tc_gguf_writer_new(3, 0);
     add_all_types(w);
-    img m = writer_to_img(w, NULL);
+    img m = writer_to_img(w, NULL, NULL);
     tc_gguf *g;
     ck_assert_int_eq(tc_gguf_parse(m.b, m.n, "kv.gguf", &g, &err), TC_OK);
     ck_assert_uint_eq(g->n_kv, N_SCALARS + N_ARRS + 4);
@@ -316,8 +315,9 @@ static tc_gguf_writer *rt_writer(int cfg)
 
 static const uint8_t *rt_buf;
 static size_t rt_off[N_RT + 1];
-static void rt_write_per_tensor(tc_gguf_writer *w)
+static void rt_write_per_tensor(tc_gguf_writer *w, const void *ctx)
 {
+    (void)ctx;
     for (size_t i = 0; i < N_RT; i++) w_write(w, rt_buf + rt_off[i], rt_off[i + 1] - rt_off[i]);
 }
 
@@ -330,7 +330,7 @@ START_TEST(tensor_roundtrip)
     tc_gguf_writer *w = rt_writer(_i);
     tc_err err;
     ck_assert_int_eq(tc_gguf_writer_begin(w, path, &err), TC_OK);
-    rt_write_per_tensor(w);
+    rt_write_per_tensor(w, NULL);
     ck_assert_int_eq(tc_gguf_writer_finish(w, &err), TC_OK);
     tc_gguf_writer_free(w);
 
@@ -378,7 +378,7 @@ START_TEST(writer_streams_chunks)
     size_t total;
     uint8_t *data = rt_data(rt_off, &total);
     rt_buf = data;
-    img ref = writer_to_img(rt_writer(_i), rt_write_per_tensor);
+    img ref = writer_to_img(rt_writer(_i), rt_write_per_tensor, NULL);
 
     static const size_t pieces[] = { 1, 7, 13, 64, 3, 100, 2, 31 };
     for (int mode = 0; mode < 2; mode++) {

@@ -46,12 +46,12 @@ void put_le(img *m, size_t at, unsigned width, uint64_t v)
 }
 
 /* Finish a writer into memory: the file is read back and removed. */
-img writer_to_img(tc_gguf_writer *w, void (*data)(tc_gguf_writer *))
+img writer_to_img(tc_gguf_writer *w, void (*data)(tc_gguf_writer *, const void *), const void *ctx)
 {
     tc_err err;
     char *path = tu_temp_path(".gguf");
     ck_assert_int_eq(tc_gguf_writer_begin(w, path, &err), TC_OK);
-    if (data) data(w);
+    if (data) data(w, ctx);
     ck_assert_msg(tc_gguf_writer_finish(w, &err) == TC_OK, "%s", err.msg);
     tc_gguf_writer_free(w);
     img m = img_read(path);
@@ -76,8 +76,9 @@ const float small_f32[8] = { 2.385f, -1.0f, 0.5f, -0.0f, 65504.0f, 1e-7f, -3.25f
 const uint16_t small_f16[8] = { 0x40c5, 0x3c00, 0x0001, 0x8000, 0x7bff, 0xc000, 0x0400, 0x3555 };
 uint8_t small_i2s[96];
 
-static void small_data(tc_gguf_writer *w)
+static void small_data(tc_gguf_writer *w, const void *ctx)
 {
+    (void)ctx;
     int8_t t[256];
     for (size_t i = 0; i < 256; i++) t[i] = (int8_t)(i % 3) - 1;
     ck_assert_int_eq(tc_i2s_pack(t, 256, 0.75f, small_i2s), TC_OK);
@@ -106,7 +107,7 @@ img build_small(uint32_t version, size_t align)
     ck_assert_int_eq(tc_gguf_writer_add_tensor(w, "w.f32", TC_TYPE_F32, 2, ne0, &err), TC_OK);
     ck_assert_int_eq(tc_gguf_writer_add_tensor(w, "w.i2s", TC_TYPE_I2_S, 2, ne1, &err), TC_OK);
     ck_assert_int_eq(tc_gguf_writer_add_tensor(w, "w.f16", TC_TYPE_F16, 1, ne2, &err), TC_OK);
-    return writer_to_img(w, small_data);
+    return writer_to_img(w, small_data, NULL);
 }
 
 /* ---- a tiny BitNet model ---- */
@@ -168,6 +169,16 @@ static void write_tensor_data(tc_gguf_writer *w, const mtensor *t, bool junk_pad
     free(buf);
 }
 
+/* The tensors' data, in declaration order, from a fixed seed. */
+typedef struct model_data { const mtensor *ts; size_t nt; bool junk_padding; } model_data;
+
+static void model_data_write(tc_gguf_writer *w, const void *ctx)
+{
+    const model_data *md = ctx;
+    rnd_seed(2385);
+    for (size_t i = 0; i < md->nt; i++) write_tensor_data(w, &md->ts[i], md->junk_padding);
+}
+
 img build_model(const model_opts *o)
 {
     tc_err err;
@@ -197,16 +208,8 @@ img build_model(const model_opts *o)
         uint64_t ne[2] = { ts[i].ne0, ts[i].ne1 };
         ck_assert_int_eq(tc_gguf_writer_add_tensor(w, ts[i].name, ts[i].type, ts[i].ne1 > 1 ? 2 : 1, ne, &err), TC_OK);
     }
-    char *path = tu_temp_path(".gguf");
-    ck_assert_int_eq(tc_gguf_writer_begin(w, path, &err), TC_OK);
-    rnd_seed(2385);
-    for (size_t i = 0; i < nt; i++) write_tensor_data(w, &ts[i], o->junk_padding);
-    ck_assert_msg(tc_gguf_writer_finish(w, &err) == TC_OK, "%s", err.msg);
-    tc_gguf_writer_free(w);
-    img m = img_read(path);
-    unlink(path);
-    free(path);
-    return m;
+    model_data md = { ts, nt, o->junk_padding };
+    return writer_to_img(w, model_data_write, &md);
 }
 
 /* ---- lookups ---- */

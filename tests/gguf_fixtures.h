@@ -24,8 +24,9 @@ char *img_to_temp(const img *m);
 void put_le(img *m, size_t at, unsigned width, uint64_t v);
 
 /* Finish a writer into memory (data, if not NULL, writes the tensor
- * data after begin); the writer is freed, the file read back and removed. */
-img writer_to_img(tc_gguf_writer *w, void (*data)(tc_gguf_writer *));
+ * data after begin, given ctx); the writer is freed, the file read back
+ * and removed. */
+img writer_to_img(tc_gguf_writer *w, void (*data)(tc_gguf_writer *, const void *), const void *ctx);
 
 /* tc_gguf_writer_write, asserted to succeed. */
 void w_write(tc_gguf_writer *w, const void *p, size_t n);
