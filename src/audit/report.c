@@ -8,6 +8,7 @@
 #include "base/fileio.h"
 #include "receipt/receipt.h"
 #include "audit/report.h"
+#include "audit/verify.h"
 
 /* ---- a growing string ---- */
 
@@ -53,13 +54,7 @@ static void put_text(sbuf *b, const char *s)
 static const cJSON *get(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k); }
 static const char *str(const cJSON *o, const char *k) { return cJSON_GetStringValue(get(o, k)); }
 
-static double num(const cJSON *o, const char *k)
-{
-    const cJSON *v = get(o, k);
-    if (cJSON_IsNumber(v)) return v->valuedouble;
-    const char *s = cJSON_GetStringValue(v);
-    return s && !strcmp(s, "inf") ? INFINITY : NAN;
-}
+static double num(const cJSON *o, const char *k) { return tc_audit_num(get(o, k)); }
 
 /* ---- the chart: one bar per tap, log10 of the scaled error ---- */
 
@@ -191,95 +186,136 @@ static void conform_body(sbuf *b, const cJSON *r)
     put(b, "</table>\n");
 }
 
+/* ---- the page ---- */
+
+/* "S" or "?" when s is NULL. */
+static const char *or_q(const char *s) { return s ? s : "?"; }
+
+static void page_head(sbuf *b, const cJSON *r)
+{
+    put(b, "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>tritcheck %s receipt</title>\n"
+           "<style>body{font:14px/1.4 sans-serif;margin:2em;color:#222}table{border-collapse:collapse}"
+           "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}.pass{color:#2a7d2a}.fail{color:#d0021b}"
+           "code{font-size:12px}</style></head><body>\n", str(r, "kind") ? str(r, "kind") : "");
+}
+
+static void accuracy_page(sbuf *b, const cJSON *r)
+{
+    const cJSON *model = get(r, "model");
+    put(b, "<h1>tritcheck accuracy: I2_S against an FP32 baseline</h1>\n<p>Model <code>");
+    put_text(b, str(model, "file"));
+    put(b, "</code>, SHA-256 <code>%s</code>. Baseline: ", or_q(str(model, "sha256")));
+    put_text(b, str(get(r, "comparison"), "baseline"));
+    put(b, ". %d tokens.</p>\n", cJSON_GetArraySize(get(get(r, "input"), "tokens")));
+    accuracy_body(b, r);
+}
+
+/* A comparison's headline: verdict, model, engines, the counts, the first
+ * failure and determinism. */
+static void compare_summary(sbuf *b, const cJSON *r)
+{
+    const cJSON *sum = get(r, "summary"), *crit = get(r, "criteria"), *model = get(r, "model");
+    const char *verdict = str(sum, "verdict");
+    bool pass = verdict && !strcmp(verdict, "pass");
+    put(b, "<h1>tritcheck %s: <span class='%s'>%s</span></h1>\n", str(r, "kind") ? str(r, "kind") : "",
+        pass ? "pass" : "fail", verdict ? (pass ? "PASS" : "FAIL") : "?");
+    put(b, "<p>Model <code>");
+    put_text(b, str(model, "file"));
+    put(b, "</code> (%s, %.0f bytes, SHA-256 <code>%s</code>). ", or_q(str(model, "architecture")),
+        num(model, "size"), or_q(str(model, "sha256")));
+    put(b, "Reference <b>");
+    put_text(b, cJSON_GetStringValue(get(get(get(r, "engines"), "ref"), "id")));
+    put(b, "</b>, candidate <b>");
+    put_text(b, cJSON_GetStringValue(get(get(get(r, "engines"), "cand"), "id")));
+    put(b, "</b>, %s mode, %d tokens.</p>\n", or_q(str(crit, "mode")), cJSON_GetArraySize(get(get(r, "input"), "tokens")));
+    put(b, "<p>%.0f taps compared, %.0f failed", num(sum, "taps_compared"), num(sum, "taps_failed"));
+    const cJSON *ff = get(sum, "first_failure");
+    if (cJSON_IsObject(ff)) {
+        put(b, "; first failure <b>");
+        put_text(b, str(ff, "tap"));
+        put(b, "</b> at position %.0f, element %.0f", num(ff, "position"), num(ff, "element"));
+    }
+    const cJSON *det = get(r, "determinism");
+    if (cJSON_IsTrue(get(det, "measured")))
+        put(b, ". Determinism: %s", cJSON_IsTrue(get(det, "bit_identical")) ? "two runs bit-identical" : "runs differ");
+    put(b, ".</p>\n");
+}
+
+/* The taps: every figure and the verdict. */
+static void tap_table(sbuf *b, const cJSON *results)
+{
+    put(b, "<h2>Taps</h2>\n<table><tr><th>tap</th><th>scaled error</th><th>max abs</th><th>NMSE</th>"
+           "<th>cosine</th><th>q8 flips</th><th>verdict</th></tr>\n");
+    const cJSON *t;
+    cJSON_ArrayForEach(t, results) {
+        bool tp = cJSON_IsTrue(get(t, "pass"));
+        put(b, "<tr><td><code>");
+        put_text(b, str(t, "tap"));
+        put(b, "</code></td><td>%.3g</td><td>%.3g</td>", num(t, "scaled_err"), num(t, "max_abs"));
+        if (get(t, "nmse")) put(b, "<td>%.3g</td><td>%.9g</td><td>&ndash;</td>", num(t, "nmse"), num(t, "cosine"));
+        else put(b, "<td>&ndash;</td><td>&ndash;</td><td>%.0f</td>", num(t, "boundary_flips"));
+        put(b, "<td class='%s'>%s</td></tr>\n", tp ? "pass" : "fail", tp ? "pass" : "FAIL");
+    }
+    put(b, "</table>\n");
+}
+
+/* The kernel variants each engine was observed to run, with call counts. */
+static void kernel_table(sbuf *b, const cJSON *engines)
+{
+    put(b, "<h2>Kernels observed</h2>\n<table><tr><th>engine</th><th>kernel</th><th>calls</th></tr>\n");
+    static const char *const sides[] = { "ref", "cand" };
+    for (int i = 0; i < 2; i++) {
+        const cJSON *k;
+        cJSON_ArrayForEach(k, get(get(engines, sides[i]), "kernels")) {
+            put(b, "<tr><td>%s</td><td><code>", sides[i]);
+            put_text(b, k->string);
+            put(b, "</code></td><td>%.0f</td></tr>\n", k->valuedouble);
+        }
+    }
+    put(b, "</table>\n");
+}
+
+static void compare_page(sbuf *b, const cJSON *r)
+{
+    const cJSON *crit = get(r, "criteria");
+    compare_summary(b, r);
+    put(b, "<h2>Scaled error per tap</h2>\n<p>");
+    put_text(b, str(crit, "metric"));
+    put(b, "</p>\n");
+    chart(b, get(r, "results"), num(crit, "tolerance"));
+    tap_table(b, get(r, "results"));
+    kernel_table(b, get(r, "engines"));
+}
+
+/* Who made the receipt, where and when, and its digest. */
+static void provenance(sbuf *b, const cJSON *r)
+{
+    const cJSON *tool = get(r, "tool"), *host = get(r, "host");
+    put(b, "<h2>Provenance</h2>\n<p>tritcheck %s (commit <code>%s</code>), ", or_q(str(tool, "version")),
+        or_q(str(tool, "git_commit")));
+    put(b, "compiler ");
+    put_text(b, str(tool, "compiler"));
+    put(b, "; host ");
+    put_text(b, str(host, "cpu_model"));
+    put(b, ", ");
+    put_text(b, str(host, "os"));
+    put(b, "; created %s. Digest <code>%s</code>%s.</p>\n</body></html>\n", or_q(str(r, "created")),
+        str(get(r, "digest"), "value") ? str(get(r, "digest"), "value") : "none",
+        get(r, "signature") ? ", signed (Ed25519)" : ", unsigned");
+}
+
 tc_status tc_report_html(const char *in_path, const char *out_path, tc_err *err)
 {
     cJSON *r;
     tc_status s = tc_receipt_load(in_path, &r, err);
     if (s) return s;
     sbuf b = { 0 };
-    const cJSON *sum = get(r, "summary"), *crit = get(r, "criteria"), *model = get(r, "model");
-    const char *verdict = str(sum, "verdict");
-    bool pass = verdict && !strcmp(verdict, "pass");
-    put(&b, "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>tritcheck %s receipt</title>\n"
-            "<style>body{font:14px/1.4 sans-serif;margin:2em;color:#222}table{border-collapse:collapse}"
-            "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}.pass{color:#2a7d2a}.fail{color:#d0021b}"
-            "code{font-size:12px}</style></head><body>\n", str(r, "kind") ? str(r, "kind") : "");
-    bool accuracy = str(r, "kind") && !strcmp(str(r, "kind"), "accuracy");
-    if (str(r, "kind") && !strcmp(str(r, "kind"), "conform")) {
-        conform_body(&b, r);
-        goto provenance;
-    }
-    if (accuracy) {
-        put(&b, "<h1>tritcheck accuracy: I2_S against an FP32 baseline</h1>\n<p>Model <code>");
-        put_text(&b, str(model, "file"));
-        put(&b, "</code>, SHA-256 <code>%s</code>. Baseline: ", str(model, "sha256") ? str(model, "sha256") : "?");
-        put_text(&b, str(get(r, "comparison"), "baseline"));
-        put(&b, ". %d tokens.</p>\n", cJSON_GetArraySize(get(get(r, "input"), "tokens")));
-        accuracy_body(&b, r);
-        goto provenance;
-    }
-    put(&b, "<h1>tritcheck %s: <span class='%s'>%s</span></h1>\n", str(r, "kind") ? str(r, "kind") : "",
-        pass ? "pass" : "fail", verdict ? (pass ? "PASS" : "FAIL") : "?");
-    put(&b, "<p>Model <code>");
-    put_text(&b, str(model, "file"));
-    put(&b, "</code> (%s, %.0f bytes, SHA-256 <code>%s</code>). ", str(model, "architecture") ? str(model, "architecture") : "?",
-        num(model, "size"), str(model, "sha256") ? str(model, "sha256") : "?");
-    put(&b, "Reference <b>");
-    put_text(&b, cJSON_GetStringValue(get(get(get(r, "engines"), "ref"), "id")));
-    put(&b, "</b>, candidate <b>");
-    put_text(&b, cJSON_GetStringValue(get(get(get(r, "engines"), "cand"), "id")));
-    put(&b, "</b>, %s mode, %d tokens.</p>\n", str(crit, "mode") ? str(crit, "mode") : "?",
-        cJSON_GetArraySize(get(get(r, "input"), "tokens")));
-    put(&b, "<p>%.0f taps compared, %.0f failed", num(sum, "taps_compared"), num(sum, "taps_failed"));
-    const cJSON *ff = get(sum, "first_failure");
-    if (cJSON_IsObject(ff)) {
-        put(&b, "; first failure <b>");
-        put_text(&b, str(ff, "tap"));
-        put(&b, "</b> at position %.0f, element %.0f", num(ff, "position"), num(ff, "element"));
-    }
-    const cJSON *det = get(r, "determinism");
-    if (cJSON_IsTrue(get(det, "measured")))
-        put(&b, ". Determinism: %s", cJSON_IsTrue(get(det, "bit_identical")) ? "two runs bit-identical" : "runs differ");
-    put(&b, ".</p>\n<h2>Scaled error per tap</h2>\n<p>");
-    put_text(&b, str(crit, "metric"));
-    put(&b, "</p>\n");
-    chart(&b, get(r, "results"), num(crit, "tolerance"));
-    put(&b, "<h2>Taps</h2>\n<table><tr><th>tap</th><th>scaled error</th><th>max abs</th><th>NMSE</th>"
-            "<th>cosine</th><th>q8 flips</th><th>verdict</th></tr>\n");
-    const cJSON *t;
-    cJSON_ArrayForEach(t, get(r, "results")) {
-        bool tp = cJSON_IsTrue(get(t, "pass"));
-        put(&b, "<tr><td><code>");
-        put_text(&b, str(t, "tap"));
-        put(&b, "</code></td><td>%.3g</td><td>%.3g</td>", num(t, "scaled_err"), num(t, "max_abs"));
-        if (get(t, "nmse")) put(&b, "<td>%.3g</td><td>%.9g</td><td>&ndash;</td>", num(t, "nmse"), num(t, "cosine"));
-        else put(&b, "<td>&ndash;</td><td>&ndash;</td><td>%.0f</td>", num(t, "boundary_flips"));
-        put(&b, "<td class='%s'>%s</td></tr>\n", tp ? "pass" : "fail", tp ? "pass" : "FAIL");
-    }
-    put(&b, "</table>\n<h2>Kernels observed</h2>\n<table><tr><th>engine</th><th>kernel</th><th>calls</th></tr>\n");
-    static const char *const sides[] = { "ref", "cand" };
-    for (int i = 0; i < 2; i++) {
-        const cJSON *k;
-        cJSON_ArrayForEach(k, get(get(get(r, "engines"), sides[i]), "kernels")) {
-            put(&b, "<tr><td>%s</td><td><code>", sides[i]);
-            put_text(&b, k->string);
-            put(&b, "</code></td><td>%.0f</td></tr>\n", k->valuedouble);
-        }
-    }
-    put(&b, "</table>\n");
-provenance:;
-    const cJSON *tool = get(r, "tool"), *host = get(r, "host");
-    put(&b, "<h2>Provenance</h2>\n<p>tritcheck %s (commit <code>%s</code>), ", str(tool, "version") ? str(tool, "version") : "?",
-        str(tool, "git_commit") ? str(tool, "git_commit") : "?");
-    put(&b, "compiler ");
-    put_text(&b, str(tool, "compiler"));
-    put(&b, "; host ");
-    put_text(&b, str(host, "cpu_model"));
-    put(&b, ", ");
-    put_text(&b, str(host, "os"));
-    put(&b, "; created %s. Digest <code>%s</code>%s.</p>\n</body></html>\n", str(r, "created") ? str(r, "created") : "?",
-        str(get(r, "digest"), "value") ? str(get(r, "digest"), "value") : "none",
-        get(r, "signature") ? ", signed (Ed25519)" : ", unsigned");
+    const char *kind = str(r, "kind");
+    page_head(&b, r);
+    if (kind && !strcmp(kind, "conform")) conform_body(&b, r);
+    else if (kind && !strcmp(kind, "accuracy")) accuracy_page(&b, r);
+    else compare_page(&b, r);
+    provenance(&b, r);
     cJSON_Delete(r);
     if (b.oom) {
         free(b.p);

@@ -1,5 +1,7 @@
-/* verify.c -- checking receipts and comparing two of them. */
+/* verify.c -- checking receipts (`tritcheck verify`), and reading their
+ * fields for diff.c and report.c. */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <math.h>
 #include <stdlib.h>
@@ -34,6 +36,37 @@ static void problem(problems *p, const char *fmt, ...)
     p->n++;
 }
 
+/* ---- reading a receipt's fields ---- */
+
+const cJSON *tc_audit_at(const cJSON *root, const char *path)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", path);
+    const cJSON *v = root;
+    for (char *save = NULL, *k = strtok_r(buf, ".", &save); k && v; k = strtok_r(NULL, ".", &save))
+        v = cJSON_GetObjectItemCaseSensitive(v, k);
+    return v;
+}
+
+double tc_audit_num(const cJSON *v)
+{
+    if (cJSON_IsNumber(v)) return v->valuedouble;
+    const char *s = cJSON_GetStringValue(v);
+    if (s && !strcmp(s, "inf")) return INFINITY;
+    if (s && !strcmp(s, "-inf")) return -INFINITY;
+    return NAN;
+}
+
+const cJSON *tc_audit_tap(const cJSON *results, const char *name)
+{
+    const cJSON *t;
+    cJSON_ArrayForEach(t, results) {
+        const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "tap"));
+        if (n && !strcmp(n, name)) return t;
+    }
+    return NULL;
+}
+
 /* ---- schema: required fields and their types ---- */
 
 enum jt { J_STR, J_NUM, J_BOOL, J_OBJ, J_ARR, J_NUM_OR_STR, J_OBJ_OR_NULL };
@@ -59,31 +92,11 @@ static bool jt_ok(const cJSON *v, enum jt t)
     return false;
 }
 
-/* The value at a dotted path ("model.hparams.vocab"), or NULL. */
-static const cJSON *at(const cJSON *root, const char *path)
-{
-    char buf[128];
-    snprintf(buf, sizeof buf, "%s", path);
-    const cJSON *v = root;
-    for (char *save = NULL, *k = strtok_r(buf, ".", &save); k && v; k = strtok_r(NULL, ".", &save))
-        v = cJSON_GetObjectItemCaseSensitive(v, k);
-    return v;
-}
-
 static void need(problems *p, const cJSON *root, const char *path, enum jt t)
 {
-    const cJSON *v = at(root, path);
+    const cJSON *v = tc_audit_at(root, path);
     if (!v) problem(p, "schema: %s is missing (expected %s)", path, jt_name(t));
     else if (!jt_ok(v, t)) problem(p, "schema: %s: expected %s", path, jt_name(t));
-}
-
-static double numv(const cJSON *v)
-{
-    if (cJSON_IsNumber(v)) return v->valuedouble;
-    const char *s = cJSON_GetStringValue(v);
-    if (s && !strcmp(s, "inf")) return INFINITY;
-    if (s && !strcmp(s, "-inf")) return -INFINITY;
-    return NAN;
 }
 
 static void check_schema_common(problems *p, const cJSON *r, bool no_model)
@@ -111,7 +124,7 @@ static void check_schema_compare(problems *p, const cJSON *r)
         { "timings", J_OBJ },
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) need(p, r, f[i].path, f[i].t);
-    const cJSON *res = at(r, "results"), *t;
+    const cJSON *res = tc_audit_at(r, "results"), *t;
     int i = 0;
     cJSON_ArrayForEach(t, res) {
         static const struct { const char *k; enum jt t; } tf[] = {
@@ -124,10 +137,10 @@ static void check_schema_compare(problems *p, const cJSON *r)
         }
         i++;
     }
-    const char *mode = cJSON_GetStringValue(at(r, "criteria.mode"));
+    const char *mode = cJSON_GetStringValue(tc_audit_at(r, "criteria.mode"));
     if (mode && strcmp(mode, "isolated") && strcmp(mode, "chained"))
         problem(p, "schema: criteria.mode: expected \"isolated\" or \"chained\", found \"%s\"", mode);
-    const char *v = cJSON_GetStringValue(at(r, "summary.verdict"));
+    const char *v = cJSON_GetStringValue(tc_audit_at(r, "summary.verdict"));
     if (v && strcmp(v, "pass") && strcmp(v, "fail"))
         problem(p, "schema: summary.verdict: expected \"pass\" or \"fail\", found \"%s\"", v);
 }
@@ -136,21 +149,21 @@ static void check_schema_compare(problems *p, const cJSON *r)
 
 static void check_consistency_compare(problems *p, const cJSON *r)
 {
-    double tol = numv(at(r, "criteria.tolerance"));
-    const char *mode = cJSON_GetStringValue(at(r, "criteria.mode"));
+    double tol = tc_audit_num(tc_audit_at(r, "criteria.tolerance"));
+    const char *mode = cJSON_GetStringValue(tc_audit_at(r, "criteria.mode"));
     bool chained = mode && !strcmp(mode, "chained");
-    const cJSON *t, *res = at(r, "results");
+    const cJSON *t, *res = tc_audit_at(r, "results");
     int n = 0, failed = 0;
     double min_fail_pos = INFINITY;
     const char *first = NULL;
-    size_t n_tokens = (size_t)cJSON_GetArraySize(at(r, "input.tokens"));
+    size_t n_tokens = (size_t)cJSON_GetArraySize(tc_audit_at(r, "input.tokens"));
     cJSON_ArrayForEach(t, res) {
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "tap"));
         if (!name) continue;
-        double scaled = numv(cJSON_GetObjectItemCaseSensitive(t, "scaled_err"));
-        double nonfinite = numv(cJSON_GetObjectItemCaseSensitive(t, "nonfinite"));
-        double mism = numv(cJSON_GetObjectItemCaseSensitive(t, "code_mismatches"));
-        double positions = numv(cJSON_GetObjectItemCaseSensitive(t, "positions"));
+        double scaled = tc_audit_num(cJSON_GetObjectItemCaseSensitive(t, "scaled_err"));
+        double nonfinite = tc_audit_num(cJSON_GetObjectItemCaseSensitive(t, "nonfinite"));
+        double mism = tc_audit_num(cJSON_GetObjectItemCaseSensitive(t, "code_mismatches"));
+        double positions = tc_audit_num(cJSON_GetObjectItemCaseSensitive(t, "positions"));
         /* chained mode judges q8 taps by their dequantized values alone */
         bool expect = scaled <= tol && !(nonfinite > 0) && (chained || !(mism > 0));
         bool pass = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "pass"));
@@ -161,11 +174,11 @@ static void check_consistency_compare(problems *p, const cJSON *r)
         if (positions > (double)n_tokens)
             problem(p, "consistency: %s: %g positions compared, but the input has %zu tokens", name, positions, n_tokens);
         const cJSON *top1 = cJSON_GetObjectItemCaseSensitive(t, "top1_agree");
-        if (top1 && numv(top1) > positions)
-            problem(p, "consistency: %s: top1_agree %g exceeds %g positions", name, numv(top1), positions);
+        if (top1 && tc_audit_num(top1) > positions)
+            problem(p, "consistency: %s: top1_agree %g exceeds %g positions", name, tc_audit_num(top1), positions);
         if (!pass) {
             failed++;
-            double fp = numv(cJSON_GetObjectItemCaseSensitive(t, "fail_position"));
+            double fp = tc_audit_num(cJSON_GetObjectItemCaseSensitive(t, "fail_position"));
             if (fp < min_fail_pos) {
                 min_fail_pos = fp;
                 first = name;
@@ -173,91 +186,112 @@ static void check_consistency_compare(problems *p, const cJSON *r)
         }
         n++;
     }
-    if (numv(at(r, "summary.taps_compared")) != n)
-        problem(p, "consistency: summary.taps_compared is %g, results lists %d taps", numv(at(r, "summary.taps_compared")), n);
-    if (numv(at(r, "summary.taps_failed")) != failed)
-        problem(p, "consistency: summary.taps_failed is %g, but %d results fail", numv(at(r, "summary.taps_failed")), failed);
-    const char *verdict = cJSON_GetStringValue(at(r, "summary.verdict"));
+    if (tc_audit_num(tc_audit_at(r, "summary.taps_compared")) != n)
+        problem(p, "consistency: summary.taps_compared is %g, results lists %d taps",
+                tc_audit_num(tc_audit_at(r, "summary.taps_compared")), n);
+    if (tc_audit_num(tc_audit_at(r, "summary.taps_failed")) != failed)
+        problem(p, "consistency: summary.taps_failed is %g, but %d results fail",
+                tc_audit_num(tc_audit_at(r, "summary.taps_failed")), failed);
+    const char *verdict = cJSON_GetStringValue(tc_audit_at(r, "summary.verdict"));
     const char *want = failed == 0 && n > 0 ? "pass" : "fail";
     if (verdict && strcmp(verdict, want))
         problem(p, "consistency: summary.verdict is \"%s\", but the results say \"%s\" (%d of %d taps fail)", verdict,
                 want, failed, n);
-    const cJSON *ff = at(r, "summary.first_failure");
-    const char *fft = cJSON_GetStringValue(at(r, "summary.first_failure.tap"));
-    if (failed && (!fft || !first || numv(at(r, "summary.first_failure.position")) != min_fail_pos))
+    const cJSON *ff = tc_audit_at(r, "summary.first_failure");
+    const char *fft = cJSON_GetStringValue(tc_audit_at(r, "summary.first_failure.tap"));
+    if (failed && (!fft || !first || tc_audit_num(tc_audit_at(r, "summary.first_failure.position")) != min_fail_pos))
         problem(p, "consistency: summary.first_failure names %s, but the earliest failure is %s at position %g",
                 fft ? fft : "nothing", first ? first : "?", min_fail_pos);
     if (!failed && ff && !cJSON_IsNull(ff)) problem(p, "consistency: summary.first_failure is set, but no tap fails");
-    double pt = numv(at(r, "input.prompt_tokens")), gt = numv(at(r, "input.generated_tokens"));
+    double pt = tc_audit_num(tc_audit_at(r, "input.prompt_tokens")),
+           gt = tc_audit_num(tc_audit_at(r, "input.generated_tokens"));
     if (!isnan(pt) && !isnan(gt) && pt + gt != (double)n_tokens)
         problem(p, "consistency: input.tokens has %zu ids, but prompt_tokens + generated_tokens = %g", n_tokens, pt + gt);
 }
 
 /* ---- rerun ---- */
 
-static const cJSON *find_tap(const cJSON *results, const char *name)
+/* The receipt's input.tokens as a new array of *n ids. */
+static tc_status receipt_tokens(const cJSON *r, int32_t **out, size_t *n, tc_err *err)
 {
-    const cJSON *t;
-    cJSON_ArrayForEach(t, results) {
-        const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "tap"));
-        if (n && !strcmp(n, name)) return t;
-    }
-    return NULL;
+    const cJSON *tl = tc_audit_at(r, "input.tokens"), *it;
+    int32_t *tokens = malloc(((size_t)cJSON_GetArraySize(tl) + 1) * sizeof *tokens);
+    if (!tokens) return tc_fail(err, TC_E_NOMEM, "out of memory");
+    *n = 0;
+    cJSON_ArrayForEach(it, tl) tokens[(*n)++] = (int32_t)tc_audit_num(it);
+    *out = tokens;
+    return TC_OK;
 }
 
-
-static tc_status rerun_compare(problems *p, const cJSON *r, const char *model, tc_err *err)
+/* Each of the n paths must print the same in the receipt and its rerun;
+ * the two forms are shown up to `shown` characters. */
+static void same_parts(problems *p, const cJSON *r, const cJSON *again, const char *const *paths, size_t n, int shown)
 {
-    tc_compare_job job = { 0 };
-    tc_engine_opts_default(&job.eng);
-    tc_compare_opts_default(&job.opts);
-    const cJSON *eref = at(r, "engines.ref"), *ecand = at(r, "engines.cand");
-    char ref[512], cand[512];
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *a = tc_audit_at(r, paths[i]), *b = tc_audit_at(again, paths[i]);
+        char *x = a ? cJSON_PrintUnformatted(a) : NULL, *y = b ? cJSON_PrintUnformatted(b) : NULL;
+        if ((x || y) && (!x || !y || strcmp(x, y)))
+            problem(p, "rerun: %s: recorded %.*s%s, now %.*s%s", paths[i], shown, x ? x : "absent",
+                    x && strlen(x) > (size_t)shown ? "..." : "", shown, y ? y : "absent",
+                    y && strlen(y) > (size_t)shown ? "..." : "");
+        free(x);
+        free(y);
+    }
+}
+
+/* The comparison a compare receipt records, as a job: the engines (a
+ * recording by its directory), precision, threads, context, criteria and,
+ * unless a recording brings its own, the tokens (*tokens, the caller
+ * frees).  ref and cand hold the engine names. */
+static tc_status compare_job_of(const cJSON *r, const char *model, tc_compare_job *job, char ref[512],
+                                char cand[512], int32_t **tokens, tc_err *err)
+{
+    *tokens = NULL;
+    tc_engine_opts_default(&job->eng);
+    tc_compare_opts_default(&job->opts);
+    const cJSON *eref = tc_audit_at(r, "engines.ref"), *ecand = tc_audit_at(r, "engines.cand");
     const char *rid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(eref, "id"));
     const char *cid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ecand, "id"));
     const char *rrec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(eref, "recording"));
     const char *crec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ecand, "recording"));
     if (!rid || !cid) return tc_fail(err, TC_E_FORMAT, "rerun: engines.ref.id and engines.cand.id are needed");
-    snprintf(ref, sizeof ref, "%s%s", rrec ? "dump:" : "", rrec ? rrec : rid);
-    snprintf(cand, sizeof cand, "%s%s", crec ? "dump:" : "", crec ? crec : cid);
-    job.ref = ref;
-    job.cand = cand;
-    job.model_path = model;
+    snprintf(ref, 512, "%s%s", rrec ? "dump:" : "", rrec ? rrec : rid);
+    snprintf(cand, 512, "%s%s", crec ? "dump:" : "", crec ? crec : cid);
+    job->ref = ref;
+    job->cand = cand;
+    job->model_path = model;
     const cJSON *live = rrec ? ecand : eref;
     const char *prec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(live, "precision"));
-    if (prec && tc_precision_from_name(prec, &job.eng.precision))
+    if (prec && tc_precision_from_name(prec, &job->eng.precision))
         return tc_fail(err, TC_E_FORMAT, "rerun: unknown precision \"%s\"", prec);
-    double th = numv(cJSON_GetObjectItemCaseSensitive(live, "threads")), ctx = numv(cJSON_GetObjectItemCaseSensitive(live, "context"));
-    if (th >= 1) job.eng.n_threads = (int)th;
-    if (ctx >= 1) job.eng.n_ctx = (uint32_t)ctx;
-    job.inject = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ecand, "inject"));
-    const char *mode = cJSON_GetStringValue(at(r, "criteria.mode"));
-    job.opts.mode = mode && !strcmp(mode, "chained") ? TC_COMPARE_CHAINED : TC_COMPARE_ISOLATED;
-    job.opts.tol = numv(at(r, "criteria.tolerance"));
-    job.opts.q8_margin = numv(at(r, "criteria.q8_margin"));
-    job.opts.determinism = cJSON_IsTrue(at(r, "determinism.measured"));
-    int32_t *tokens = NULL;
-    const cJSON *tl = at(r, "input.tokens"), *it;
-    size_t n = 0;
-    if (!rrec && !crec) {
-        tokens = malloc(((size_t)cJSON_GetArraySize(tl) + 1) * sizeof *tokens);
-        if (!tokens) return tc_fail(err, TC_E_NOMEM, "out of memory");
-        cJSON_ArrayForEach(it, tl) tokens[n++] = (int32_t)numv(it);
-        job.in.tokens = tokens;
-        job.in.n_tokens = (uint32_t)n;
-        double pt = numv(at(r, "input.prompt_tokens"));
-        job.n_prompt = pt >= 1 ? (uint32_t)pt : 0;
-    }
-    cJSON *again = NULL;
-    bool pass;
-    tc_status s = tc_compare_job_run(&job, NULL, &again, &pass, err);
-    free(tokens);
+    double th = tc_audit_num(cJSON_GetObjectItemCaseSensitive(live, "threads"));
+    double ctx = tc_audit_num(cJSON_GetObjectItemCaseSensitive(live, "context"));
+    if (th >= 1) job->eng.n_threads = (int)th;
+    if (ctx >= 1) job->eng.n_ctx = (uint32_t)ctx;
+    job->inject = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ecand, "inject"));
+    const char *mode = cJSON_GetStringValue(tc_audit_at(r, "criteria.mode"));
+    job->opts.mode = mode && !strcmp(mode, "chained") ? TC_COMPARE_CHAINED : TC_COMPARE_ISOLATED;
+    job->opts.tol = tc_audit_num(tc_audit_at(r, "criteria.tolerance"));
+    job->opts.q8_margin = tc_audit_num(tc_audit_at(r, "criteria.q8_margin"));
+    job->opts.determinism = cJSON_IsTrue(tc_audit_at(r, "determinism.measured"));
+    if (rrec || crec) return TC_OK;
+    size_t n;
+    tc_status s = receipt_tokens(r, tokens, &n, err);
     if (s) return s;
-    /* every figure of every tap, the verdict, determinism and the kernel counts */
+    job->in.tokens = *tokens;
+    job->in.n_tokens = (uint32_t)n;
+    double pt = tc_audit_num(tc_audit_at(r, "input.prompt_tokens"));
+    job->n_prompt = pt >= 1 ? (uint32_t)pt : 0;
+    return TC_OK;
+}
+
+/* Every figure of every tap the receipt lists, as the rerun gives it. */
+static void same_taps(problems *p, const cJSON *r, const cJSON *again)
+{
     const cJSON *t;
-    cJSON_ArrayForEach(t, at(r, "results")) {
+    cJSON_ArrayForEach(t, tc_audit_at(r, "results")) {
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "tap"));
-        const cJSON *u = name ? find_tap(at(again, "results"), name) : NULL;
+        const cJSON *u = name ? tc_audit_tap(tc_audit_at(again, "results"), name) : NULL;
         if (!u) {
             problem(p, "rerun: %s: not compared again", name ? name : "?");
             continue;
@@ -271,16 +305,25 @@ static tc_status rerun_compare(problems *p, const cJSON *r, const char *model, t
             free(b);
         }
     }
+}
+
+static tc_status rerun_compare(problems *p, const cJSON *r, const char *model, tc_err *err)
+{
+    tc_compare_job job = { 0 };
+    char ref[512], cand[512];
+    int32_t *tokens = NULL;
+    tc_status s = compare_job_of(r, model, &job, ref, cand, &tokens, err);
+    if (s) return s;
+    cJSON *again = NULL;
+    bool pass;
+    s = tc_compare_job_run(&job, NULL, &again, &pass, err);
+    free(tokens);
+    if (s) return s;
+    /* every figure of every tap, the verdict, determinism and the kernel counts */
+    same_taps(p, r, again);
     static const char *const whole[] = { "summary", "determinism.bit_identical", "engines.ref.kernels",
                                          "engines.cand.kernels", "input.tokens", "model.sha256" };
-    for (size_t i = 0; i < sizeof whole / sizeof whole[0]; i++) {
-        const cJSON *a = at(r, whole[i]), *b = at(again, whole[i]);
-        char *x = a ? cJSON_PrintUnformatted(a) : NULL, *y = b ? cJSON_PrintUnformatted(b) : NULL;
-        if ((x || y) && (!x || !y || strcmp(x, y)))
-            problem(p, "rerun: %s: recorded %s, now %s", whole[i], x ? x : "absent", y ? y : "absent");
-        free(x);
-        free(y);
-    }
+    same_parts(p, r, again, whole, sizeof whole / sizeof whole[0], INT_MAX);
     cJSON_Delete(again);
     return TC_OK;
 }
@@ -301,7 +344,7 @@ static void check_schema_accuracy(problems *p, const cJSON *r)
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) need(p, r, f[i].path, f[i].t);
     const cJSON *h;
     int i = 0;
-    cJSON_ArrayForEach(h, at(r, "headline")) {
+    cJSON_ArrayForEach(h, tc_audit_at(r, "headline")) {
         if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(h, "metric")) ||
             !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(h, "value")) ||
             !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(h, "definition")))
@@ -317,7 +360,7 @@ static double arr_sum(const cJSON *a, size_t *n)
     double s = 0.0;
     *n = 0;
     cJSON_ArrayForEach(v, a) {
-        s += numv(v);
+        s += tc_audit_num(v);
         (*n)++;
     }
     return s;
@@ -326,9 +369,11 @@ static double arr_sum(const cJSON *a, size_t *n)
 static double headline_value(const cJSON *r, const char *metric)
 {
     const cJSON *h;
-    cJSON_ArrayForEach(h, at(r, "headline"))
-        if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "metric")) ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "metric")) : "", metric))
-            return numv(cJSON_GetObjectItemCaseSensitive(h, "value"));
+    cJSON_ArrayForEach(h, tc_audit_at(r, "headline")) {
+        const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "metric"));
+        if (m && !strcmp(m, metric))
+            return tc_audit_num(cJSON_GetObjectItemCaseSensitive(h, "value"));
+    }
     return NAN;
 }
 
@@ -343,11 +388,13 @@ static void agree(problems *p, const char *what, double recorded, double recompu
 
 static void check_consistency_accuracy(problems *p, const cJSON *r)
 {
-    size_t n_tok = (size_t)cJSON_GetArraySize(at(r, "input.tokens")), n_kl, n_t1, n_t5, n_nb, n_ns;
-    double chunk = numv(at(r, "input.chunk"));
-    double kl = arr_sum(at(r, "per_position.kl"), &n_kl), t1 = arr_sum(at(r, "per_position.top1_agree"), &n_t1);
-    double t5 = arr_sum(at(r, "per_position.top5_overlap"), &n_t5);
-    double nb = arr_sum(at(r, "per_position.nll_baseline"), &n_nb), ns = arr_sum(at(r, "per_position.nll_subject"), &n_ns);
+    size_t n_tok = (size_t)cJSON_GetArraySize(tc_audit_at(r, "input.tokens")), n_kl, n_t1, n_t5, n_nb, n_ns;
+    double chunk = tc_audit_num(tc_audit_at(r, "input.chunk"));
+    double kl = arr_sum(tc_audit_at(r, "per_position.kl"), &n_kl),
+           t1 = arr_sum(tc_audit_at(r, "per_position.top1_agree"), &n_t1);
+    double t5 = arr_sum(tc_audit_at(r, "per_position.top5_overlap"), &n_t5);
+    double nb = arr_sum(tc_audit_at(r, "per_position.nll_baseline"), &n_nb),
+           ns = arr_sum(tc_audit_at(r, "per_position.nll_subject"), &n_ns);
     if (n_kl != n_tok || n_t1 != n_tok || n_t5 != n_tok)
         problem(p, "consistency: %zu tokens, but per_position has %zu KL, %zu top-1 and %zu top-5 figures", n_tok, n_kl,
                 n_t1, n_t5);
@@ -357,7 +404,7 @@ static void check_consistency_accuracy(problems *p, const cJSON *r)
                 n_tok, chunks, n_tok - chunks, n_nb, n_ns);
     if (n_kl) {
         agree(p, "headline kl_mean_nats", headline_value(r, "kl_mean_nats"), kl / (double)n_kl);
-        agree(p, "kl.mean", numv(at(r, "kl.mean")), kl / (double)n_kl);
+        agree(p, "kl.mean", tc_audit_num(tc_audit_at(r, "kl.mean")), kl / (double)n_kl);
         agree(p, "headline top1_agreement", headline_value(r, "top1_agreement"), t1 / (double)n_t1);
         agree(p, "headline top5_overlap", headline_value(r, "top5_overlap"), t5 / (5.0 * (double)n_t5));
     }
@@ -369,21 +416,22 @@ static void check_consistency_accuracy(problems *p, const cJSON *r)
     }
     double mincos = INFINITY;
     const cJSON *l;
-    cJSON_ArrayForEach(l, at(r, "per_layer")) mincos = fmin(mincos, numv(cJSON_GetObjectItemCaseSensitive(l, "cosine")));
+    cJSON_ArrayForEach(l, tc_audit_at(r, "per_layer"))
+        mincos = fmin(mincos, tc_audit_num(cJSON_GetObjectItemCaseSensitive(l, "cosine")));
     if (isfinite(mincos)) agree(p, "headline blk_out_cosine_min", headline_value(r, "blk_out_cosine_min"), mincos);
-    const cJSON *pt = at(r, "per_tensor");
+    const cJSON *pt = tc_audit_at(r, "per_tensor");
     if (pt) {
         double sum = 0.0;
         size_t n = 0;
         cJSON_ArrayForEach(l, pt) {
-            sum += numv(cJSON_GetObjectItemCaseSensitive(l, "rel_rms_error"));
+            sum += tc_audit_num(cJSON_GetObjectItemCaseSensitive(l, "rel_rms_error"));
             n++;
         }
         if (n) agree(p, "headline weight_rel_rms_error_mean", headline_value(r, "weight_rel_rms_error_mean"), sum / (double)n);
     }
     const cJSON *c;
     double total = 0.0;
-    cJSON_ArrayForEach(c, at(r, "kl.histogram.counts")) total += numv(c);
+    cJSON_ArrayForEach(c, tc_audit_at(r, "kl.histogram.counts")) total += tc_audit_num(c);
     if (total != (double)n_kl) problem(p, "consistency: the KL histogram counts %g positions, per_position has %zu", total, n_kl);
 }
 
@@ -395,28 +443,27 @@ static tc_status rerun_accuracy(problems *p, const cJSON *r, const tc_verify_opt
     tc_accuracy_opts_default(&o);
     o.n_random = 0;
     o.model_path = vo->model;
-    if (at(r, "baseline_model")) {
+    if (tc_audit_at(r, "baseline_model")) {
         if (!vo->baseline) return tc_fail(err, TC_E_USAGE, "rerun: this receipt has a latent baseline: give --baseline FILE");
         o.baseline_path = vo->baseline;
     }
-    const char *eng = cJSON_GetStringValue(at(r, "engines.subject.id"));
-    const char *ps = cJSON_GetStringValue(at(r, "engines.subject.precision"));
-    const char *pb = cJSON_GetStringValue(at(r, "engines.baseline.precision"));
+    const char *eng = cJSON_GetStringValue(tc_audit_at(r, "engines.subject.id"));
+    const char *ps = cJSON_GetStringValue(tc_audit_at(r, "engines.subject.precision"));
+    const char *pb = cJSON_GetStringValue(tc_audit_at(r, "engines.baseline.precision"));
     if (!eng || !ps || !pb || tc_precision_from_name(ps, &o.precision) || tc_precision_from_name(pb, &o.baseline_precision))
         return tc_fail(err, TC_E_FORMAT, "rerun: engines.subject/baseline id and precision are needed");
     o.engine = eng;
-    double th = numv(at(r, "engines.subject.threads"));
+    double th = tc_audit_num(tc_audit_at(r, "engines.subject.threads"));
     o.n_threads = th >= 1 ? (int)th : 1;
-    o.ctx = (uint32_t)numv(at(r, "input.chunk"));
-    const cJSON *tl = at(r, "input.tokens"), *it;
-    int32_t *tokens = malloc(((size_t)cJSON_GetArraySize(tl) + 1) * sizeof *tokens);
-    size_t n = 0;
-    if (!tokens) return tc_fail(err, TC_E_NOMEM, "out of memory");
-    cJSON_ArrayForEach(it, tl) tokens[n++] = (int32_t)numv(it);
+    o.ctx = (uint32_t)tc_audit_num(tc_audit_at(r, "input.chunk"));
+    int32_t *tokens;
+    size_t n;
+    tc_status s = receipt_tokens(r, &tokens, &n, err);
+    if (s) return s;
     o.tokens = tokens;
     o.n_tokens = (uint32_t)n;
     cJSON *again = NULL;
-    tc_status s = tc_accuracy_run(&o, NULL, &again, err);
+    s = tc_accuracy_run(&o, NULL, &again, err);
     free(tokens);
     if (s) return s;
     static const char *const parts[] = { "per_position.kl", "per_position.top1_agree", "per_position.top5_overlap",
@@ -424,15 +471,7 @@ static tc_status rerun_accuracy(problems *p, const cJSON *r, const tc_verify_opt
                                          "per_tensor", "headline", "kl.mean", "kl.median", "kl.p95", "kl.p99", "kl.max",
                                          "kl.histogram", "engines.subject.kernels", "engines.baseline.kernels",
                                          "model.sha256" };
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-        const cJSON *a = at(r, parts[i]), *b = at(again, parts[i]);
-        char *x = a ? cJSON_PrintUnformatted(a) : NULL, *y = b ? cJSON_PrintUnformatted(b) : NULL;
-        if ((x || y) && (!x || !y || strcmp(x, y)))
-            problem(p, "rerun: %s: recorded %.60s%s, now %.60s%s", parts[i], x ? x : "absent", x && strlen(x) > 60 ? "..." : "",
-                    y ? y : "absent", y && strlen(y) > 60 ? "..." : "");
-        free(x);
-        free(y);
-    }
+    same_parts(p, r, again, parts, sizeof parts / sizeof parts[0], 60);
     cJSON_Delete(again);
     return TC_OK;
 }
@@ -454,7 +493,7 @@ static void check_conform(problems *p, const cJSON *r, const char *path)
     char *slash = strrchr(dir, '/');
     if (slash) *slash = '\0';
     else snprintf(dir, sizeof dir, ".");
-    cJSON_ArrayForEach(c, at(r, "cases")) {
+    cJSON_ArrayForEach(c, tc_audit_at(r, "cases")) {
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "name"));
         const char *expect = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "expect"));
         const char *verdict = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "verdict"));
@@ -472,8 +511,9 @@ static void check_conform(problems *p, const cJSON *r, const char *path)
         snprintf(rp, sizeof rp, "%s/%s", dir, file ? file : "");
         cJSON *cr;
         if (file && access(rp, R_OK) == 0 && tc_receipt_load(rp, &cr, NULL) == TC_OK) {
-            const char *v = cJSON_GetStringValue(at(cr, "summary.verdict"));
-            if (!dg || strcmp(dg, cJSON_GetStringValue(at(cr, "digest.value")) ? cJSON_GetStringValue(at(cr, "digest.value")) : ""))
+            const char *v = cJSON_GetStringValue(tc_audit_at(cr, "summary.verdict"));
+            const char *cdg = cJSON_GetStringValue(tc_audit_at(cr, "digest.value"));
+            if (!dg || strcmp(dg, cdg ? cdg : ""))
                 problem(p, "case %s: %s's digest is not the one the summary records", name ? name : "?", file);
             else if (tc_receipt_check_seal(cr, NULL, NULL))
                 problem(p, "case %s: %s fails its own digest", name ? name : "?", file);
@@ -484,10 +524,11 @@ static void check_conform(problems *p, const cJSON *r, const char *path)
         n++;
         ok += conforms;
     }
-    if (numv(at(r, "summary.cases")) != n || numv(at(r, "summary.conforming")) != ok)
+    if (tc_audit_num(tc_audit_at(r, "summary.cases")) != n || tc_audit_num(tc_audit_at(r, "summary.conforming")) != ok)
         problem(p, "consistency: summary counts %g cases, %g conforming; the cases say %d and %d",
-                numv(at(r, "summary.cases")), numv(at(r, "summary.conforming")), n, ok);
-    const char *v = cJSON_GetStringValue(at(r, "summary.verdict"));
+                tc_audit_num(tc_audit_at(r, "summary.cases")), tc_audit_num(tc_audit_at(r, "summary.conforming")), n,
+                ok);
+    const char *v = cJSON_GetStringValue(tc_audit_at(r, "summary.verdict"));
     const char *want = ok == n && n > 0 ? "conforms" : "does not conform";
     if (v && strcmp(v, want)) problem(p, "consistency: summary.verdict is \"%s\", the cases say \"%s\"", v, want);
 }
@@ -510,7 +551,7 @@ static void check_kernels(problems *p, const cJSON *r)
     int n = 0, ok = 0;
     const char *first = NULL;
     const cJSON *c;
-    cJSON_ArrayForEach(c, at(r, "cases")) {
+    cJSON_ArrayForEach(c, tc_audit_at(r, "cases")) {
         static const char *const sf[] = { "name", "kernel", "variant", "shape", "verdict" };
         for (size_t i = 0; i < sizeof sf / sizeof sf[0]; i++)
             if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, sf[i])))
@@ -528,9 +569,10 @@ static void check_kernels(problems *p, const cJSON *r)
                 continue;
             }
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(k, "value"), *lim = cJSON_GetObjectItemCaseSensitive(k, "limit");
-            if (v && lim && (numv(v) <= numv(lim)) != cJSON_IsTrue(pass))
+            if (v && lim && (tc_audit_num(v) <= tc_audit_num(lim)) != cJSON_IsTrue(pass))
                 problem(p, "consistency: case %s: %s %g against limit %g says %s, the receipt says %s", name, kn,
-                        numv(v), numv(lim), numv(v) <= numv(lim) ? "pass" : "fail", cJSON_IsTrue(pass) ? "pass" : "fail");
+                        tc_audit_num(v), tc_audit_num(lim), tc_audit_num(v) <= tc_audit_num(lim) ? "pass" : "fail",
+                        cJSON_IsTrue(pass) ? "pass" : "fail");
             all = all && cJSON_IsTrue(pass);
         }
         const char *verdict = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "verdict"));
@@ -538,7 +580,8 @@ static void check_kernels(problems *p, const cJSON *r)
             problem(p, "consistency: case %s: verdict %s, its checks say %s", name, verdict, all ? "pass" : "fail");
         const cJSON *perf = cJSON_GetObjectItemCaseSensitive(c, "perf");
         if (perf) {
-            double rate = numv(at(perf, "rate")), ceil = numv(at(perf, "ceiling")), frac = numv(at(perf, "fraction"));
+            double rate = tc_audit_num(tc_audit_at(perf, "rate")), ceil = tc_audit_num(tc_audit_at(perf, "ceiling")),
+                   frac = tc_audit_num(tc_audit_at(perf, "fraction"));
             if (!(ceil > 0) || !(fabs(frac - rate / ceil) <= 1e-9 * fabs(frac) + 1e-12))
                 problem(p, "consistency: case %s: perf fraction %g is not rate %g / ceiling %g", name, frac, rate, ceil);
         }
@@ -546,14 +589,14 @@ static void check_kernels(problems *p, const cJSON *r)
         n++;
         ok += all;
     }
-    if (numv(at(r, "summary.cases")) != n || numv(at(r, "summary.passed")) != ok ||
-        numv(at(r, "summary.failed")) != n - ok)
+    if (tc_audit_num(tc_audit_at(r, "summary.cases")) != n || tc_audit_num(tc_audit_at(r, "summary.passed")) != ok ||
+        tc_audit_num(tc_audit_at(r, "summary.failed")) != n - ok)
         problem(p, "consistency: summary counts %g cases, %g passed, %g failed; the cases say %d, %d and %d",
-                numv(at(r, "summary.cases")), numv(at(r, "summary.passed")), numv(at(r, "summary.failed")), n, ok,
-                n - ok);
-    const char *v = cJSON_GetStringValue(at(r, "summary.verdict")), *want = n > 0 && ok == n ? "pass" : "fail";
+                tc_audit_num(tc_audit_at(r, "summary.cases")), tc_audit_num(tc_audit_at(r, "summary.passed")),
+                tc_audit_num(tc_audit_at(r, "summary.failed")), n, ok, n - ok);
+    const char *v = cJSON_GetStringValue(tc_audit_at(r, "summary.verdict")), *want = n > 0 && ok == n ? "pass" : "fail";
     if (strcmp(v, want)) problem(p, "consistency: summary.verdict is \"%s\", the cases say \"%s\"", v, want);
-    const char *ff = cJSON_GetStringValue(at(r, "summary.first_failure"));
+    const char *ff = cJSON_GetStringValue(tc_audit_at(r, "summary.first_failure"));
     if ((ff == NULL) != (first == NULL) || (ff && strcmp(ff, first)))
         problem(p, "consistency: summary.first_failure is %s, the cases say %s", ff ? ff : "null", first ? first : "null");
 }
@@ -569,24 +612,29 @@ static void check_bench(problems *p, const cJSON *r)
                                      "bench.macs_per_cycle", "bench.peak_gmac_s", "bench.prefill_peak_ratio" };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) need(p, r, f[i], i ? J_NUM : J_STR);
     if (p->n) return;
-    double dec = numv(at(r, "bench.decode_tok_s.median")), pre = numv(at(r, "bench.prefill_tok_s.median"));
-    double bytes = numv(at(r, "bench.weight_bytes_per_token")) + numv(at(r, "bench.kv_bytes_per_token"));
-    double floor_tok = numv(at(r, "bench.bandwidth_gb_s")) * 1e9 / bytes;
-    double peak = numv(at(r, "bench.cores")) * numv(at(r, "bench.ghz")) * numv(at(r, "bench.macs_per_cycle"));
-    double gmac = pre * numv(at(r, "bench.prefill_macs_per_token")) / 1e9;
-    struct { const char *what; double recorded, derived; } d[] = {
-        { "bench.floor_tok_s (bandwidth / bytes per token)", numv(at(r, "bench.floor_tok_s")), floor_tok },
-        { "bench.decode_gb_s (decode tok/s x bytes per token)", numv(at(r, "bench.decode_gb_s")), dec * bytes / 1e9 },
-        { "bench.decode_floor_ratio (decode / floor)", numv(at(r, "bench.decode_floor_ratio")), dec / floor_tok },
-        { "bench.prefill_gmac_s (prefill tok/s x MACs per token)", numv(at(r, "bench.prefill_gmac_s")), gmac },
-        { "bench.peak_gmac_s (cores x GHz x MACs per cycle)", numv(at(r, "bench.peak_gmac_s")), peak },
-        { "bench.prefill_peak_ratio (GMAC/s / peak)", numv(at(r, "bench.prefill_peak_ratio")), gmac / peak },
+    double dec = tc_audit_num(tc_audit_at(r, "bench.decode_tok_s.median")),
+           pre = tc_audit_num(tc_audit_at(r, "bench.prefill_tok_s.median"));
+    double bytes = tc_audit_num(tc_audit_at(r, "bench.weight_bytes_per_token")) +
+                   tc_audit_num(tc_audit_at(r, "bench.kv_bytes_per_token"));
+    double floor_tok = tc_audit_num(tc_audit_at(r, "bench.bandwidth_gb_s")) * 1e9 / bytes;
+    double peak = tc_audit_num(tc_audit_at(r, "bench.cores")) * tc_audit_num(tc_audit_at(r, "bench.ghz")) *
+                  tc_audit_num(tc_audit_at(r, "bench.macs_per_cycle"));
+    double gmac = pre * tc_audit_num(tc_audit_at(r, "bench.prefill_macs_per_token")) / 1e9;
+    struct { const char *path, *how; double derived; } d[] = {
+        { "bench.floor_tok_s", "bandwidth / bytes per token", floor_tok },
+        { "bench.decode_gb_s", "decode tok/s x bytes per token", dec * bytes / 1e9 },
+        { "bench.decode_floor_ratio", "decode / floor", dec / floor_tok },
+        { "bench.prefill_gmac_s", "prefill tok/s x MACs per token", gmac },
+        { "bench.peak_gmac_s", "cores x GHz x MACs per cycle", peak },
+        { "bench.prefill_peak_ratio", "GMAC/s / peak", gmac / peak },
     };
-    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
-        if (!(fabs(d[i].recorded - d[i].derived) <= 1e-9 * fmax(1.0, fabs(d[i].derived))))
-            problem(p, "consistency: %s is %.17g, the measured figures give %.17g", d[i].what, d[i].recorded,
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        double recorded = tc_audit_num(tc_audit_at(r, d[i].path));
+        if (!(fabs(recorded - d[i].derived) <= 1e-9 * fmax(1.0, fabs(d[i].derived))))
+            problem(p, "consistency: %s (%s) is %.17g, the measured figures give %.17g", d[i].path, d[i].how, recorded,
                     d[i].derived);
-    const cJSON *pd = at(r, "bench.paired");
+    }
+    const cJSON *pd = tc_audit_at(r, "bench.paired");
     if (pd) {   /* the paired ratio: the median of the per-repeat ratios it lists */
         const cJSON *bw = cJSON_GetObjectItemCaseSensitive(pd, "bandwidth_gb_s");
         const cJSON *dt = cJSON_GetObjectItemCaseSensitive(pd, "decode_tok_s");
@@ -597,20 +645,21 @@ static void check_bench(problems *p, const cJSON *r)
                     (int)TC_BENCH_MAX_REPEAT);
         } else {
             for (int k = 0; k < n; k++) {
-                b[k] = numv(cJSON_GetArrayItem(bw, k));
-                d[k] = numv(cJSON_GetArrayItem(dt, k));
+                b[k] = tc_audit_num(cJSON_GetArrayItem(bw, k));
+                d[k] = tc_audit_num(cJSON_GetArrayItem(dt, k));
             }
             const double want = tc_bench_paired_ratio(d, b, (uint32_t)n, bytes);
-            const double got = numv(cJSON_GetObjectItemCaseSensitive(pd, "ratio_median"));
+            const double got = tc_audit_num(cJSON_GetObjectItemCaseSensitive(pd, "ratio_median"));
             if (!(fabs(got - want) <= 1e-9 * fmax(1.0, fabs(want))))
                 problem(p, "consistency: bench.paired.ratio_median is %.17g, the listed repeats give %.17g", got, want);
         }
     }
     static const char *const spreads[] = { "bench.prefill_tok_s", "bench.decode_tok_s" };
     for (int i = 0; i < 2; i++) {
-        const cJSON *o = at(r, spreads[i]);
-        double lo = numv(cJSON_GetObjectItemCaseSensitive(o, "min")), md = numv(cJSON_GetObjectItemCaseSensitive(o, "median"));
-        double hi = numv(cJSON_GetObjectItemCaseSensitive(o, "max"));
+        const cJSON *o = tc_audit_at(r, spreads[i]);
+        double lo = tc_audit_num(cJSON_GetObjectItemCaseSensitive(o, "min")),
+               md = tc_audit_num(cJSON_GetObjectItemCaseSensitive(o, "median"));
+        double hi = tc_audit_num(cJSON_GetObjectItemCaseSensitive(o, "max"));
         if (!(lo <= md && md <= hi)) problem(p, "consistency: %s: expected min <= median <= max", spreads[i]);
     }
 }
@@ -674,7 +723,7 @@ tc_status tc_verify(const char *path, const tc_verify_opts *o, FILE *out, bool *
     if (model) {
         char sha[TC_SHA256_HEX];
         if ((s = tc_sha256_file(model, sha, err))) goto out;
-        const char *want = cJSON_GetStringValue(at(r, "model.sha256"));
+        const char *want = cJSON_GetStringValue(tc_audit_at(r, "model.sha256"));
         if (!want || strcmp(want, sha))
             problem(&p, "model: %s has SHA-256 %.16s..., the receipt's model.sha256 is %.16s...", model, sha,
                     want ? want : "absent");
@@ -698,99 +747,5 @@ tc_status tc_verify(const char *path, const tc_verify_opts *o, FILE *out, bool *
     *valid = p.n == 0;
 out:
     cJSON_Delete(r);
-    return s;
-}
-
-/* ---- diff ---- */
-
-tc_status tc_diff_receipts(const char *old_path, const char *new_path, FILE *out, bool *worse, tc_err *err)
-{
-    cJSON *a, *b;
-    *worse = false;
-    tc_status s = tc_receipt_load(old_path, &a, err);
-    if (s) return s;
-    if ((s = tc_receipt_load(new_path, &b, err))) {
-        cJSON_Delete(a);
-        return s;
-    }
-    int changes = 0;
-    const char *ka = cJSON_GetStringValue(at(a, "kind")), *kb = cJSON_GetStringValue(at(b, "kind"));
-    if (!ka || !kb || strcmp(ka, kb)) {
-        s = tc_fail(err, TC_E_USAGE, "diff: %s is a %s receipt, %s a %s receipt", old_path, ka ? ka : "?", new_path,
-                    kb ? kb : "?");
-        goto out;
-    }
-    const char *ma = cJSON_GetStringValue(at(a, "model.sha256")), *mb = cJSON_GetStringValue(at(b, "model.sha256"));
-    if (ma && mb && strcmp(ma, mb)) {
-        fprintf(out, "model: %.16s... -> %.16s... (different files)\n", ma, mb);
-        changes++;
-    }
-    /* per tap: error before and after, verdict flips */
-    const cJSON *t;
-    cJSON_ArrayForEach(t, at(a, "results")) {
-        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "tap"));
-        if (!name) continue;
-        const cJSON *u = find_tap(at(b, "results"), name);
-        if (!u) {
-            fprintf(out, "%-26s only in the old receipt\n", name);
-            changes++;
-            continue;
-        }
-        double ea = numv(cJSON_GetObjectItemCaseSensitive(t, "scaled_err"));
-        double eb = numv(cJSON_GetObjectItemCaseSensitive(u, "scaled_err"));
-        bool pa = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "pass"));
-        bool pb = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(u, "pass"));
-        const char *ha = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "sha256_cand"));
-        const char *hb = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(u, "sha256_cand"));
-        bool same_bits = ha && hb && !strcmp(ha, hb);
-        if (pa != pb || ea != eb || !same_bits) {
-            fprintf(out, "%-26s scaled_err %.3g -> %.3g%s%s\n", name, ea, eb,
-                    pa == pb ? (eb > ea ? "  (grew)" : eb < ea ? "  (shrank)" : "  (same error, other bits)")
-                             : pb ? "  FAIL -> PASS" : "  PASS -> FAIL", "");
-            changes++;
-            if (pa && !pb) *worse = true;
-        }
-    }
-    cJSON_ArrayForEach(t, at(b, "results")) {
-        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "tap"));
-        if (name && !find_tap(at(a, "results"), name)) {
-            fprintf(out, "%-26s only in the new receipt\n", name);
-            changes++;
-        }
-    }
-    /* kernel variants that ran */
-    static const char *const sides[] = { "engines.ref.kernels", "engines.cand.kernels" };
-    for (int sd = 0; sd < 2; sd++) {
-        const cJSON *x = at(a, sides[sd]), *y = at(b, sides[sd]), *k;
-        cJSON_ArrayForEach(k, x) if (!cJSON_GetObjectItemCaseSensitive(y, k->string)) {
-            fprintf(out, "%s: %s no longer runs\n", sides[sd], k->string);
-            changes++;
-        }
-        cJSON_ArrayForEach(k, y) if (!cJSON_GetObjectItemCaseSensitive(x, k->string)) {
-            fprintf(out, "%s: %s now runs (%g calls)\n", sides[sd], k->string, numv(k));
-            changes++;
-        }
-    }
-    const char *va = cJSON_GetStringValue(at(a, "summary.verdict")), *vb = cJSON_GetStringValue(at(b, "summary.verdict"));
-    if (va && vb && strcmp(va, vb)) {
-        fprintf(out, "verdict: %s -> %s\n", va, vb);
-        changes++;
-        if (!strcmp(vb, "fail")) *worse = true;
-    }
-    bool da = cJSON_IsTrue(at(a, "determinism.bit_identical")), db = cJSON_IsTrue(at(b, "determinism.bit_identical"));
-    if (da != db) {
-        fprintf(out, "determinism: %s -> %s\n", da ? "bit-identical" : "not bit-identical", db ? "bit-identical" : "not bit-identical");
-        changes++;
-        if (da && !db) *worse = true;
-    }
-    static const char *const times[] = { "timings.ref_seconds", "timings.cand_seconds" };
-    for (int i = 0; i < 2; i++) {
-        double x = numv(at(a, times[i])), y = numv(at(b, times[i]));
-        if (x > 0 && y > 0) fprintf(out, "%s: %.3f -> %.3f (%+.1f%%)\n", times[i], x, y, 100.0 * (y - x) / x);
-    }
-    if (!changes) fprintf(out, "no change in results, verdicts or kernels\n");
-out:
-    cJSON_Delete(a);
-    cJSON_Delete(b);
     return s;
 }

@@ -1,5 +1,5 @@
-/* verify.h -- checking receipts (`tritcheck verify`) and comparing two of
- * them (`tritcheck diff`). */
+/* verify.h -- checking receipts (`tritcheck verify`), and reading a
+ * receipt's fields the way verify does (also for diff.c and report.c). */
 #ifndef TC_VERIFY_H
 #define TC_VERIFY_H
 
@@ -26,10 +26,16 @@ typedef struct tc_verify_opts {
  * for a file that is not a receipt, TC_E_MODEL, TC_E_NOMEM). */
 tc_status tc_verify(const char *path, const tc_verify_opts *o, FILE *out, bool *valid, tc_err *err);
 
-/* What changed between two receipts of the same kind: per tap, error
- * before and after and verdict flips; kernel variants that changed;
- * timings.  *worse says whether any verdict got worse.  TC_OK or an error
- * reading either receipt. */
-tc_status tc_diff_receipts(const char *old_path, const char *new_path, FILE *out, bool *worse, tc_err *err);
+/* ---- reading a receipt's fields ---- */
+
+/* The value at a dotted path ("model.hparams.vocab") under root, or NULL. */
+const cJSON *tc_audit_at(const cJSON *root, const char *path);
+
+/* A figure as receipts write it: a number, or "inf" / "-inf" for the
+ * infinities; NAN for anything else (absent, "nan", another type). */
+double tc_audit_num(const cJSON *v);
+
+/* The entry of a results array whose "tap" is name, or NULL. */
+const cJSON *tc_audit_tap(const cJSON *results, const char *name);
 
 #endif

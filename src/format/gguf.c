@@ -1,7 +1,8 @@
-/* gguf.c -- GGUF v2/v3 reader and writer (SPEC 1.1). */
+/* gguf.c -- the GGUF v2/v3 reader (SPEC 1.1); the writer is gguf_writer.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,10 +114,82 @@ static tc_status rd_name(cursor *c, char **out, size_t max_len, const char *what
 }
 
 static void value_free(tc_gguf_value *v);
+static tc_status rd_value(cursor *c, uint32_t t, tc_gguf_value *v, int depth, const char *key);
+
+/* The body of a fixed-size value (every type but string and array), from
+ * the value's byte `at`. */
+static tc_status rd_scalar(cursor *c, tc_gguf_value *v, const char *key, size_t at)
+{
+    uint8_t b[8];
+    tc_status s = rd(c, b, vtypes[v->type].size, key);
+    if (s) return s;
+    switch (v->type) {
+    case TC_GGUF_U8: v->v.u = b[0]; break;
+    case TC_GGUF_I8: v->v.i = (int8_t)b[0]; break;
+    case TC_GGUF_U16: { uint16_t x; memcpy(&x, b, 2); v->v.u = x; break; }
+    case TC_GGUF_I16: { int16_t x; memcpy(&x, b, 2); v->v.i = x; break; }
+    case TC_GGUF_U32: { uint32_t x; memcpy(&x, b, 4); v->v.u = x; break; }
+    case TC_GGUF_I32: { int32_t x; memcpy(&x, b, 4); v->v.i = x; break; }
+    case TC_GGUF_U64: memcpy(&v->v.u, b, 8); break;
+    case TC_GGUF_I64: memcpy(&v->v.i, b, 8); break;
+    case TC_GGUF_F32: { float x; memcpy(&x, b, 4); v->v.f = x; break; }
+    case TC_GGUF_F64: memcpy(&v->v.f, b, 8); break;
+    case TC_GGUF_BOOL:
+        if (b[0] > 1)
+            return tc_fail(c->err, TC_E_FORMAT, "%s: key '%s' at byte %zu: bool value %u (expected 0 or 1)",
+                           c->file, key, at, b[0]);
+        v->v.b = b[0];
+        break;
+    default: break;
+    }
+    return TC_OK;
+}
+
+/* An array body: element type, count, elements.  Numeric elements stay
+ * borrowed in the mapping; strings and arrays are parsed one by one, a
+ * level deeper.  The count is checked against the bytes left first (each
+ * element needs at least its minimal encoded size). */
+static tc_status rd_array(cursor *c, tc_gguf_value *v, int depth, const char *key, size_t at)
+{
+    uint32_t et;
+    uint64_t n;
+    tc_status s;
+    if (depth >= TC_GGUF_MAX_ARRAY_DEPTH)
+        return tc_fail(c->err, TC_E_FORMAT, "%s: key '%s' at byte %zu: arrays nested deeper than %d",
+                       c->file, key, at, TC_GGUF_MAX_ARRAY_DEPTH);
+    if ((s = rd_u32(c, &et, key)) || (s = rd_u64(c, &n, key))) return s;
+    if (et >= TC_GGUF_NTYPES)
+        return tc_fail(c->err, TC_E_FORMAT, "%s: key '%s' at byte %zu: unknown array element type %"
+                       PRIu32 " (expected 0..12)", c->file, key, at, et);
+    v->v.arr.type = (tc_gguf_vtype)et;
+    v->v.arr.n = n;
+    /* minimal bytes per element: fixed size, 8 for a string length,
+     * 12 for a nested array header */
+    size_t min = vtypes[et].size ? vtypes[et].size : (et == TC_GGUF_STRING ? 8 : 12);
+    if (n > (c->size - c->off) / min)
+        return tc_fail(c->err, TC_E_FORMAT, "%s: key '%s' at byte %zu: array of %" PRIu64
+                       " %s needs at least %" PRIu64 " bytes, only %zu are left", c->file, key, at,
+                       n, vtypes[et].name, n > UINT64_MAX / min ? UINT64_MAX : n * min,
+                       c->size - c->off);
+    if (vtypes[et].size) {
+        v->v.arr.raw = c->base + c->off;
+        c->off += (size_t)n * vtypes[et].size;
+        return TC_OK;
+    }
+    if (n == 0) return TC_OK;
+    v->v.arr.items = calloc((size_t)n, sizeof *v->v.arr.items);
+    if (!v->v.arr.items)
+        return tc_fail(c->err, TC_E_NOMEM, "%s: key '%s': out of memory for %" PRIu64 " items",
+                       c->file, key, n);
+    for (uint64_t i = 0; i < n; i++) {
+        s = rd_value(c, et, &v->v.arr.items[i], depth + 1, key);
+        if (s) return s;   /* the caller frees the partial tree */
+    }
+    return TC_OK;
+}
 
 /* Parse one value of type t.  Arrays of strings or arrays recurse, to a
- * bounded depth; every element count is checked against the bytes left
- * (each element needs at least its minimal encoded size). */
+ * bounded depth. */
 static tc_status rd_value(cursor *c, uint32_t t, tc_gguf_value *v, int depth, const char *key)
 {
     size_t at = c->off;
@@ -125,75 +198,13 @@ static tc_status rd_value(cursor *c, uint32_t t, tc_gguf_value *v, int depth, co
         return tc_fail(c->err, TC_E_FORMAT, "%s: key '%s' at byte %zu: unknown value type %" PRIu32
                        " (expected 0..12)", c->file, key, at, t);
     v->type = (tc_gguf_vtype)t;
-    uint8_t b[8];
-    switch (v->type) {
-    case TC_GGUF_STRING: {
+    if (v->type == TC_GGUF_STRING) {
         char what[96];
         snprintf(what, sizeof what, "key '%.80s'", key);
         return rd_str(c, &v->v.str.ptr, &v->v.str.len, what);
     }
-    case TC_GGUF_ARRAY: {
-        uint32_t et;
-        uint64_t n;
-        tc_status s;
-        if (depth >= TC_GGUF_MAX_ARRAY_DEPTH)
-            return tc_fail(c->err, TC_E_FORMAT, "%s: key '%s' at byte %zu: arrays nested deeper than %d",
-                           c->file, key, at, TC_GGUF_MAX_ARRAY_DEPTH);
-        if ((s = rd_u32(c, &et, key)) || (s = rd_u64(c, &n, key))) return s;
-        if (et >= TC_GGUF_NTYPES)
-            return tc_fail(c->err, TC_E_FORMAT, "%s: key '%s' at byte %zu: unknown array element type %"
-                           PRIu32 " (expected 0..12)", c->file, key, at, et);
-        v->v.arr.type = (tc_gguf_vtype)et;
-        v->v.arr.n = n;
-        /* minimal bytes per element: fixed size, 8 for a string length,
-         * 12 for a nested array header */
-        size_t min = vtypes[et].size ? vtypes[et].size : (et == TC_GGUF_STRING ? 8 : 12);
-        if (n > (c->size - c->off) / min)
-            return tc_fail(c->err, TC_E_FORMAT, "%s: key '%s' at byte %zu: array of %" PRIu64
-                           " %s needs at least %" PRIu64 " bytes, only %zu are left", c->file, key, at,
-                           n, vtypes[et].name, n > UINT64_MAX / min ? UINT64_MAX : n * min,
-                           c->size - c->off);
-        if (vtypes[et].size) {
-            v->v.arr.raw = c->base + c->off;
-            c->off += (size_t)n * vtypes[et].size;
-            return TC_OK;
-        }
-        if (n == 0) return TC_OK;
-        v->v.arr.items = calloc((size_t)n, sizeof *v->v.arr.items);
-        if (!v->v.arr.items)
-            return tc_fail(c->err, TC_E_NOMEM, "%s: key '%s': out of memory for %" PRIu64 " items",
-                           c->file, key, n);
-        for (uint64_t i = 0; i < n; i++) {
-            s = rd_value(c, et, &v->v.arr.items[i], depth + 1, key);
-            if (s) return s;   /* the caller frees the partial tree */
-        }
-        return TC_OK;
-    }
-    default: {
-        tc_status s = rd(c, b, vtypes[t].size, key);
-        if (s) return s;
-        switch (v->type) {
-        case TC_GGUF_U8: v->v.u = b[0]; break;
-        case TC_GGUF_I8: v->v.i = (int8_t)b[0]; break;
-        case TC_GGUF_U16: { uint16_t x; memcpy(&x, b, 2); v->v.u = x; break; }
-        case TC_GGUF_I16: { int16_t x; memcpy(&x, b, 2); v->v.i = x; break; }
-        case TC_GGUF_U32: { uint32_t x; memcpy(&x, b, 4); v->v.u = x; break; }
-        case TC_GGUF_I32: { int32_t x; memcpy(&x, b, 4); v->v.i = x; break; }
-        case TC_GGUF_U64: memcpy(&v->v.u, b, 8); break;
-        case TC_GGUF_I64: memcpy(&v->v.i, b, 8); break;
-        case TC_GGUF_F32: { float x; memcpy(&x, b, 4); v->v.f = x; break; }
-        case TC_GGUF_F64: memcpy(&v->v.f, b, 8); break;
-        case TC_GGUF_BOOL:
-            if (b[0] > 1)
-                return tc_fail(c->err, TC_E_FORMAT, "%s: key '%s' at byte %zu: bool value %u (expected 0 or 1)",
-                               c->file, key, at, b[0]);
-            v->v.b = b[0];
-            break;
-        default: break;
-        }
-        return TC_OK;
-    }
-    }
+    if (v->type == TC_GGUF_ARRAY) return rd_array(c, v, depth, key, at);
+    return rd_scalar(c, v, key, at);
 }
 
 static void value_free(tc_gguf_value *v)
@@ -229,34 +240,53 @@ static int cmp_named(const void *a, const void *b)
     return strcmp(((const named *)a)->name, ((const named *)b)->name);
 }
 
-/* The later index of a name that occurs twice, or SIZE_MAX.  O(n log n), so
- * a file with a million tensors cannot make the check quadratic. */
-static size_t find_duplicate(const named *in, size_t n, bool *nomem)
+/* *dup <- the later index of a name that occurs twice among the n items
+ * (item i's name is the char * at byte `at` of items + i * stride), or
+ * SIZE_MAX.  O(n log n), so a file with a million tensors cannot make the
+ * check quadratic.  TC_OK or TC_E_NOMEM. */
+static tc_status find_duplicate(cursor *c, const void *items, size_t n, size_t stride, size_t at, size_t *dup)
 {
-    *nomem = false;
-    if (n < 2) return SIZE_MAX;
-    named *v = malloc(n * sizeof *v);
-    if (!v) { *nomem = true; return SIZE_MAX; }
-    memcpy(v, in, n * sizeof *v);
+    *dup = SIZE_MAX;
+    named *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v) return tc_fail(c->err, TC_E_NOMEM, "%s: out of memory", c->file);
+    for (size_t i = 0; i < n; i++) {
+        const char *item = (const char *)items + i * stride;
+        memcpy(&v[i].name, item + at, sizeof v[i].name);
+        v[i].idx = i;
+    }
     qsort(v, n, sizeof *v, cmp_named);
-    size_t dup = SIZE_MAX;
-    for (size_t i = 1; i < n && dup == SIZE_MAX; i++)
+    for (size_t i = 1; i < n && *dup == SIZE_MAX; i++)
         if (strcmp(v[i - 1].name, v[i].name) == 0)
-            dup = v[i].idx > v[i - 1].idx ? v[i].idx : v[i - 1].idx;
+            *dup = v[i].idx > v[i - 1].idx ? v[i].idx : v[i - 1].idx;
     free(v);
-    return dup;
+    return TC_OK;
 }
 
 /* ---- reader: the file ---- */
 
+/* *out <- zeroed room for n entries of `size` bytes, once the count (the
+ * header field `field`) has been checked against the bytes left, each
+ * entry needing at least min_bytes of the file: a hostile count fails
+ * before anything is allocated.  `items` and `mem_items` name the entries
+ * in the two messages. */
+static tc_status alloc_entries(cursor *c, uint64_t n, size_t min_bytes, size_t size, const char *field,
+                               const char *items, const char *mem_items, void **out)
+{
+    if (n > (c->size - c->off) / min_bytes)
+        return tc_fail(c->err, TC_E_FORMAT, "%s: %s: %" PRIu64 " %s cannot fit in the %zu bytes left", c->file,
+                       field, n, items, c->size - c->off);
+    *out = calloc(n ? (size_t)n : 1, size);
+    if (!*out) return tc_fail(c->err, TC_E_NOMEM, "%s: out of memory for %" PRIu64 " %s", c->file, n, mem_items);
+    return TC_OK;
+}
+
 static tc_status parse_kvs(cursor *c, tc_gguf *g, uint64_t n_kv)
 {
     /* each kv needs at least 8 (key length) + 1 (key) + 4 (type) + 1 bytes */
-    if (n_kv > (c->size - c->off) / 14)
-        return tc_fail(c->err, TC_E_FORMAT, "%s: kv count at byte 16: %" PRIu64
-                       " key/values cannot fit in the %zu bytes left", c->file, n_kv, c->size - c->off);
-    g->kv = calloc(n_kv ? (size_t)n_kv : 1, sizeof *g->kv);
-    if (!g->kv) return tc_fail(c->err, TC_E_NOMEM, "%s: out of memory for %" PRIu64 " key/values", c->file, n_kv);
+    void *kv;
+    tc_status st = alloc_entries(c, n_kv, 14, sizeof *g->kv, "kv count at byte 16", "key/values", "key/values", &kv);
+    if (st) return st;
+    g->kv = kv;
     for (uint64_t i = 0; i < n_kv; i++) {
         tc_gguf_kv *kv = &g->kv[i];
         uint32_t t;
@@ -267,13 +297,9 @@ static tc_status parse_kvs(cursor *c, tc_gguf *g, uint64_t n_kv)
         if ((s = rd_u32(c, &t, kv->key))) return s;
         if ((s = rd_value(c, t, &kv->value, 0, kv->key))) return s;
     }
-    named *names = malloc((g->n_kv ? g->n_kv : 1) * sizeof *names);
-    if (!names) return tc_fail(c->err, TC_E_NOMEM, "%s: out of memory", c->file);
-    for (size_t i = 0; i < g->n_kv; i++) names[i] = (named){ g->kv[i].key, i };
-    bool nomem;
-    size_t dup = find_duplicate(names, g->n_kv, &nomem);
-    free(names);
-    if (nomem) return tc_fail(c->err, TC_E_NOMEM, "%s: out of memory", c->file);
+    size_t dup;
+    tc_status s = find_duplicate(c, g->kv, g->n_kv, sizeof *g->kv, offsetof(tc_gguf_kv, key), &dup);
+    if (s) return s;
     if (dup != SIZE_MAX)
         return tc_fail(c->err, TC_E_FORMAT, "%s: key '%s' at byte %zu: duplicate key (expected unique keys)",
                        c->file, g->kv[dup].key, g->kv[dup].offset);
@@ -377,23 +403,20 @@ static tc_status check_tensor_extents(cursor *c, tc_gguf *g)
 static tc_status parse_tensors(cursor *c, tc_gguf *g, uint64_t n_t)
 {
     /* each tensor info needs at least 8+1 (name) + 4 + 8 (one dim) + 4 + 8 bytes */
-    if (n_t > (c->size - c->off) / 33)
-        return tc_fail(c->err, TC_E_FORMAT, "%s: tensor count at byte 8: %" PRIu64
-                       " tensor infos cannot fit in the %zu bytes left", c->file, n_t, c->size - c->off);
-    g->tensors = calloc(n_t ? (size_t)n_t : 1, sizeof *g->tensors);
-    if (!g->tensors) return tc_fail(c->err, TC_E_NOMEM, "%s: out of memory for %" PRIu64 " tensors", c->file, n_t);
+    void *ts;
+    tc_status st = alloc_entries(c, n_t, 33, sizeof *g->tensors, "tensor count at byte 8", "tensor infos", "tensors",
+                                 &ts);
+    if (st) return st;
+    g->tensors = ts;
     for (uint64_t i = 0; i < n_t; i++) {
         g->n_tensors = (size_t)i + 1;
         tc_status s = parse_tensor_info(c, &g->tensors[i]);
         if (s) return s;
     }
-    named *names = malloc((g->n_tensors ? g->n_tensors : 1) * sizeof *names);
-    if (!names) return tc_fail(c->err, TC_E_NOMEM, "%s: out of memory", c->file);
-    for (size_t i = 0; i < g->n_tensors; i++) names[i] = (named){ g->tensors[i].name, i };
-    bool nomem;
-    size_t dup = find_duplicate(names, g->n_tensors, &nomem);
-    free(names);
-    if (nomem) return tc_fail(c->err, TC_E_NOMEM, "%s: out of memory", c->file);
+    size_t dup;
+    tc_status s = find_duplicate(c, g->tensors, g->n_tensors, sizeof *g->tensors,
+                                 offsetof(tc_gguf_tensor, name), &dup);
+    if (s) return s;
     if (dup != SIZE_MAX)
         return tc_fail(c->err, TC_E_FORMAT, "%s: tensor '%s' at byte %zu: duplicate tensor name",
                        c->file, g->tensors[dup].name, g->tensors[dup].info_offset);
@@ -579,340 +602,4 @@ void tc_gguf_value_format(const tc_gguf_value *v, char *buf, size_t bufsz)
         if (vtype_is_signed(v->type)) snprintf(buf, bufsz, "%" PRId64, v->v.i);
         else snprintf(buf, bufsz, "%" PRIu64, v->v.u);
     }
-}
-
-/* ---- writer ---- */
-
-typedef struct wtensor {
-    char *name;
-    uint32_t type, n_dims;
-    uint64_t ne[TC_GGUF_MAX_DIMS];
-    size_t nbytes, offset;
-} wtensor;
-
-struct tc_gguf_writer {
-    uint32_t version;
-    size_t alignment;
-    /* serialized key/value section, and the keys for duplicate checks */
-    uint8_t *kvbuf;
-    size_t kvlen, kvcap, n_kv;
-    char **keys;
-    wtensor *tensors;
-    size_t n_tensors, cap_tensors, data_size;
-    /* streaming state */
-    FILE *fp;
-    char *path, *tmp;
-    size_t cur, cur_written;   /* tensor being written, bytes of it so far */
-    bool finished;
-};
-
-tc_gguf_writer *tc_gguf_writer_new(uint32_t version, size_t alignment)
-{
-    if (alignment == 0) alignment = TC_GGUF_DEFAULT_ALIGNMENT;
-    if ((alignment & (alignment - 1)) != 0 || (version != 2 && version != 3)) return NULL;
-    tc_gguf_writer *w = calloc(1, sizeof *w);
-    if (!w) return NULL;
-    w->version = version;
-    w->alignment = alignment;
-    if (alignment != TC_GGUF_DEFAULT_ALIGNMENT &&
-        tc_gguf_writer_set_u32(w, "general.alignment", (uint32_t)alignment, NULL) != TC_OK) {
-        tc_gguf_writer_free(w);
-        return NULL;
-    }
-    return w;
-}
-
-void tc_gguf_writer_free(tc_gguf_writer *w)
-{
-    if (!w) return;
-    if (w->fp) fclose(w->fp);
-    if (w->tmp && !w->finished) unlink(w->tmp);
-    for (size_t i = 0; i < w->n_kv; i++) free(w->keys[i]);
-    free(w->keys);
-    free(w->kvbuf);
-    for (size_t i = 0; i < w->n_tensors; i++) free(w->tensors[i].name);
-    free(w->tensors);
-    free(w->path);
-    free(w->tmp);
-    free(w);
-}
-
-static bool kv_put(tc_gguf_writer *w, const void *p, size_t n)
-{
-    if (n > w->kvcap - w->kvlen) {
-        size_t cap = w->kvcap ? w->kvcap : 4096;
-        while (cap - w->kvlen < n) {
-            if (cap > SIZE_MAX / 2) return false;
-            cap *= 2;
-        }
-        uint8_t *nb = realloc(w->kvbuf, cap);
-        if (!nb) return false;
-        w->kvbuf = nb;
-        w->kvcap = cap;
-    }
-    memcpy(w->kvbuf + w->kvlen, p, n);
-    w->kvlen += n;
-    return true;
-}
-
-static bool kv_put_u32(tc_gguf_writer *w, uint32_t v) { return kv_put(w, &v, 4); }
-static bool kv_put_u64(tc_gguf_writer *w, uint64_t v) { return kv_put(w, &v, 8); }
-static bool kv_put_str(tc_gguf_writer *w, const char *p, uint64_t len)
-{
-    return kv_put_u64(w, len) && kv_put(w, p, (size_t)len);
-}
-
-/* Serialize a value body (no type tag). */
-static bool kv_put_value(tc_gguf_writer *w, const tc_gguf_value *v)
-{
-    switch (v->type) {
-    case TC_GGUF_STRING: return kv_put_str(w, v->v.str.ptr, v->v.str.len);
-    case TC_GGUF_ARRAY: {
-        if (!kv_put_u32(w, v->v.arr.type) || !kv_put_u64(w, v->v.arr.n)) return false;
-        size_t es = tc_gguf_vtype_size(v->v.arr.type);
-        if (es) return v->v.arr.n == 0 || kv_put(w, v->v.arr.raw, (size_t)v->v.arr.n * es);
-        for (uint64_t i = 0; i < v->v.arr.n; i++)
-            if (!kv_put_value(w, &v->v.arr.items[i])) return false;
-        return true;
-    }
-    case TC_GGUF_U8: case TC_GGUF_I8: case TC_GGUF_BOOL: {
-        uint8_t b = v->type == TC_GGUF_BOOL ? (uint8_t)v->v.b : (uint8_t)v->v.u;
-        return kv_put(w, &b, 1);
-    }
-    case TC_GGUF_U16: case TC_GGUF_I16: { uint16_t x = (uint16_t)v->v.u; return kv_put(w, &x, 2); }
-    case TC_GGUF_U32: case TC_GGUF_I32: { uint32_t x = (uint32_t)v->v.u; return kv_put(w, &x, 4); }
-    case TC_GGUF_U64: case TC_GGUF_I64: return kv_put_u64(w, v->v.u);
-    case TC_GGUF_F32: { float x = (float)v->v.f; return kv_put(w, &x, 4); }
-    case TC_GGUF_F64: return kv_put(w, &v->v.f, 8);
-    default: return false;
-    }
-}
-
-tc_status tc_gguf_writer_add(tc_gguf_writer *w, const char *key, const tc_gguf_value *v, tc_err *err)
-{
-    if (w->fp || w->finished) return tc_fail(err, TC_E_USAGE, "gguf writer: key '%s' added after begin", key);
-    if ((uint32_t)v->type >= TC_GGUF_NTYPES)
-        return tc_fail(err, TC_E_USAGE, "gguf writer: key '%s': unknown value type %d", key, (int)v->type);
-    for (size_t i = 0; i < w->n_kv; i++)
-        if (strcmp(w->keys[i], key) == 0)
-            return tc_fail(err, TC_E_USAGE, "gguf writer: duplicate key '%s'", key);
-    char **keys = realloc(w->keys, (w->n_kv + 1) * sizeof *keys);
-    if (!keys) return tc_fail(err, TC_E_NOMEM, "gguf writer: out of memory");
-    w->keys = keys;
-    if (!(keys[w->n_kv] = strdup(key))) return tc_fail(err, TC_E_NOMEM, "gguf writer: out of memory");
-    size_t mark = w->kvlen;
-    if (!kv_put_str(w, key, strlen(key)) || !kv_put_u32(w, v->type) || !kv_put_value(w, v)) {
-        w->kvlen = mark;
-        free(keys[w->n_kv]);
-        return tc_fail(err, TC_E_NOMEM, "gguf writer: out of memory serializing '%s'", key);
-    }
-    w->n_kv++;
-    return TC_OK;
-}
-
-tc_status tc_gguf_writer_set_u32(tc_gguf_writer *w, const char *key, uint32_t x, tc_err *err)
-{
-    tc_gguf_value v = { .type = TC_GGUF_U32, .v.u = x };
-    return tc_gguf_writer_add(w, key, &v, err);
-}
-
-tc_status tc_gguf_writer_set_f32(tc_gguf_writer *w, const char *key, float x, tc_err *err)
-{
-    tc_gguf_value v = { .type = TC_GGUF_F32, .v.f = x };
-    return tc_gguf_writer_add(w, key, &v, err);
-}
-
-tc_status tc_gguf_writer_set_bool(tc_gguf_writer *w, const char *key, bool x, tc_err *err)
-{
-    tc_gguf_value v = { .type = TC_GGUF_BOOL, .v.b = x };
-    return tc_gguf_writer_add(w, key, &v, err);
-}
-
-tc_status tc_gguf_writer_set_str(tc_gguf_writer *w, const char *key, const char *s, tc_err *err)
-{
-    tc_gguf_value v = { .type = TC_GGUF_STRING, .v.str = { s, strlen(s) } };
-    return tc_gguf_writer_add(w, key, &v, err);
-}
-
-tc_status tc_gguf_writer_set_arr(tc_gguf_writer *w, const char *key, tc_gguf_vtype t, uint64_t n,
-                                 const void *elems, tc_err *err)
-{
-    if (!tc_gguf_vtype_size(t))
-        return tc_fail(err, TC_E_USAGE, "gguf writer: key '%s': %s is not a numeric element type", key,
-                       tc_gguf_vtype_name(t));
-    tc_gguf_value v = { .type = TC_GGUF_ARRAY, .v.arr = { t, n, elems, NULL } };
-    return tc_gguf_writer_add(w, key, &v, err);
-}
-
-tc_status tc_gguf_writer_set_arr_str(tc_gguf_writer *w, const char *key, uint64_t n,
-                                     const char *const *strs, tc_err *err)
-{
-    tc_gguf_value *items = calloc(n ? (size_t)n : 1, sizeof *items);
-    if (!items) return tc_fail(err, TC_E_NOMEM, "gguf writer: out of memory");
-    for (uint64_t i = 0; i < n; i++) {
-        items[i].type = TC_GGUF_STRING;
-        items[i].v.str.ptr = strs[i];
-        items[i].v.str.len = strlen(strs[i]);
-    }
-    tc_gguf_value v = { .type = TC_GGUF_ARRAY, .v.arr = { TC_GGUF_STRING, n, NULL, items } };
-    tc_status s = tc_gguf_writer_add(w, key, &v, err);
-    free(items);
-    return s;
-}
-
-static size_t align_up(size_t x, size_t a) { return (x + a - 1) & ~(a - 1); }
-
-tc_status tc_gguf_writer_add_tensor(tc_gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
-                                    const uint64_t *ne, tc_err *err)
-{
-    if (w->fp || w->finished) return tc_fail(err, TC_E_USAGE, "gguf writer: tensor '%s' added after begin", name);
-    size_t len = strlen(name);
-    if (len == 0 || len > TC_GGUF_MAX_NAME)
-        return tc_fail(err, TC_E_USAGE, "gguf writer: tensor name '%s' must have 1..%d bytes", name, TC_GGUF_MAX_NAME);
-    if (n_dims < 1 || n_dims > TC_GGUF_MAX_DIMS)
-        return tc_fail(err, TC_E_USAGE, "gguf writer: tensor '%s': n_dims %u (expected 1..4)", name, n_dims);
-    const tc_type_traits *tr = tc_type_info(type);
-    if (!tr) return tc_fail(err, TC_E_USAGE, "gguf writer: tensor '%s': unknown type %u", name, type);
-    uint64_t n = 1;
-    for (uint32_t d = 0; d < n_dims; d++) {
-        if (ne[d] == 0 || ne[d] > (uint64_t)INT64_MAX / n)
-            return tc_fail(err, TC_E_USAGE, "gguf writer: tensor '%s': bad ne[%u]", name, d);
-        n *= ne[d];
-    }
-    size_t nbytes = tc_type_nbytes((tc_type)type, n);
-    if (nbytes == 0 || ne[0] % tr->block_size)
-        return tc_fail(err, TC_E_USAGE, "gguf writer: tensor '%s': ne[0] %" PRIu64 " is not a multiple of %zu",
-                       name, ne[0], tr->block_size);
-    for (size_t i = 0; i < w->n_tensors; i++)
-        if (strcmp(w->tensors[i].name, name) == 0)
-            return tc_fail(err, TC_E_USAGE, "gguf writer: duplicate tensor '%s'", name);
-    if (w->n_tensors == w->cap_tensors) {
-        size_t cap = w->cap_tensors ? 2 * w->cap_tensors : 64;
-        wtensor *nt = realloc(w->tensors, cap * sizeof *nt);
-        if (!nt) return tc_fail(err, TC_E_NOMEM, "gguf writer: out of memory");
-        w->tensors = nt;
-        w->cap_tensors = cap;
-    }
-    wtensor *t = &w->tensors[w->n_tensors];
-    memset(t, 0, sizeof *t);
-    if (!(t->name = strdup(name))) return tc_fail(err, TC_E_NOMEM, "gguf writer: out of memory");
-    t->type = type;
-    t->n_dims = n_dims;
-    for (uint32_t d = 0; d < TC_GGUF_MAX_DIMS; d++) t->ne[d] = d < n_dims ? ne[d] : 1;
-    t->nbytes = nbytes;
-    t->offset = align_up(w->data_size, w->alignment);
-    w->data_size = t->offset + nbytes;
-    w->n_tensors++;
-    return TC_OK;
-}
-
-static tc_status wfail(tc_gguf_writer *w, tc_err *err, const char *what)
-{
-    tc_status s = tc_fail(err, TC_E_IO, "%s: %s: %s", w->path ? w->path : "gguf writer", what, strerror(errno));
-    if (w->fp) fclose(w->fp);
-    w->fp = NULL;
-    if (w->tmp) unlink(w->tmp);
-    return s;
-}
-
-static bool put_zeros(FILE *fp, size_t n)
-{
-    static const uint8_t zeros[64];
-    while (n > 0) {
-        size_t k = n < sizeof zeros ? n : sizeof zeros;
-        if (fwrite(zeros, 1, k, fp) != k) return false;
-        n -= k;
-    }
-    return true;
-}
-
-tc_status tc_gguf_writer_begin(tc_gguf_writer *w, const char *path, tc_err *err)
-{
-    if (w->fp || w->finished) return tc_fail(err, TC_E_USAGE, "gguf writer: begin called twice");
-    size_t plen = strlen(path);
-    free(w->path);   /* from an earlier begin that failed */
-    free(w->tmp);
-    w->path = strdup(path);
-    w->tmp = malloc(plen + 16);
-    if (!w->path || !w->tmp) return tc_fail(err, TC_E_NOMEM, "gguf writer: out of memory");
-    snprintf(w->tmp, plen + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(w->tmp);
-    if (fd < 0) {
-        free(w->tmp);
-        w->tmp = NULL;
-        return tc_fail(err, TC_E_IO, "%s: cannot create a temporary file beside it: %s", path, strerror(errno));
-    }
-    fchmod(fd, 0644);
-    w->fp = fdopen(fd, "wb");
-    if (!w->fp) {
-        close(fd);
-        return wfail(w, err, "fdopen");
-    }
-    uint64_t n_t = w->n_tensors, n_kv = w->n_kv;
-    if (fwrite(TC_GGUF_MAGIC, 1, 4, w->fp) != 4 || fwrite(&w->version, 4, 1, w->fp) != 1 ||
-        fwrite(&n_t, 8, 1, w->fp) != 1 || fwrite(&n_kv, 8, 1, w->fp) != 1 ||
-        (w->kvlen && fwrite(w->kvbuf, 1, w->kvlen, w->fp) != w->kvlen))
-        return wfail(w, err, "write header");
-    size_t off = 24 + w->kvlen;
-    for (size_t i = 0; i < w->n_tensors; i++) {
-        wtensor *t = &w->tensors[i];
-        uint64_t len = strlen(t->name), o = t->offset;
-        if (fwrite(&len, 8, 1, w->fp) != 1 || fwrite(t->name, 1, len, w->fp) != len ||
-            fwrite(&t->n_dims, 4, 1, w->fp) != 1 || fwrite(t->ne, 8, t->n_dims, w->fp) != t->n_dims ||
-            fwrite(&t->type, 4, 1, w->fp) != 1 || fwrite(&o, 8, 1, w->fp) != 1)
-            return wfail(w, err, "write tensor info");
-        off += 8 + len + 4 + 8 * t->n_dims + 4 + 8;
-    }
-    if (!put_zeros(w->fp, align_up(off, w->alignment) - off)) return wfail(w, err, "write padding");
-    w->cur = 0;
-    w->cur_written = 0;
-    return TC_OK;
-}
-
-tc_status tc_gguf_writer_write(tc_gguf_writer *w, const void *buf, size_t n, tc_err *err)
-{
-    if (!w->fp) return tc_fail(err, TC_E_USAGE, "gguf writer: write before begin");
-    const uint8_t *p = buf;
-    while (n > 0) {
-        if (w->cur >= w->n_tensors)
-            return tc_fail(err, TC_E_USAGE, "%s: %zu bytes written past the last tensor", w->path, n);
-        wtensor *t = &w->tensors[w->cur];
-        size_t k = t->nbytes - w->cur_written;
-        if (k > n) k = n;
-        if (fwrite(p, 1, k, w->fp) != k) return wfail(w, err, "write tensor data");
-        p += k;
-        n -= k;
-        w->cur_written += k;
-        if (w->cur_written == t->nbytes) {
-            /* pad to the next tensor's offset (none after the last) */
-            size_t end = t->offset + t->nbytes;
-            size_t next = w->cur + 1 < w->n_tensors ? w->tensors[w->cur + 1].offset : end;
-            if (!put_zeros(w->fp, next - end)) return wfail(w, err, "write padding");
-            w->cur++;
-            w->cur_written = 0;
-        }
-    }
-    return TC_OK;
-}
-
-tc_status tc_gguf_writer_finish(tc_gguf_writer *w, tc_err *err)
-{
-    if (!w->fp) return tc_fail(err, TC_E_USAGE, "gguf writer: finish before begin");
-    if (w->cur < w->n_tensors) {
-        tc_status s = tc_fail(err, TC_E_USAGE, "%s: tensor '%s' is incomplete (%zu of %zu bytes written)",
-                              w->path, w->tensors[w->cur].name, w->cur_written, w->tensors[w->cur].nbytes);
-        fclose(w->fp);
-        w->fp = NULL;
-        unlink(w->tmp);
-        return s;
-    }
-    if (fflush(w->fp) != 0 || fsync(fileno(w->fp)) != 0) return wfail(w, err, "flush");
-    if (fclose(w->fp) != 0) {
-        w->fp = NULL;
-        return wfail(w, err, "close");
-    }
-    w->fp = NULL;
-    if (rename(w->tmp, w->path) != 0) return wfail(w, err, "rename into place");
-    w->finished = true;
-    return TC_OK;
 }

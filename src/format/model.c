@@ -31,7 +31,9 @@ static tc_status hp_uint_opt(const tc_gguf *g, const char *arch, const char *suf
     return tc_gguf_find(g, key) ? hp_uint(g, arch, suffix, max, out, err) : TC_OK;
 }
 
-static tc_status read_hparams(const tc_gguf *g, tc_hparams *hp, tc_err *err)
+/* general.architecture: one of the three BitNet names, which also gives
+ * the default FFN activation. */
+static tc_status read_arch(const tc_gguf *g, tc_hparams *hp, tc_err *err)
 {
     const char *a;
     size_t alen;
@@ -49,20 +51,17 @@ static tc_status read_hparams(const tc_gguf *g, tc_hparams *hp, tc_err *err)
     else
         return tc_fail(err, TC_E_MODEL, "%s: key 'general.architecture': expected bitnet-b1.58, bitnet-25 or "
                        "bitnet, found '%s'", g->path, hp->arch);
+    return TC_OK;
+}
 
+/* The float settings: RoPE base (default 10000), the RMS norm epsilon,
+ * and the activation llama.cpp's bitnet may name. */
+static tc_status read_float_settings(const tc_gguf *g, tc_hparams *hp, tc_err *err)
+{
     const char *arch = hp->arch;
-    const uint64_t big = 1u << 24;   /* no dimension of a BitNet model comes near this */
-    if ((s = hp_uint(g, arch, "embedding_length", big, &hp->n_embd, err)) ||
-        (s = hp_uint(g, arch, "block_count", 4096, &hp->n_layer, err)) ||
-        (s = hp_uint(g, arch, "feed_forward_length", big, &hp->n_ff, err)) ||
-        (s = hp_uint(g, arch, "attention.head_count", 65536, &hp->n_head, err)) ||
-        (s = hp_uint(g, arch, "context_length", big, &hp->n_ctx, err)))
-        return s;
-    hp->n_head_kv = hp->n_head;
-    if ((s = hp_uint_opt(g, arch, "attention.head_count_kv", 65536, &hp->n_head_kv, err))) return s;
-
     char key[128];
     double f;
+    tc_status s;
     snprintf(key, sizeof key, "%s.rope.freq_base", arch);
     hp->rope_base = 10000.0;
     if (tc_gguf_find(g, key)) {
@@ -81,7 +80,13 @@ static tc_status read_hparams(const tc_gguf *g, tc_hparams *hp, tc_err *err)
     if (kv && kv->value.type == TC_GGUF_STRING && kv->value.v.str.len == 5 &&
         !memcmp(kv->value.v.str.ptr, "relu2", 5))
         hp->act = TC_ACT_RELU2;
+    return TC_OK;
+}
 
+/* The attention shape: heads divide d and each other, head_dim is even
+ * and is what RoPE rotates. */
+static tc_status check_heads(const tc_gguf *g, tc_hparams *hp, tc_err *err)
+{
     if (hp->n_embd % hp->n_head != 0)
         return tc_fail(err, TC_E_MODEL, "%s: embedding_length %" PRIu32 " is not a multiple of head_count %" PRIu32,
                        g->path, hp->n_embd, hp->n_head);
@@ -92,16 +97,23 @@ static tc_status read_hparams(const tc_gguf *g, tc_hparams *hp, tc_err *err)
     if (hp->head_dim % 2 != 0)
         return tc_fail(err, TC_E_MODEL, "%s: head_dim %" PRIu32 " is odd (NEOX RoPE rotates pairs)", g->path, hp->head_dim);
     uint32_t rope_dim = hp->head_dim;
-    if ((s = hp_uint_opt(g, arch, "rope.dimension_count", big, &rope_dim, err))) return s;
+    tc_status s = hp_uint_opt(g, hp->arch, "rope.dimension_count", 1u << 24, &rope_dim, err);
+    if (s) return s;
     if (rope_dim != hp->head_dim)
         return tc_fail(err, TC_E_MODEL, "%s: key '%s.rope.dimension_count': expected %" PRIu32
-                       " (head_dim), found %" PRIu32, g->path, arch, hp->head_dim, rope_dim);
+                       " (head_dim), found %" PRIu32, g->path, hp->arch, hp->head_dim, rope_dim);
+    return TC_OK;
+}
 
-    /* vocabulary: <arch>.vocab_size, else the tokenizer's length; the
-     * embedding's rows decide when neither is present (checked below) */
+/* The vocabulary: <arch>.vocab_size, else the tokenizer's length; the
+ * embedding's rows decide when neither is present (checked at binding).
+ * And general.file_type, UINT32_MAX when absent. */
+static tc_status read_vocab_and_file_type(const tc_gguf *g, tc_hparams *hp, tc_err *err)
+{
     hp->n_vocab = 0;
-    if ((s = hp_uint_opt(g, arch, "vocab_size", 1u << 26, &hp->n_vocab, err))) return s;
-    kv = tc_gguf_find(g, "tokenizer.ggml.tokens");
+    tc_status s = hp_uint_opt(g, hp->arch, "vocab_size", 1u << 26, &hp->n_vocab, err);
+    if (s) return s;
+    const tc_gguf_kv *kv = tc_gguf_find(g, "tokenizer.ggml.tokens");
     if (hp->n_vocab == 0 && kv && kv->value.type == TC_GGUF_ARRAY)
         hp->n_vocab = (uint32_t)(kv->value.v.arr.n < (1u << 26) ? kv->value.v.arr.n : 0);
     uint64_t ft;
@@ -110,6 +122,24 @@ static tc_status read_hparams(const tc_gguf *g, tc_hparams *hp, tc_err *err)
         (s = tc_gguf_get_uint(g, "general.file_type", UINT32_MAX - 1, &ft, err)) == TC_OK)
         hp->file_type = (uint32_t)ft;
     return s;
+}
+
+static tc_status read_hparams(const tc_gguf *g, tc_hparams *hp, tc_err *err)
+{
+    tc_status s = read_arch(g, hp, err);
+    if (s) return s;
+    const char *arch = hp->arch;
+    const uint64_t big = 1u << 24;   /* no dimension of a BitNet model comes near this */
+    if ((s = hp_uint(g, arch, "embedding_length", big, &hp->n_embd, err)) ||
+        (s = hp_uint(g, arch, "block_count", 4096, &hp->n_layer, err)) ||
+        (s = hp_uint(g, arch, "feed_forward_length", big, &hp->n_ff, err)) ||
+        (s = hp_uint(g, arch, "attention.head_count", 65536, &hp->n_head, err)) ||
+        (s = hp_uint(g, arch, "context_length", big, &hp->n_ctx, err)))
+        return s;
+    hp->n_head_kv = hp->n_head;
+    if ((s = hp_uint_opt(g, arch, "attention.head_count_kv", 65536, &hp->n_head_kv, err))) return s;
+    if ((s = read_float_settings(g, hp, err)) || (s = check_heads(g, hp, err))) return s;
+    return read_vocab_and_file_type(g, hp, err);
 }
 
 /* ---- tensor binding ---- */
