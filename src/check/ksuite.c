@@ -10,13 +10,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
-#include "check/bench.h"
+#include "base/clock.h"
+#include "base/stats.h"
+#include "check/hostprobe.h"
 #include "check/ksuite.h"
 #include "engine/registry.h"
 #include "fast/cpu/dispatch.h"
@@ -309,40 +309,26 @@ static void fill_q8(gsl_rng *g, int8_t *q, size_t n, size_t K, enum input in)
     }
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* ---- timing: median of repeats, each long enough to measure ---- */
 
 typedef void (*call_fn)(void *arg);
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* Seconds per call: one warm-up call, calls per repeat chosen so that a
  * repeat lasts >= 20 ms, the median over `repeat` repeats. */
 static double time_median(call_fn fn, void *arg, uint32_t repeat)
 {
-    double t0 = now();
+    double t0 = tc_now_s();
     fn(arg);   /* warm-up: caches, pages, branch predictors */
-    double one = now() - t0;
+    double one = tc_now_s() - t0;
     size_t calls = one > 0.02 ? 1 : (size_t)(0.02 / (one > 1e-7 ? one : 1e-7)) + 1;
     double v[64];
     if (repeat > 64) repeat = 64;
     for (uint32_t r = 0; r < repeat; r++) {
-        t0 = now();
+        t0 = tc_now_s();
         for (size_t c = 0; c < calls; c++) fn(arg);
-        v[r] = (now() - t0) / (double)calls;
+        v[r] = (tc_now_s() - t0) / (double)calls;
     }
-    qsort(v, repeat, sizeof v[0], cmp_double);
-    return repeat % 2 ? v[repeat / 2] : 0.5 * (v[repeat / 2 - 1] + v[repeat / 2]);
+    return tc_median(v, repeat);
 }
 
 /* Machine ceilings, measured once per run (one thread: the suite times
@@ -993,10 +979,10 @@ static cJSON *case_json(const kcase *c, const tc_fast_kernels *kt, const result 
 
 static tc_status measure_ceilings(ceilings *cl, const char *isa, tc_err *err)
 {
-    tc_status st = tc_bench_bandwidth((size_t)256 << 20, 1, &cl->bw_gbps, NULL, err);
+    tc_status st = tc_probe_bandwidth((size_t)256 << 20, 1, &cl->bw_gbps, NULL, err);
     if (st) return st;
-    cl->ghz = tc_bench_ghz();
-    cl->int8_macs = tc_bench_peak_macs(&cl->peak_isa);
+    cl->ghz = tc_probe_ghz();
+    cl->int8_macs = tc_probe_int8_macs(&cl->peak_isa);
     /* the scalar kernels get the scalar unit's ceilings: 1 MAC per cycle */
     if (isa && !strcmp(isa, "scalar")) cl->int8_macs = 1, cl->peak_isa = "scalar";
     if (isa && !strcmp(isa, "avx2") && cl->int8_macs > 64) cl->int8_macs = 64, cl->peak_isa = "avx2";
@@ -1004,11 +990,7 @@ static tc_status measure_ceilings(ceilings *cl, const char *isa, tc_err *err)
     /* fp32 FMA lanes x 2 units: 16 per 256-bit unit pair, 32 for AVX-512 */
     int fp32 = cl->int8_macs >= 128 ? 32 : cl->int8_macs >= 64 ? 16 : 1;
     cl->fp32_gmacs = cl->ghz * fp32;
-#ifdef _SC_LEVEL3_CACHE_SIZE
-    cl->llc_bytes = sysconf(_SC_LEVEL3_CACHE_SIZE);
-    if (cl->llc_bytes <= 0) cl->llc_bytes = sysconf(_SC_LEVEL2_CACHE_SIZE);
-#endif
-    if (cl->llc_bytes < 0) cl->llc_bytes = 0;
+    cl->llc_bytes = tc_probe_llc_bytes();
     return TC_OK;
 }
 
@@ -1078,7 +1060,7 @@ tc_status tc_kernels_run_table(const tc_fast_kernels *kt, cJSON *engine, const t
     cJSON_Delete(engine);
     size_t n_run = 0, n_pass = 0;
     char first_failure[256] = "";
-    const double t0 = now();
+    const double t0 = tc_now_s();
     if (out && o->perf)
         fprintf(out, "ceilings (1 thread): read %.1f GB/s; int8 %.1f GMAC/s (%.2f GHz x %d, %s); fp32 FMA %.1f GMAC/s\n",
                 cl.bw_gbps, cl.int8_gmacs, cl.ghz, cl.int8_macs, cl.peak_isa, cl.fp32_gmacs);
@@ -1123,7 +1105,7 @@ tc_status tc_kernels_run_table(const tc_fast_kernels *kt, cJSON *engine, const t
                     r.rate, r.unit, r.ceiling, 100.0 * r.rate / r.ceiling, r.seconds,
                     r.in_cache ? "  [in cache: above DRAM possible]" : "");
     }
-    const double secs = now() - t0;
+    const double secs = tc_now_s() - t0;
     free(l.v);
     if (st) {
         cJSON_Delete(root);
