@@ -147,14 +147,10 @@ static bool gen_f16(const tc_ks_case *c, gsl_rng *g, tc_ks_data *d)
         w[i] = hv;
     }
     for (size_t i = 0; i < n * K; i++) x[i] = (float)gsl_ran_gaussian(g, 1.0);
-    /* the reference: the dot in double */
+    /* the reference: the dot in double (tc_ref_dot) */
     for (size_t r = 0; r < rows; r++) {
         for (size_t i = 0; i < K; i++) wf[i] = tc_f16_to_f32(w[r * K + i]);
-        for (size_t t = 0; t < n; t++) {
-            double s = 0;
-            for (size_t i = 0; i < K; i++) s += (double)wf[i] * x[t * K + i];
-            want[t * ld + r] = (float)s;
-        }
+        for (size_t t = 0; t < n; t++) want[t * ld + r] = (float)tc_ref_dot(wf, x + t * K, K);
     }
     d->w_f16 = w;
     d->x = x;

@@ -6,6 +6,7 @@
  *                   and the reference kernels' answers
  *   ksuite_run.c    the per-kernel runners and the checks of ksuite.h
  *   ksuite.c        the driver: selection, ceilings, printout, receipt
+ *   kvectors.c      golden kernel vectors: another source of cases
  *
  * A case's data (tc_ks_data) comes from either source; the runner does
  * not know which, so the same checks run on both.
@@ -77,7 +78,7 @@ void tc_ks_shape_text(const tc_ks_case *c, char *buf, size_t size);
 /* The counter name of the variant of table kt that kernel k runs. */
 const char *tc_ks_variant(const tc_fast_kernels *kt, tc_ks_kernel k);
 
-/* ---- a case's data (ksuite_gen.c) ---- */
+/* ---- a case's data (ksuite_gen.c, kvectors.c) ---- */
 
 /* The inputs a kernel reads and the reference's answers, laid out as
  * the case's shape says; unused fields are NULL or 0. */
