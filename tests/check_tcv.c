@@ -193,6 +193,9 @@ START_TEST(names_and_types_are_checked_on_writing)
     ck_assert_int_eq(tc_tcv_write(path, meta, &e, 1, &err), TC_E_USAGE);
     e = tc_tcv_entry_2d("x", (tc_tcv_dtype)7, 1, 1, f);
     ck_assert_int_eq(tc_tcv_write(path, meta, &e, 1, &err), TC_E_USAGE);
+    e = tc_tcv_entry_2d("x", TC_TCV_F32, 1, 1, f);
+    e.count = 2;   /* more than its dimensions hold */
+    ck_assert_int_eq(tc_tcv_write(path, meta, &e, 1, &err), TC_E_USAGE);
     ck_assert_int_eq(access(path, F_OK), -1);   /* nothing written */
     /* no entries at all is a valid vector */
     ck_assert_int_eq(tc_tcv_write(path, meta, NULL, 0, &err), TC_OK);

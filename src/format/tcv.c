@@ -113,9 +113,12 @@ static tc_status check_entries(const char *path, const tc_tcv_entry *e, size_t n
     if (n > UINT32_MAX) return tc_fail(err, TC_E_USAGE, "%s: %zu entries: at most %" PRIu32, path, n, UINT32_MAX);
     for (size_t i = 0; i < n; i++) {
         const size_t len = strnlen(e[i].name, sizeof e[i].name);
-        if (len == 0 || len >= sizeof e[i].name || !tc_tcv_dtype_size(e[i].dtype) || e[i].n_dims < 1 || e[i].n_dims > 4)
+        uint64_t count = 1;
+        for (uint32_t d = 0; d < e[i].n_dims && d < 4; d++) count *= e[i].dims[d];
+        if (len == 0 || len >= sizeof e[i].name || !tc_tcv_dtype_size(e[i].dtype) || e[i].n_dims < 1 ||
+            e[i].n_dims > 4 || count != e[i].count)
             return tc_fail(err, TC_E_USAGE, "%s: entry %zu (%.40s): expected a name of 1..127 bytes, dtype 0..3 "
-                           "and 1..4 dimensions", path, i, e[i].name);
+                           "and 1..4 dimensions whose product is its count", path, i, e[i].name);
     }
     return TC_OK;
 }
