@@ -1,8 +1,8 @@
-/* check_kernels.c -- the kernel suite (src/kernels.c) and the plug-in
- * loader (src/plugin.c): the suite passes for every ISA this CPU runs;
- * deliberately broken tables (a write past the output, a write outside the
- * row range, a wrong code, a NaN, a wrong scale) fail and the failing check
- * is named; plug-ins load, and a wrong ABI version, a missing symbol or a
+/* check_kernels.c -- the kernel suite (src/check/ksuite*.c) and the
+ * plug-in loader (src/engine/plugin.c): the suite passes for every ISA
+ * this CPU runs; deliberately broken tables (a write past the output, a
+ * write outside the row range, a wrong code, a NaN, a wrong scale) fail
+ * and the failing check is named; plug-ins load, and a wrong ABI version, a missing symbol or a
  * NULL function is refused with one line.  ISAs the CPU lacks are skipped
  * with a note on stderr. */
 #include <check.h>

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Golden vectors: every engine against every vector; regeneration is
-# byte-identical; a damaged vector fails its CRC with a clear message.
+# Golden vectors: every engine against every vector (the kernel vectors
+# through the kernel suite's checks); regeneration is byte-identical; a
+# damaged vector fails its CRC with a clear message.
 set -u
 T=${TRITCHECK:-./tritcheck}
 G=${TC_VECTORS:-vectors}/golden
@@ -8,8 +9,8 @@ d=$(mktemp -d) || exit 99
 trap 'rm -rf "$d"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-$T vectors check "$G" --cand ref > "$d/out" || fail "ref: $(cat "$d/out")"
-[ "$(grep -c ' PASS$' "$d/out")" -eq 7 ] || fail "ref: seven vectors pass (3 model, 4 kernel)"
+$T vectors check "$G" --cand ref > "$d/ref" || fail "ref: $(cat "$d/ref")"
+[ "$(grep -c ' PASS$' "$d/ref")" -eq 7 ] || fail "ref: seven vectors pass (3 model, 4 kernel)"
 for e in fast:scalar fast:avx2 fast:avx512; do
     $T vectors check "$G" --cand $e > "$d/out" 2>&1
     rc=$?
@@ -23,6 +24,12 @@ P=examples/plugin
 $T vectors check "$G" --cand plugin:$P/libtc_example_plugin.so > "$d/out" || fail "example plug-in: $(cat "$d/out")"
 $T vectors check "$G" --cand plugin:$P/libtc_example_plugin_bug.so > "$d/out"; [ $? -eq 1 ] || fail "buggy plug-in: exit 1"
 grep -q 'kernel-i2s_gemm.tcv.gz .*FAIL' "$d/out" || fail "buggy plug-in: the GEMV vector fails"
+# ... by the kernel suite's checks, each failing one named under its case
+grep -q 'kernel-i2s_gemm.tcv.gz  *case 0 (17 x 256, n 1) FAILS' "$d/out" || fail "buggy plug-in: case 0 not named"
+grep -q '^ *guards: out-of-bounds write: 4 bytes after out' "$d/out" || fail "buggy plug-in: guard not named"
+grep -q '^ *rows_only: a call on rows' "$d/out" || fail "buggy plug-in: rows_only not named"
+# the reference kernels themselves against the recorded answers
+grep -c 'kernel .* ref kernels, worst 0  PASS$' "$d/ref" | grep -qx 4 || fail "ref: the four kernel vectors"
 
 # regenerating gives the same bytes
 $T vectors generate "$d/gen" > /dev/null 2>&1 || { mkdir -p "$d/gen" && $T vectors generate "$d/gen" > /dev/null; } || fail generate

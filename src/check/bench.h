@@ -1,7 +1,8 @@
 /* bench.h -- `tritcheck bench`: how fast an engine runs a model, against
  * what this machine's memory and integer units allow.
  *
- * It measures, in one run: the machine's read bandwidth (a STREAM-like
+ * It measures, in one run (the machine's figures by check/hostprobe.h):
+ * the machine's read bandwidth (a STREAM-like
  * pass over a buffer far larger than the caches, with the engine's thread
  * count, the best pass before and after the runs), prefill tokens/s
  * and decode tokens/s (median, min and max over repeats, after one
@@ -21,6 +22,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/stats.h"
 #include "engine/engine.h"
 #include "format/model.h"
 #include "base/status.h"
@@ -35,9 +37,7 @@ typedef struct tc_bench_opts {
 } tc_bench_opts;
 
 /* median and spread of one figure over the repeats */
-typedef struct tc_bench_stat {
-    double median, min, max;
-} tc_bench_stat;
+typedef tc_stat tc_bench_stat;
 
 enum { TC_BENCH_MAX_KERNELS = 32, TC_BENCH_MAX_REPEAT = 1000 };
 
@@ -80,23 +80,9 @@ typedef struct tc_bench_result {
 /* Defaults: engine fast, one thread per online core, 128 prompt tokens, 128 generated, 5 repeats. */
 void tc_bench_opts_default(tc_bench_opts *o);
 
-/* Read bandwidth in GB/s: the best of several passes over `bytes` with
- * n_threads threads, each reading its slice as 1, 2, 4 and 8 streams in
- * lockstep (*streams, when not NULL: the count of the best pass; a core
- * keeps more lines in flight over several streams).  TC_OK, TC_E_NOMEM. */
-tc_status tc_bench_bandwidth(size_t bytes, int n_threads, double *gbps, int *streams, tc_err *err);
-
 /* The median over n repeats of dec_tps[k] x bytes_per_token / bw_gbps[k]
  * (GB/s over GB/s); 0 for n == 0.  Shared with verify. */
 double tc_bench_paired_ratio(const double *dec_tps, const double *bw_gbps, uint32_t n, double bytes_per_token);
-
-/* Core clock in GHz, timed on a chain of dependent integer adds (falls
- * back to /proc/cpuinfo off x86). */
-double tc_bench_ghz(void);
-
-/* int8 multiply-accumulates per cycle per core of the best integer SIMD
- * unit here (128 AVX-512 VNNI, 64 AVX2, 1 scalar); *isa names the unit. */
-int tc_bench_peak_macs(const char **isa);
 
 /* Run the bench of engine o->engine on model m.  TC_OK, TC_E_USAGE (bad
  * options), or any code of tc_engine_open / tc_engine_prefill. */

@@ -1,12 +1,11 @@
-/* kernels.h -- `tritcheck kernels`: per-kernel conformance (SPEC 6, issue
+/* ksuite.h -- `tritcheck kernels`: per-kernel conformance (SPEC 6, issue
  * 9), in the spirit of llama.cpp's test-backend-ops.
  *
- * Every kernel of a fast-engine kernel table (src/fast/cpu/kernels.h: a
- * built-in ISA table or a plug-in's, src/plugin.h) is run against the
- * reference engine's kernels (src/ref/kernels.h) on GSL-random inputs
- * (mt19937, a fixed seed per case) over a table of shapes: odd row counts,
- * every K the model family uses, the 2b4t shapes, and edge values.  Checks
- * per case:
+ * Every kernel of a kernel table (engine/ktable.h: a built-in ISA table or
+ * a plug-in's, engine/plugin.h) is run against the reference engine's
+ * kernels (ref/ref_kernels.h) on GSL-random inputs (mt19937, a fixed seed
+ * per case) over a table of shapes: odd row counts, every K the model
+ * family uses, the 2b4t shapes, and edge values.  Checks per case:
  *   exact       integer results and int8 codes equal, bit for bit (with
  *               the q8 scale and the code sum);
  *   scaled_err  float results: max |c - r| / scale <= 1e-6, the scale being
@@ -24,8 +23,8 @@
  * attention) or GMAC/s (GEMM) against the ceilings this run measures
  * (one thread: read bandwidth, int8 and fp32 multiply-accumulate peaks).
  */
-#ifndef TC_KERNELS_H
-#define TC_KERNELS_H
+#ifndef TC_CHECK_KSUITE_H
+#define TC_CHECK_KSUITE_H
 
 #include <stdbool.h>
 #include <stdint.h>

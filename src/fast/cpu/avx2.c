@@ -17,14 +17,6 @@
 
 /* ---- helpers ---- */
 
-static inline TA int32_t hsum_i32(__m256i v)
-{
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-    return _mm_cvtsi128_si32(s);
-}
-
 /* a fixed reduction tree: (l0+l4, l1+l5, ...), then pairs */
 static inline TA float hsum_f32(__m256 v)
 {
@@ -49,14 +41,6 @@ static inline TA double hsum_f64(__m256d v)
  * one pmaddwd per 8 blocks widens them to int32.  Entry: K % 128 == 0,
  * codes in {0,1,2}. */
 
-#define UNPACK(w, c0, c1, c2, c3)                                      \
-    do {                                                               \
-        c0 = _mm256_and_si256(_mm256_srli_epi16(w, 6), mask);          \
-        c1 = _mm256_and_si256(_mm256_srli_epi16(w, 4), mask);          \
-        c2 = _mm256_and_si256(_mm256_srli_epi16(w, 2), mask);          \
-        c3 = _mm256_and_si256(w, mask);                                \
-    } while (0)
-
 /* sum of c*q over one block for one token, in int16 lanes */
 #define BLOCK_DOT(qb, c0, c1, c2, c3)                                                          \
     _mm256_add_epi16(                                                                          \
@@ -68,7 +52,7 @@ static inline TA double hsum_f64(__m256d v)
 /* one row against one token */
 static TA int32_t i2s_row1(const uint8_t *wr, size_t K, const int8_t *q)
 {
-    const __m256i mask = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+    const __m256i ones = _mm256_set1_epi16(1);
     __m256i acc = _mm256_setzero_si256();
     const size_t nb = K / 128;
     for (size_t b0 = 0; b0 < nb; b0 += 8) {
@@ -81,12 +65,12 @@ static TA int32_t i2s_row1(const uint8_t *wr, size_t K, const int8_t *q)
              * prefetch per 32-byte block, +5-10 % more, doc/perf.md v7) */
             _mm_prefetch((const char *)(wr + b * 32 + 2048), _MM_HINT_T0);
             __m256i w = _mm256_loadu_si256((const __m256i *)(wr + b * 32)), c0, c1, c2, c3;
-            UNPACK(w, c0, c1, c2, c3);
+            TC_SIMD_I2S_UNPACK(w, c0, c1, c2, c3);
             a16 = _mm256_add_epi16(a16, BLOCK_DOT(q + b * 128, c0, c1, c2, c3));
         }
         acc = _mm256_add_epi32(acc, _mm256_madd_epi16(a16, ones));
     }
-    return hsum_i32(acc);
+    return tc_simd_hsum_i32(acc);
 }
 
 /* Two rows against one token, block by block in lockstep: decode reads
@@ -95,7 +79,7 @@ static TA int32_t i2s_row1(const uint8_t *wr, size_t K, const int8_t *q)
  * threads, doc/perf.md v8).  Each row's sums are i2s_row1's. */
 static TA void i2s_row2(const uint8_t *wa, const uint8_t *wb, size_t K, const int8_t *q, int32_t out[2])
 {
-    const __m256i mask = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+    const __m256i ones = _mm256_set1_epi16(1);
     __m256i accA = _mm256_setzero_si256(), accB = accA;
     const size_t nb = K / 128;
     for (size_t b0 = 0; b0 < nb; b0 += 8) {
@@ -105,17 +89,17 @@ static TA void i2s_row2(const uint8_t *wa, const uint8_t *wb, size_t K, const in
             _mm_prefetch((const char *)(wa + b * 32 + 2048), _MM_HINT_T0);
             _mm_prefetch((const char *)(wb + b * 32 + 2048), _MM_HINT_T0);
             __m256i w = _mm256_loadu_si256((const __m256i *)(wa + b * 32)), c0, c1, c2, c3;
-            UNPACK(w, c0, c1, c2, c3);
+            TC_SIMD_I2S_UNPACK(w, c0, c1, c2, c3);
             sA = _mm256_add_epi16(sA, BLOCK_DOT(q + b * 128, c0, c1, c2, c3));
             w = _mm256_loadu_si256((const __m256i *)(wb + b * 32));
-            UNPACK(w, c0, c1, c2, c3);
+            TC_SIMD_I2S_UNPACK(w, c0, c1, c2, c3);
             sB = _mm256_add_epi16(sB, BLOCK_DOT(q + b * 128, c0, c1, c2, c3));
         }
         accA = _mm256_add_epi32(accA, _mm256_madd_epi16(sA, ones));
         accB = _mm256_add_epi32(accB, _mm256_madd_epi16(sB, ones));
     }
-    out[0] = hsum_i32(accA);
-    out[1] = hsum_i32(accB);
+    out[0] = tc_simd_hsum_i32(accA);
+    out[1] = tc_simd_hsum_i32(accB);
 }
 
 /* one row against four tokens (rows of q, K apart): the unpacked codes
@@ -124,7 +108,7 @@ static TA void i2s_row2(const uint8_t *wa, const uint8_t *wb, size_t K, const in
  * 2*(-128)*2 = -512, so every partial sum lies in [-32768, 32512]. */
 static TA void i2s_row4(const uint8_t *wr, size_t K, const int8_t *q, int32_t out[4])
 {
-    const __m256i mask = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+    const __m256i ones = _mm256_set1_epi16(1);
     __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
     const int8_t *q0 = q, *q1 = q + K, *q2 = q + 2 * K, *q3 = q + 3 * K;
     const size_t nb = K / 128;
@@ -133,7 +117,7 @@ static TA void i2s_row4(const uint8_t *wr, size_t K, const int8_t *q, int32_t ou
         __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
         for (size_t b = b0; b < b1; b++) {
             __m256i w = _mm256_loadu_si256((const __m256i *)(wr + b * 32)), c0, c1, c2, c3;
-            UNPACK(w, c0, c1, c2, c3);
+            TC_SIMD_I2S_UNPACK(w, c0, c1, c2, c3);
             s0 = _mm256_add_epi16(s0, BLOCK_DOT(q0 + b * 128, c0, c1, c2, c3));
             s1 = _mm256_add_epi16(s1, BLOCK_DOT(q1 + b * 128, c0, c1, c2, c3));
             s2 = _mm256_add_epi16(s2, BLOCK_DOT(q2 + b * 128, c0, c1, c2, c3));
@@ -218,7 +202,7 @@ TA float tc_fast_avx2_rmsnorm_q8(const float *x, const float *w, size_t n, float
         __m128i p16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
         _mm_storel_epi64((__m128i *)(q + i), _mm_packs_epi16(p16, p16));
     }
-    int32_t total = hsum_i32(sum);
+    int32_t total = tc_simd_hsum_i32(sum);
     for (; i < n; i++) {
         float r = nearbyintf(((float)(x[i] * scale) * w[i]) * s);
         if (r > 127.0f) r = 127.0f;
@@ -406,13 +390,7 @@ const tc_fast_kernels tc_fast_kernels_avx2 = {
     .isa = "avx2",
     .i2s_gemv = i2s_gemv_avx2, .i2s_gemm = i2s_gemm_avx2,
     .i2s_gemv_name = "fast.cpu.avx2.i2s_gemv", .i2s_gemm_name = "fast.cpu.avx2.i2s_gemm",
-    .rmsnorm_q8 = tc_fast_avx2_rmsnorm_q8, .rmsnorm = tc_fast_avx2_rmsnorm,
-    .rmsnorm_q8_name = "fast.cpu.avx2.rmsnorm_q8", .rmsnorm_name = "fast.cpu.avx2.rmsnorm",
-    .f16_gemm = tc_fast_avx2_f16_gemm,
-    .f16_gemv_name = "fast.cpu.avx2.f16_gemv", .f16_gemm_name = "fast.cpu.avx2.f16_gemm",
-    .attention_head = tc_fast_avx2_attention_head, .attention_name = "fast.cpu.avx2.attention",
-    .i2s_scale = tc_fast_avx2_i2s_scale, .relu2_mul = tc_fast_avx2_relu2_mul, .add = tc_fast_avx2_add,
-    .relu2_mul_name = "fast.cpu.avx2.relu2_mul", .add_name = "fast.cpu.avx2.add",
+    TC_SIMD_AVX2_FLOAT_KERNELS,
 };
 
 #else /* not x86: never selected (tc_fast_isa_supported says no) */

@@ -16,14 +16,6 @@
 
 #define TV __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
-static inline TV int32_t hsum_i32(__m256i v)
-{
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-    return _mm_cvtsi128_si32(s);
-}
-
 /* acc += sum over one block of c*q for one token (int32 lanes: exact) */
 #define BLOCK_DPBUSD(acc, qb, c0, c1, c2, c3)                                            \
     do {                                                                                 \
@@ -33,64 +25,53 @@ static inline TV int32_t hsum_i32(__m256i v)
         acc = _mm256_dpbusd_epi32(acc, c3, _mm256_loadu_si256((const __m256i *)((qb) + 96))); \
     } while (0)
 
-#define UNPACK(w, c0, c1, c2, c3)                                      \
-    do {                                                               \
-        c0 = _mm256_and_si256(_mm256_srli_epi16(w, 6), mask);          \
-        c1 = _mm256_and_si256(_mm256_srli_epi16(w, 4), mask);          \
-        c2 = _mm256_and_si256(_mm256_srli_epi16(w, 2), mask);          \
-        c3 = _mm256_and_si256(w, mask);                                \
-    } while (0)
-
 /* Entry: K % 128 == 0; codes in {0,1,2}; rows K/4 bytes apart. */
 static TV int32_t i2s_row1(const uint8_t *wr, size_t K, const int8_t *q)
 {
-    const __m256i mask = _mm256_set1_epi8(3);
     __m256i acc = _mm256_setzero_si256();
     for (size_t b = 0; b < K / 128; b++) {
         _mm_prefetch((const char *)(wr + b * 32 + 2048), _MM_HINT_T0);   /* as in avx2.c */
         __m256i w = _mm256_loadu_si256((const __m256i *)(wr + b * 32)), c0, c1, c2, c3;
-        UNPACK(w, c0, c1, c2, c3);
+        TC_SIMD_I2S_UNPACK(w, c0, c1, c2, c3);
         BLOCK_DPBUSD(acc, q + b * 128, c0, c1, c2, c3);
     }
-    return hsum_i32(acc);
+    return tc_simd_hsum_i32(acc);
 }
 
 /* two rows in lockstep, as avx2.c's i2s_row2 (two streams in flight);
  * each row's sums are i2s_row1's.  Not yet run on a VNNI machine. */
 static TV void i2s_row2(const uint8_t *wa, const uint8_t *wb, size_t K, const int8_t *q, int32_t out[2])
 {
-    const __m256i mask = _mm256_set1_epi8(3);
     __m256i accA = _mm256_setzero_si256(), accB = accA;
     for (size_t b = 0; b < K / 128; b++) {
         _mm_prefetch((const char *)(wa + b * 32 + 2048), _MM_HINT_T0);
         _mm_prefetch((const char *)(wb + b * 32 + 2048), _MM_HINT_T0);
         __m256i w = _mm256_loadu_si256((const __m256i *)(wa + b * 32)), c0, c1, c2, c3;
-        UNPACK(w, c0, c1, c2, c3);
+        TC_SIMD_I2S_UNPACK(w, c0, c1, c2, c3);
         BLOCK_DPBUSD(accA, q + b * 128, c0, c1, c2, c3);
         w = _mm256_loadu_si256((const __m256i *)(wb + b * 32));
-        UNPACK(w, c0, c1, c2, c3);
+        TC_SIMD_I2S_UNPACK(w, c0, c1, c2, c3);
         BLOCK_DPBUSD(accB, q + b * 128, c0, c1, c2, c3);
     }
-    out[0] = hsum_i32(accA);
-    out[1] = hsum_i32(accB);
+    out[0] = tc_simd_hsum_i32(accA);
+    out[1] = tc_simd_hsum_i32(accB);
 }
 
 static TV void i2s_row4(const uint8_t *wr, size_t K, const int8_t *q, int32_t out[4])
 {
-    const __m256i mask = _mm256_set1_epi8(3);
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
     for (size_t b = 0; b < K / 128; b++) {
         __m256i w = _mm256_loadu_si256((const __m256i *)(wr + b * 32)), c0, c1, c2, c3;
-        UNPACK(w, c0, c1, c2, c3);
+        TC_SIMD_I2S_UNPACK(w, c0, c1, c2, c3);
         BLOCK_DPBUSD(a0, q + b * 128, c0, c1, c2, c3);
         BLOCK_DPBUSD(a1, q + K + b * 128, c0, c1, c2, c3);
         BLOCK_DPBUSD(a2, q + 2 * K + b * 128, c0, c1, c2, c3);
         BLOCK_DPBUSD(a3, q + 3 * K + b * 128, c0, c1, c2, c3);
     }
-    out[0] = hsum_i32(a0);
-    out[1] = hsum_i32(a1);
-    out[2] = hsum_i32(a2);
-    out[3] = hsum_i32(a3);
+    out[0] = tc_simd_hsum_i32(a0);
+    out[1] = tc_simd_hsum_i32(a1);
+    out[2] = tc_simd_hsum_i32(a2);
+    out[3] = tc_simd_hsum_i32(a3);
 }
 
 TC_FAST_I2S_GEMV_GEMM(TV, i2s_gemv_avx512, i2s_gemm_avx512)
@@ -99,13 +80,7 @@ const tc_fast_kernels tc_fast_kernels_avx512 = {
     .isa = "avx512",
     .i2s_gemv = i2s_gemv_avx512, .i2s_gemm = i2s_gemm_avx512,
     .i2s_gemv_name = "fast.cpu.avx512vnni.i2s_gemv", .i2s_gemm_name = "fast.cpu.avx512vnni.i2s_gemm",
-    .rmsnorm_q8 = tc_fast_avx2_rmsnorm_q8, .rmsnorm = tc_fast_avx2_rmsnorm,
-    .rmsnorm_q8_name = "fast.cpu.avx2.rmsnorm_q8", .rmsnorm_name = "fast.cpu.avx2.rmsnorm",
-    .f16_gemm = tc_fast_avx2_f16_gemm,
-    .f16_gemv_name = "fast.cpu.avx2.f16_gemv", .f16_gemm_name = "fast.cpu.avx2.f16_gemm",
-    .attention_head = tc_fast_avx2_attention_head, .attention_name = "fast.cpu.avx2.attention",
-    .i2s_scale = tc_fast_avx2_i2s_scale, .relu2_mul = tc_fast_avx2_relu2_mul, .add = tc_fast_avx2_add,
-    .relu2_mul_name = "fast.cpu.avx2.relu2_mul", .add_name = "fast.cpu.avx2.add",
+    TC_SIMD_AVX2_FLOAT_KERNELS,
 };
 
 #else
