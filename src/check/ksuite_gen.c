@@ -12,6 +12,7 @@
 #include "check/ksuite_impl.h"
 #include "fast/cpu/dispatch.h"
 #include "format/types.h"
+#include "engine/q8.h"
 #include "ref/ref_kernels.h"
 
 /* A zeroed buffer of n elements of size bytes that d owns; NULL when out
@@ -123,7 +124,7 @@ static bool gen_norm(const tc_ks_case *c, gsl_rng *g, tc_ks_data *d)
     int8_t *rq = own(d, n, 1);
     float *rs = own(d, 1, 4);
     if (!rq || !rs) return false;
-    *rs = tc_ref_quantize_q8(h, n, rq);
+    *rs = tc_q8_quantize(h, n, rq);
     d->want_q8 = rq;
     d->want_scale = rs;
     d->want_h = h;

@@ -14,6 +14,7 @@
 #include "check/kvectors.h"
 #include "engine/registry.h"
 #include "format/types.h"
+#include "engine/q8.h"
 #include "ref/ref_kernels.h"
 
 /* ---- the vectors: four kernels, three cases each ---- */
@@ -92,7 +93,7 @@ static bool gen_norm(kvec *kv, unsigned c, const kshape *sh, gsl_rng *r)
         for (uint32_t i = 0; i < sh->K; i++) w[i] = (float)(0.75 + 0.5 * gsl_rng_uniform(r));
         for (uint32_t t = 0; t < sh->rows; t++) {
             tc_ref_rmsnorm(x + (size_t)t * sh->K, w, sh->K, KV_EPS, h);
-            sc[t] = tc_ref_quantize_q8(h, sh->K, q + (size_t)t * sh->K);
+            sc[t] = tc_q8_quantize(h, sh->K, q + (size_t)t * sh->K);
         }
     }
     free(h);
@@ -222,7 +223,7 @@ static float ref_rmsnorm_q8(const float *x, const float *w, size_t n, float eps,
     int32_t sum = 0;
     if (h) {
         tc_ref_rmsnorm(x, w, n, eps, h);
-        s = tc_ref_quantize_q8(h, n, q);
+        s = tc_q8_quantize(h, n, q);
         for (size_t i = 0; i < n; i++) sum += q[i];
     }
     free(h);
