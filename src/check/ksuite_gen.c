@@ -91,8 +91,22 @@ static bool gen_i2s(const tc_ks_case *c, gsl_rng *g, tc_ks_data *d)
 
 /* ---- RMSNorm (+ q8): one row ---- */
 
+void tc_ks_tie_row(float *x, float *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        x[i] = i % 2 ? -100.0f : 100.0f;
+        w[i] = (float)((i / 2) % 127) + 0.5f;
+    }
+    x[n - 1] = 100.0f;
+    w[n - 1] = 127.0f;   /* the largest: s = 127 / 127 = 1 */
+}
+
 static void fill_norm_input(gsl_rng *g, float *x, float *w, size_t n, tc_ks_input in)
 {
+    if (in == TC_KS_IN_TIES) {
+        tc_ks_tie_row(x, w, n);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         double v = gsl_ran_gaussian(g, 2.385);
         if (in == TC_KS_IN_ZEROS) v = 0;
