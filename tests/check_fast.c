@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "engine/dump.h"
+#include "engine/q8.h"
 #include "engine/engine.h"
 #include "engine/registry.h"
 #include "fast/cpu/dispatch.h"
@@ -627,6 +628,74 @@ START_TEST(kernel_counters_name_the_variant)
 }
 END_TEST
 
+/* SPEC 3.1: a fused norm shows its float output while tapping, and when
+ * the callback replaces it, the codes that follow are quantized from the
+ * replaced values; without a callback none of that work happens. */
+typedef struct halve_ctx {
+    int float_taps, q8_taps;
+    bool codes_follow;     /* every .q8 tap equals the quantized replacement */
+    float *last;           /* [width] the replaced row 0 of the last float norm tap */
+    uint32_t width;
+} halve_ctx;
+
+static tc_status halve_norms(void *user, const tc_tap *tap, tc_err *err)
+{
+    halve_ctx *c = user;
+    (void)err;
+    if (tap->id == TC_TAP_ATTN_NORM || tap->id == TC_TAP_FFN_NORM || tap->id == TC_TAP_ATTN_SUB_NORM ||
+        tap->id == TC_TAP_FFN_SUB_NORM) {
+        c->float_taps++;
+        for (size_t i = 0; i < (size_t)tap->n_pos * tap->width; i++) tap->f[i] *= -0.5f;   /* replaced */
+        memcpy(c->last, tap->f, tap->width * sizeof(float));
+        c->width = tap->width;
+    } else if (tap->kind == TC_TAP_Q8) {
+        int8_t want[8192];
+        c->q8_taps++;
+        const float s = tc_q8_quantize(c->last, c->width, want);
+        c->codes_follow &= tap->width == c->width && s == tap->scale[0] && !memcmp(want, tap->q8, c->width);
+    }
+    return TC_OK;
+}
+
+START_TEST(fused_norms_show_float_and_requantize)
+{
+    char *p;
+    tc_model *m = gen_model("tiny", TC_TYPE_I2_S, &p);
+    const int32_t tokens[3] = { 7, 8, 9 };
+    for (int v = 0; v < N_ISA; v++) {
+        if (!tc_fast_isa_supported(isas[v])) continue;
+        char name[32];
+        snprintf(name, sizeof name, "fast:%s", isas[v]);
+        tc_engine *e;
+        tc_err err;
+        float last[8192];
+        halve_ctx c = { .codes_follow = true, .last = last };
+        ck_assert_int_eq(tc_engine_open(name, m, NULL, &e, &err), TC_OK);
+        tc_engine_set_tap(e, halve_norms, &c);
+        run_sequence(e, tokens, 2, 3);
+        ck_assert_int_eq(c.float_taps, 2 * 4 * (int)m->hp.n_layer);   /* two batches, four norms a layer */
+        ck_assert_int_eq(c.q8_taps, c.float_taps);
+        ck_assert_msg(c.codes_follow, "%s: codes not quantized from the replaced float norm", name);
+        /* the extra work is counted: the plain rmsnorm and the requantization */
+        size_t nk;
+        const tc_kernel_count *k = tc_engine_kernels(e, &nk);
+        uint64_t quant = 0;
+        for (size_t i = 0; i < nk; i++)
+            if (strstr(k[i].name, "quantize_q8")) quant = k[i].calls;
+        ck_assert_uint_eq(quant, (uint64_t)c.float_taps);
+        tc_engine_free(e);
+        /* without a callback: fused only, nothing requantized */
+        ck_assert_int_eq(tc_engine_open(name, m, NULL, &e, &err), TC_OK);
+        run_sequence(e, tokens, 2, 3);
+        k = tc_engine_kernels(e, &nk);
+        for (size_t i = 0; i < nk; i++)
+            if (strstr(k[i].name, "quantize_q8")) ck_assert_uint_eq(k[i].calls, 0);
+        tc_engine_free(e);
+    }
+    drop_model(m, p);
+}
+END_TEST
+
 /* ---- errors ---- */
 
 START_TEST(isa_errors)
@@ -767,6 +836,7 @@ int main(void)
     tcase_add_test(core, engine_matches_ref_bitnet_cpp_vector);
     tcase_add_test(core, bit_identical_for_any_thread_count);
     tcase_add_test(core, kernel_counters_name_the_variant);
+    tcase_add_test(core, fused_norms_show_float_and_requantize);
     tcase_add_test(errors, isa_errors);
     tcase_add_test(errors, unsupported_models_and_options);
     tcase_add_test(errors, tap_error_stops_the_batch);
