@@ -207,14 +207,20 @@ static int cmd_gen(int argc, char **argv)
 static int cmd_quantize(int argc, char **argv)
 {
     bool quiet = false;
+    tc_type type = TC_TYPE_I2_S;
     int c, rc;
-    while ((c = next_opt("quantize", argc, argv, "qh", quantize_options, &rc)) != -1) {
+    while ((c = next_opt("quantize", argc, argv, "qt:h", quantize_options, &rc)) != -1) {
         if (!c) return rc;
-        quiet = true;   /* 'q' */
+        if (c == 'q') {
+            quiet = true;
+        } else if (tc_type_from_name(optarg, &type) != TC_OK ||
+                   (type != TC_TYPE_I2_S && type != TC_TYPE_TQ1_0 && type != TC_TYPE_TQ2_0)) {
+            return usage_error("quantize", "--type %s: expected i2_s, tq1_0 or tq2_0", optarg);
+        }
     }
     if (argc - optind != 2) return usage_error("quantize", "%s", "expected IN and OUT");
     tc_err err = { 0 };
-    return report(tc_quantize_file(argv[optind], argv[optind + 1], quiet ? NULL : stdout, &err), &err);
+    return report(tc_quantize_file_to(argv[optind], argv[optind + 1], type, quiet ? NULL : stdout, &err), &err);
 }
 
 static int cmd_inspect(int argc, char **argv)

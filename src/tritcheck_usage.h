@@ -23,7 +23,7 @@ static const struct option gen_options[] = {
 };
 
 static const struct option quantize_options[] = {
-    { "quiet", no_argument, 0, 'q' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    { "quiet", no_argument, 0, 'q' }, { "type", required_argument, 0, 't' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
 static const struct option inspect_options[] = {
@@ -126,10 +126,11 @@ static const usage usages[] = {
       "  --act relu2|silu    the FFN activation of --arch bitnet (default relu2)\n"
       "  --vocab N --ctx N --embd N --layers N --ffn N --heads N --kv-heads N\n"
       "  --rope-base X --eps X   override the preset's hyper-parameters\n" },
-    { "quantize", "convert an F32/F16/BF16 model to I2_S",
-      "usage: tritcheck quantize [--quiet] IN OUT\n"
-      "  Linear weights become I2_S: an already-ternary tensor keeps m = max|W|\n"
-      "  (lossless); a latent one gets m = mean|W|, code = clamp(round(W/m), -1, 1).\n"
+    { "quantize", "convert an F32/F16/BF16 model to I2_S, TQ1_0 or TQ2_0",
+      "usage: tritcheck quantize [--quiet] [--type i2_s|tq1_0|tq2_0] IN OUT\n"
+      "  Linear weights become I2_S (default), or llama.cpp's TQ1_0/TQ2_0: an\n"
+      "  already-ternary tensor keeps m = max|W| (lossless; TQ blocks store m as\n"
+      "  F16); a latent one gets m = mean|W|, code = clamp(round(W/m), -1, 1).\n"
       "  token_embd becomes F16; norms stay F32.  One line per tensor says which\n"
       "  rule applied.\n" },
     { "inspect", "show and validate a GGUF file",
