@@ -16,13 +16,14 @@ void tc_engine_opts_default(tc_engine_opts *o)
 
 const char *tc_precision_name(tc_precision p)
 {
-    return p == TC_PRECISION_FP32 ? "fp32" : "i2s";
+    return p == TC_PRECISION_FP32 ? "fp32" : p == TC_PRECISION_Q8K ? "q8k" : "i2s";
 }
 
 tc_status tc_precision_from_name(const char *name, tc_precision *out)
 {
     if (!strcmp(name, "i2s") || !strcmp(name, "i2_s")) *out = TC_PRECISION_I2S;
     else if (!strcmp(name, "fp32") || !strcmp(name, "f32")) *out = TC_PRECISION_FP32;
+    else if (!strcmp(name, "q8k") || !strcmp(name, "q8_k")) *out = TC_PRECISION_Q8K;
     else return TC_E_USAGE;
     return TC_OK;
 }
@@ -39,7 +40,7 @@ tc_status tc_engine_init(tc_engine *e, const tc_engine_vtable *vt, const tc_mode
     e->opts = *o;
     if (o->n_threads < 1 || o->n_threads > 1024)
         return tc_fail(err, TC_E_USAGE, "engine %s: %d threads: expected 1..1024", vt->name, o->n_threads);
-    if (o->precision != TC_PRECISION_I2S && o->precision != TC_PRECISION_FP32)
+    if (o->precision != TC_PRECISION_I2S && o->precision != TC_PRECISION_FP32 && o->precision != TC_PRECISION_Q8K)
         return tc_fail(err, TC_E_USAGE, "engine %s: unknown precision %d", vt->name, (int)o->precision);
     if (e->opts.n_ctx == 0) e->opts.n_ctx = m->hp.n_ctx;
     if (e->opts.n_ctx == 0 || e->opts.n_ctx > (1u << 24))

@@ -35,10 +35,12 @@
 
 /* ---- options ---- */
 
-/* Arithmetic of every bitlinear (SPEC 2.2, 2.3). */
+/* Arithmetic of every bitlinear (SPEC 2.2, 2.3, doc/q8k.md). */
 typedef enum tc_precision {
     TC_PRECISION_I2S,   /* W1.58 x A8: per-token int8 activations, exact integer sums */
-    TC_PRECISION_FP32   /* W_f32 . x: no activation quantization */
+    TC_PRECISION_FP32,  /* W_f32 . x: no activation quantization */
+    TC_PRECISION_Q8K    /* llama.cpp's: TQ1_0/TQ2_0 x int8 activations per block of 256
+                         * (Q8_K), F16 weights x F16-rounded activations */
 } tc_precision;
 
 typedef struct tc_engine_opts {
@@ -56,10 +58,11 @@ typedef struct tc_engine_opts {
 /* Defaults: i2s, 1 thread, the model's context. */
 void tc_engine_opts_default(tc_engine_opts *o);
 
-/* "i2s" / "fp32". */
+/* "i2s" / "fp32" / "q8k". */
 const char *tc_precision_name(tc_precision p);
 
-/* Parse "i2s" or "fp32".  Returns TC_OK or TC_E_USAGE. */
+/* Parse "i2s" (or "i2_s"), "fp32" (or "f32"), "q8k" (or "q8_k").
+ * Returns TC_OK or TC_E_USAGE. */
 tc_status tc_precision_from_name(const char *name, tc_precision *out);
 
 /* ---- taps ---- */

@@ -36,7 +36,7 @@ typedef struct tc_engine_config {
     double rope_base;     /* RoPE frequency base */
     float eps;            /* RMSNorm epsilon */
     tc_act act;           /* FFN activation: relu2 or silu */
-    tc_precision prec;    /* i2s or fp32 bitlinear */
+    tc_precision prec;    /* i2s, fp32 or q8k bitlinear */
     int n_threads;        /* threads the engine may use */
 } tc_engine_config;
 
