@@ -210,6 +210,8 @@ cJSON *tc_engine_describe(const tc_engine *e)
     if (rec) {
         cJSON_AddStringToObject(o, "id", "dump");
         cJSON_AddStringToObject(o, "recording", rec->dir);
+        if (rec->recorded_by) cJSON_AddItemToObject(o, "recorded_by", cJSON_Duplicate(rec->recorded_by, true));
+        if (rec->model_sha256 && rec->model_sha256[0]) cJSON_AddStringToObject(o, "model_sha256", rec->model_sha256);
         return o;
     }
     const tc_engine_opts *eo = &e->opts;

@@ -147,6 +147,8 @@ typedef struct tc_recording_info {
     const char *dir;          /* the recording's directory */
     const int32_t *tokens;    /* the tokens it holds, [n_tokens] */
     size_t n_tokens;
+    const cJSON *recorded_by; /* the recorder's engine_identity object, or NULL */
+    const char *model_sha256; /* the model it ran, hex, or "" */
 } tc_recording_info;
 
 /* The recording e replays, or NULL for a live engine. */
@@ -154,7 +156,8 @@ const tc_recording_info *tc_engine_recording(const tc_engine *e);
 
 /* The engine as a receipt describes it: id, precision, threads, context,
  * fault injection, and the observed kernel dispatch counts; a recording
- * as {"id": "dump", "recording": DIR}.  NULL when out of memory. */
+ * as {"id": "dump", "recording": DIR}, with "recorded_by" (what ran it)
+ * and "model_sha256" when the recording says.  NULL when out of memory. */
 cJSON *tc_engine_describe(const tc_engine *e);
 
 #endif
