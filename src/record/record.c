@@ -171,8 +171,8 @@ static cJSON *git_json(const char *dir)
 }
 
 /* The build options that decide the arithmetic, from the tree's
- * CMakeCache.txt: build type, compilers, and every GGML_ / BITNET_ /
- * LLAMA_ option that is not OFF. */
+ * CMakeCache.txt: build type, compilers, every BITNET_ option, and every
+ * GGML_ / LLAMA_ option that is not OFF. */
 static cJSON *cmake_json(const char *build)
 {
     char path[4200], line[1024];
@@ -191,8 +191,9 @@ static cJSON *cmake_json(const char *build)
             want = !strncmp(line, prefixes[i], strlen(prefixes[i]));
         char *colon = strchr(line, ':');
         if (!want || !colon || colon > eq || strstr(line, "_DIR:") || strstr(line, "-ADVANCED")) continue;
-        /* options left OFF and tools not found say nothing about the arithmetic */
-        if (!strcmp(eq + 1, "OFF") || strstr(eq + 1, "NOTFOUND")) continue;
+        /* GGML_ options left OFF and tools not found say nothing about the
+         * arithmetic; bitnet.cpp's few switches (BITNET_X86_TL2) always do */
+        if ((!strcmp(eq + 1, "OFF") && strncmp(line, "BITNET_", 7)) || strstr(eq + 1, "NOTFOUND")) continue;
         *colon = '\0';
         cJSON_AddStringToObject(o, line, eq + 1);
     }
@@ -424,7 +425,9 @@ static tc_status collect(recorder *r, bool with_q8, size_t *n_recorded, size_t *
 static int usage(FILE *f)
 {
     fprintf(f,
-            "usage: tritcheck-record MODEL -o DIR (--tokens 1,2,3 | --prompt TEXT | --random N [--seed S]) [options]\n"
+            "usage: tritcheck-record MODEL -o DIR [--tokens 1,2,3 | --prompt TEXT | --random N [--seed S]] [options]\n"
+            "  The prompt: ids, text through the model's tokenizer, or N ids from GSL's\n"
+            "  mt19937 with seed S (default 1); default --random 16.\n"
             "  Runs MODEL on %s (%s) through its C API and writes every graph tensor\n"
             "  that is a canonical tap to DIR in the vectors layout, for\n"
             "  'tritcheck compare MODEL --ref dump:DIR --cand ref'.\n"
@@ -456,7 +459,7 @@ static int parse(int argc, char **argv, options *o)
         { "threads", required_argument, 0, 't' }, { "precision", required_argument, 0, 'p' },
         { "kv-type", required_argument, 0, 'k' }, { "verbose", no_argument, 0, 'v' },
         { "version", no_argument, 0, 'V' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
-    *o = (options){ .n_gen = 8, .threads = 1 };
+    *o = (options){ .n_gen = 8, .threads = 1, .in.seed = 1 };   /* seed 1, as compare's --random */
     int c;
     char *end;
     while ((c = getopt_long(argc, argv, "o:n:t:vh", longs, NULL)) != -1) {
