@@ -66,6 +66,8 @@ if [ -n "${TC_BITNET_DIR:-}" ]; then
     for cand in ref fast; do
         $T compare "$d/tiny.gguf" --ref "dump:$d/bn" --cand $cand -o "$d/r-$cand.json" > "$d/cmp" 2>&1
         [ $? -le 1 ] || fail "compare $cand: $(cat "$d/cmp")"
+        grep -q '^coverage: 45 of 45 reference taps compared (8 from derived .q8 codes)' "$d/cmp" \
+            || fail "$cand: coverage: $(grep coverage "$d/cmp")"
         failing_taps "$d/r-$cand.json" > "$d/failed"
         # allowed: blk.N.attn (F16 V cache), logits at decoded positions 6..8 (F16 head input)
         if grep -Ev '^blk\.[0-9]+\.attn [0-9]+$|^logits [6-8]$' "$d/failed"; then fail "$cand: unexpected failures"; fi
@@ -99,7 +101,7 @@ if [ -n "${TC_LLAMA_DIR:-}" ]; then
         [ "$(index_field "$d/ll-$ty" 'i["precision"]')" = q8k ] || fail "$ty precision"
         $T compare "$d/$ty.gguf" --ref "dump:$d/ll-$ty" --cand ref --precision q8k > "$d/cmp" 2>&1 \
             || fail "$ty: q8k comparison: $(tail -n 3 "$d/cmp")"
-        grep -q '^PASS: every tap within 1e-05' "$d/cmp" || fail "$ty verdict"
+        grep -q '^PASS: every tap within 1e-05; 37 of 37 reference taps compared' "$d/cmp" || fail "$ty verdict"
         # negative control: fp32 is not llama.cpp's arithmetic
         $T compare "$d/$ty.gguf" --ref "dump:$d/ll-$ty" --cand ref --precision fp32 > "$d/cmp" 2>&1
         [ $? -eq 1 ] || fail "$ty: fp32 must fail"
