@@ -41,6 +41,7 @@ static const struct option bench_options[] = {
     { "engine", required_argument, 0, 'e' }, { "isa", required_argument, 0, 'i' },
     { "threads", required_argument, 0, 'j' }, { "prompt-len", required_argument, 0, 'p' },
     { "gen", required_argument, 0, 'g' }, { "repeat", required_argument, 0, 'r' },
+    { "against", required_argument, 0, 'A' }, { "rounds", required_argument, 0, 'R' },
     { "json", no_argument, 0, 'J' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
@@ -151,15 +152,20 @@ static const usage usages[] = {
     { "bench", "measure prefill and decode speed against the machine's bandwidth",
       "usage: tritcheck bench MODEL [options]\n"
       "  --engine ref|fast     the engine (default fast)\n"
-      "  --isa scalar|avx2|avx512  the fast engine's kernels (default: the best here)\n"
+      "  --isa scalar|avx2|avx512|amx  the fast engine's kernels (default: the best here)\n"
       "  --threads N           engine and bandwidth threads (default: online cores)\n"
       "  --prompt-len N        prefill tokens (default 128)\n"
       "  --gen N               decoded tokens (default 128)\n"
       "  --repeat N            timed repeats after one warm-up (default 5)\n"
+      "  --against PATH        also run a peer's llama-bench (bitnet.cpp, llama.cpp) on the\n"
+      "                        same file, threads, prompt length, tokens and repeats, in\n"
+      "                        rounds alternating with tritcheck's; report both and the ratios\n"
+      "  --rounds N            rounds with --against (default 3, at most 20)\n"
       "  --json                a sealed receipt of kind bench instead of the table\n"
       "  Reports median (min, max) tokens/s, measured read bandwidth, bytes per\n"
       "  decoded token, the ratio to the bandwidth floor, and prefill int8 MAC/s\n"
-      "  against the cores' peak.  Exit status 0, or 2 for a usage or input error.\n" },
+      "  against the peak of the kernels' unit.  Exit status 0, or 2 for a usage\n"
+      "  or input error, or a peer that fails or prints no figures.\n" },
     { "compare", "compare two engines (or an engine and a recording) tap by tap",
       "usage: tritcheck compare MODEL [options]\n"
       "  --ref ENGINE|dump:DIR   the reference (default ref)\n"
@@ -198,10 +204,10 @@ static const usage usages[] = {
       "  blk.N.out, per-position KL, top-1 agreement, top-5 overlap and perplexity,\n"
       "  each with its definition.\n" },
     { "kernels", "check every kernel against the reference kernels, and time them",
-      "usage: tritcheck kernels [--engine fast|PLUGIN.so] [--isa scalar|avx2|avx512] [options]\n"
+      "usage: tritcheck kernels [--engine fast|PLUGIN.so] [--isa scalar|avx2|avx512|amx] [options]\n"
       "  --engine fast|PLUGIN.so  the fast engine's kernels (default), or a kernel plug-in\n"
       "                        (see tritcheck-kernels(3)); a path without '/' is in .\n"
-      "  --isa scalar|avx2|avx512  which of the fast engine's tables (default: the best here)\n"
+      "  --isa scalar|avx2|avx512|amx  which of the fast engine's tables (default: the best here)\n"
       "  --filter NAME         only kernels whose name contains NAME (i2s_gemv, i2s_gemm,\n"
       "                        rmsnorm_q8, rmsnorm, f16_gemv, f16_gemm, attention_head);\n"
       "                        'large' runs the large cases (the 2b4t LM head)\n"
