@@ -62,24 +62,28 @@ static TV __m512i group_dot1(const uint8_t *w, size_t K, size_t g, const int8_t 
 static TV void group_dot8(const uint8_t *w, size_t K, size_t g, const int8_t *q, const int32_t *qsum, int32_t *out,
                           size_t ld, __mmask16 mask)
 {
+    /* fully unrolled (the pragmas), so that the eight sums stay in
+     * registers: GCC at -O2 keeps arrays it does not unroll on the stack */
     const __m512i m3 = _mm512_set1_epi8(3);
     __m512i acc[8];
+#pragma GCC unroll 8
     for (int t = 0; t < 8; t++) acc[t] = _mm512_setzero_si512();
     const size_t chunks = K / TC_X16_CHUNK;
     const uint8_t *blk = tc_x16_block(w, K, g, 0);
     for (size_t c = 0; c < chunks; c++, blk += TC_X16_BLOCK) {
-        __m512i b[16];
+        const int8_t *qc = q + c * TC_X16_CHUNK;
+#pragma GCC unroll 4
         for (int i = 0; i < 4; i++) {
             const __m512i v = _mm512_loadu_si512((const void *)(blk + 64 * i));
-            b[i] = _mm512_and_si512(v, m3);
-            b[i + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 2), m3);
-            b[i + 8] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m3);
-            b[i + 12] = _mm512_and_si512(_mm512_srli_epi16(v, 6), m3);
+#pragma GCC unroll 4
+            for (int f = 0; f < 4; f++) {   /* tile row kk = 4f + i: inputs 4kk .. 4kk + 3 */
+                const __m512i b = _mm512_and_si512(_mm512_srli_epi16(v, 2 * f), m3);
+#pragma GCC unroll 8
+                for (int t = 0; t < 8; t++) acc[t] = _mm512_dpbusd_epi32(acc[t], b, bcast4(qc + t * K + 4 * (4 * f + i)));
+            }
         }
-        const int8_t *qc = q + c * TC_X16_CHUNK;
-        for (int kk = 0; kk < 16; kk++)
-            for (int t = 0; t < 8; t++) acc[t] = _mm512_dpbusd_epi32(acc[t], b[kk], bcast4(qc + t * K + 4 * kk));
     }
+#pragma GCC unroll 8
     for (int t = 0; t < 8; t++)
         _mm512_mask_storeu_epi32(out + t * ld + g * TC_X16_ROWS, mask,
                                  _mm512_sub_epi32(acc[t], _mm512_set1_epi32(qsum[t])));
