@@ -576,10 +576,19 @@ static int cmd_verify(int argc, char **argv)
 static int cmd_diff(int argc, char **argv)
 {
     if (asks_help(argc, argv)) return show_usage("diff");
-    if (argc != 3) return usage_error("diff", "%s", "expected OLD and NEW receipts");
+    const char *path[2];
+    int n = 0;
+    bool force = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--force")) force = true;
+        else if (argv[i][0] == '-' && argv[i][1]) return usage_error("diff", "unknown option '%s'", argv[i]);
+        else if (n < 2) path[n++] = argv[i];
+        else return usage_error("diff", "%s", "expected OLD and NEW receipts");
+    }
+    if (n != 2) return usage_error("diff", "%s", "expected OLD and NEW receipts");
     tc_err err = { 0 };
     bool worse;
-    tc_status s = tc_diff_receipts(argv[1], argv[2], stdout, &worse, &err);
+    tc_status s = tc_diff_receipts(path[0], path[1], force, stdout, &worse, &err);
     if (s) return report(s, &err);
     return worse ? 1 : 0;
 }

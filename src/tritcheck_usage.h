@@ -247,10 +247,20 @@ static const usage usages[] = {
       "  --model) runs the comparison again and lists every figure that differs.\n"
       "  Exit status 0 valid, 1 invalid, 2 cannot check.\n" },
     { "diff", "what changed between two receipts",
-      "usage: tritcheck diff OLD NEW\n"
-      "  Per tap: scaled error before and after, verdict flips; kernel variants that\n"
-      "  started or stopped running; verdict, determinism and timing changes.\n"
-      "  Exit status 1 when a verdict got worse, else 0; 2 on bad input.\n" },
+      "usage: tritcheck diff OLD NEW [--force]\n"
+      "  compare receipts: per tap, scaled error before and after, verdict flips;\n"
+      "  kernel variants that started or stopped running; verdict, determinism and\n"
+      "  timing changes.  Exit status 1 when a verdict got worse.\n"
+      "  bench and accuracy receipts (the benchmark gate): first every difference in\n"
+      "  the setting (model, threads, prompt length, CPU, engine, layout, kernel\n"
+      "  counters, tool version, input); then each figure old -> new, judged:\n"
+      "  bench: regression when the new range (min-max over repeats or rounds)\n"
+      "  lies wholly below the old, improvement when wholly above, else noise;\n"
+      "  accuracy: regression when a mean over positions got worse by more than\n"
+      "  twice the old standard error.  Exit status 1 on a regression.  Receipts\n"
+      "  of different models or thread counts (bench), or models, baselines or\n"
+      "  inputs (accuracy), are refused (exit 2) unless --force.\n"
+      "  Exit status 0 otherwise; 2 on bad input.\n" },
     { "report", "a receipt as one self-contained HTML page",
       "usage: tritcheck report RECEIPT -o FILE.html\n"
       "  Summary, an SVG chart of each tap's scaled error (log scale) against the\n"
