@@ -41,6 +41,7 @@ static const struct option bench_options[] = {
     { "engine", required_argument, 0, 'e' }, { "isa", required_argument, 0, 'i' },
     { "threads", required_argument, 0, 'j' }, { "prompt-len", required_argument, 0, 'p' },
     { "gen", required_argument, 0, 'g' }, { "repeat", required_argument, 0, 'r' },
+    { "against", required_argument, 0, 'A' }, { "rounds", required_argument, 0, 'R' },
     { "json", no_argument, 0, 'J' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
@@ -153,15 +154,20 @@ static const usage usages[] = {
     { "bench", "measure prefill and decode speed against the machine's bandwidth",
       "usage: tritcheck bench MODEL [options]\n"
       "  --engine ref|fast     the engine (default fast)\n"
-      "  --isa scalar|avx2|avx512  the fast engine's kernels (default: the best here)\n"
+      "  --isa scalar|avx2|avx512|amx  the fast engine's kernels (default: the best here)\n"
       "  --threads N           engine and bandwidth threads (default: online cores)\n"
       "  --prompt-len N        prefill tokens (default 128)\n"
       "  --gen N               decoded tokens (default 128)\n"
       "  --repeat N            timed repeats after one warm-up (default 5)\n"
+      "  --against PATH        also run a peer's llama-bench (bitnet.cpp, llama.cpp) on the\n"
+      "                        same file, threads, prompt length, tokens and repeats, in\n"
+      "                        rounds alternating with tritcheck's; report both and the ratios\n"
+      "  --rounds N            rounds with --against (default 3, at most 20)\n"
       "  --json                a sealed receipt of kind bench instead of the table\n"
       "  Reports median (min, max) tokens/s, measured read bandwidth, bytes per\n"
       "  decoded token, the ratio to the bandwidth floor, and prefill int8 MAC/s\n"
-      "  against the cores' peak.  Exit status 0, or 2 for a usage or input error.\n" },
+      "  against the peak of the kernels' unit.  Exit status 0, or 2 for a usage\n"
+      "  or input error, or a peer that fails or prints no figures.\n" },
     { "compare", "compare two engines (or an engine and a recording) tap by tap",
       "usage: tritcheck compare MODEL [options]\n"
       "  --ref ENGINE|dump:DIR   the reference (default ref)\n"
@@ -200,10 +206,10 @@ static const usage usages[] = {
       "  blk.N.out, per-position KL, top-1 agreement, top-5 overlap and perplexity,\n"
       "  each with its definition.\n" },
     { "kernels", "check every kernel against the reference kernels, and time them",
-      "usage: tritcheck kernels [--engine fast|PLUGIN.so] [--isa scalar|avx2|avx512] [options]\n"
+      "usage: tritcheck kernels [--engine fast|PLUGIN.so] [--isa scalar|avx2|avx512|amx] [options]\n"
       "  --engine fast|PLUGIN.so  the fast engine's kernels (default), or a kernel plug-in\n"
       "                        (see tritcheck-kernels(3)); a path without '/' is in .\n"
-      "  --isa scalar|avx2|avx512  which of the fast engine's tables (default: the best here)\n"
+      "  --isa scalar|avx2|avx512|amx  which of the fast engine's tables (default: the best here)\n"
       "  --filter NAME         only kernels whose name contains NAME (i2s_gemv, i2s_gemm,\n"
       "                        rmsnorm_q8, rmsnorm, f16_gemv, f16_gemm, attention_head);\n"
       "                        'large' runs the large cases (the 2b4t LM head)\n"
@@ -243,10 +249,20 @@ static const usage usages[] = {
       "  --model) runs the comparison again and lists every figure that differs.\n"
       "  Exit status 0 valid, 1 invalid, 2 cannot check.\n" },
     { "diff", "what changed between two receipts",
-      "usage: tritcheck diff OLD NEW\n"
-      "  Per tap: scaled error before and after, verdict flips; kernel variants that\n"
-      "  started or stopped running; verdict, determinism and timing changes.\n"
-      "  Exit status 1 when a verdict got worse, else 0; 2 on bad input.\n" },
+      "usage: tritcheck diff OLD NEW [--force]\n"
+      "  compare receipts: per tap, scaled error before and after, verdict flips;\n"
+      "  kernel variants that started or stopped running; verdict, determinism and\n"
+      "  timing changes.  Exit status 1 when a verdict got worse.\n"
+      "  bench and accuracy receipts (the benchmark gate): first every difference in\n"
+      "  the setting (model, threads, prompt length, CPU, engine, layout, kernel\n"
+      "  counters, tool version, input); then each figure old -> new, judged:\n"
+      "  bench: regression when the new range (min-max over repeats or rounds)\n"
+      "  lies wholly below the old, improvement when wholly above, else noise;\n"
+      "  accuracy: regression when a mean over positions got worse by more than\n"
+      "  twice the old standard error.  Exit status 1 on a regression.  Receipts\n"
+      "  of different models or thread counts (bench), or models, baselines or\n"
+      "  inputs (accuracy), are refused (exit 2) unless --force.\n"
+      "  Exit status 0 otherwise; 2 on bad input.\n" },
     { "report", "a receipt as one self-contained HTML page",
       "usage: tritcheck report RECEIPT -o FILE.html\n"
       "  Summary, an SVG chart of each tap's scaled error (log scale) against the\n"

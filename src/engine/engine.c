@@ -89,6 +89,8 @@ void tc_engine_free(tc_engine *e)
 }
 
 const char *tc_engine_name(const tc_engine *e) { return e->vt->name; }
+
+const char *tc_engine_weight_layout(const tc_engine *e) { return e->vt->weight_layout; }
 const tc_engine_opts *tc_engine_options(const tc_engine *e) { return &e->opts; }
 const tc_model *tc_engine_model(const tc_engine *e) { return e->model; }
 uint32_t tc_engine_n_past(const tc_engine *e) { return e->n_past; }
@@ -220,6 +222,7 @@ cJSON *tc_engine_describe(const tc_engine *e)
     cJSON_AddNumberToObject(o, "threads", eo->n_threads);
     cJSON_AddNumberToObject(o, "context", eo->n_ctx);
     if (eo->inject) cJSON_AddStringToObject(o, "inject", eo->inject);
+    if (e->vt->weight_layout) cJSON_AddStringToObject(o, "weight_layout", e->vt->weight_layout);
     cJSON *k = cJSON_AddObjectToObject(o, "kernels");
     for (size_t i = 0; i < e->n_kernels; i++)
         if (e->kernels[i].calls) cJSON_AddNumberToObject(k, e->kernels[i].name, (double)e->kernels[i].calls);

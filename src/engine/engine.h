@@ -105,6 +105,10 @@ void tc_engine_free(tc_engine *e);
 
 /* The engine's name ("ref"), its resolved options, the model. */
 const char *tc_engine_name(const tc_engine *e);
+
+/* The layout the engine's I2_S kernels read the weights in, rewritten
+ * when it opened ("i2s-x16"), or NULL: as the file stores them. */
+const char *tc_engine_weight_layout(const tc_engine *e);
 const tc_engine_opts *tc_engine_options(const tc_engine *e);
 const tc_model *tc_engine_model(const tc_engine *e);
 
