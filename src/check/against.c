@@ -233,14 +233,11 @@ void tc_against_print(const tc_against_result *r, FILE *out)
     }
 }
 
+/* a statistic over the rounds, with the rounds themselves when v */
 static cJSON *stat_rounds(const tc_stat *s, const double *v, uint32_t n)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    cJSON_AddNumberToObject(o, "median", s->median);
-    cJSON_AddNumberToObject(o, "min", s->min);
-    cJSON_AddNumberToObject(o, "max", s->max);
-    if (v) cJSON_AddItemToObject(o, "rounds", cJSON_CreateDoubleArray(v, (int)n));
+    cJSON *o = tc_bench_stat_json(s);
+    if (o && v) cJSON_AddItemToObject(o, "rounds", cJSON_CreateDoubleArray(v, (int)n));
     return o;
 }
 

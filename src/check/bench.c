@@ -245,7 +245,7 @@ void tc_bench_print(const tc_bench_result *r, FILE *out)
         if (r->kernels[i].calls) fprintf(out, "  %-34s %" PRIu64 "\n", r->kernels[i].name, r->kernels[i].calls);
 }
 
-static cJSON *stat_json(const tc_bench_stat *s)
+cJSON *tc_bench_stat_json(const tc_bench_stat *s)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
@@ -269,8 +269,8 @@ cJSON *tc_bench_json(const tc_bench_result *r)
     cJSON_AddNumberToObject(o, "prompt_len", r->prompt_len);
     cJSON_AddNumberToObject(o, "gen", r->n_gen);
     cJSON_AddNumberToObject(o, "repeat", r->repeat);
-    cJSON_AddItemToObject(o, "prefill_tok_s", stat_json(&r->prefill_tps));
-    cJSON_AddItemToObject(o, "decode_tok_s", stat_json(&r->decode_tps));
+    cJSON_AddItemToObject(o, "prefill_tok_s", tc_bench_stat_json(&r->prefill_tps));
+    cJSON_AddItemToObject(o, "decode_tok_s", tc_bench_stat_json(&r->decode_tps));
     cJSON_AddNumberToObject(o, "bandwidth_gb_s", r->bw_gbps);
     cJSON_AddNumberToObject(o, "bandwidth_streams", r->bw_streams);
     cJSON_AddNumberToObject(o, "weight_bytes_per_token", r->weight_bytes);

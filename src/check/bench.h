@@ -94,6 +94,9 @@ tc_status tc_bench_run(const tc_model *m, const tc_bench_opts *o, tc_bench_resul
 void tc_bench_print(const tc_bench_result *r, FILE *out);
 cJSON *tc_bench_json(const tc_bench_result *r);
 
+/* {"median", "min", "max"} of a statistic (NULL when out of memory). */
+cJSON *tc_bench_stat_json(const tc_bench_stat *s);
+
 /* A sealed receipt (SPEC 6) of kind "bench": the model section (hashing
  * the file at path) and the result as "bench", with `against` (a peer's
  * figures, check/against.h; taken over, may be NULL) inside it.  TC_OK,
