@@ -23,6 +23,7 @@
 #include "check/vectors.h"
 #include "audit/verify.h"
 #include "audit/diff.h"
+#include "audit/merge.h"
 #include "check/bench.h"
 #include "format/tokenizer.h"
 #include "check/ksuite.h"
@@ -127,6 +128,12 @@ static bool parse_double(const char *s, double *out)
     errno = 0;
     *out = strtod(s, &end);
     return !errno && !*end;
+}
+
+/* --shard I/N: 0 <= I < N. */
+static bool parse_shard(const char *s, tc_shard *out)
+{
+    return tc_shard_parse(s, out, NULL) == TC_OK;
 }
 
 /* Seal (signed with key, if any) and write a receipt to path; with say,
@@ -463,6 +470,7 @@ static int cmd_accuracy(int argc, char **argv)
         case 'j': ok = parse_threads(optarg, &o.n_threads); break;
         case 'o': out = optarg; break;
         case 'k': key = optarg; break;
+        case 'x': ok = parse_shard(optarg, &o.shard); break;
         }
         if (!ok) return usage_error("accuracy", "invalid value '%s'", optarg);
     }
@@ -471,6 +479,7 @@ static int cmd_accuracy(int argc, char **argv)
     if (n_inputs > 1) return usage_error("accuracy", "%s", "give one of --tokens, --prompt, --corpus and --random");
     if (n_inputs == 0) o.n_random = 256;
     if (key && !out) return usage_error("accuracy", "%s", "--sign needs -o RECEIPT");
+    if (tc_shard_on(&o.shard) && !out) return usage_error("accuracy", "%s", "--shard needs -o RECEIPT (merge reads it)");
     o.model_path = argv[optind];
     if (isatty(2)) {
         o.progress = progress_bar;
@@ -544,7 +553,14 @@ static int cmd_verify(int argc, char **argv)
         else if (c == 'k') o.pubkey = optarg;
         else if (c == 'b') o.baseline = optarg;
         else if (c == 'r') o.rerun = true;
+        else if (c == 's') {
+            uint32_t v;
+            if (!parse_u32(optarg, 0, TC_SHARD_MAX - 1, &v)) return usage_error("verify", "invalid value '%s'", optarg);
+            o.one_shard = true;
+            o.shard = (int)v;
+        }
     }
+    if (o.one_shard && !o.rerun) return usage_error("verify", "%s", "--shard I goes with --rerun");
     if (argc - optind != 1) return usage_error("verify", "%s", "expected one RECEIPT");
     tc_err err = { 0 };
     bool valid;
@@ -555,6 +571,27 @@ static int cmd_verify(int argc, char **argv)
     if (valid && o.model) printf("VALID: model hash\n");
     if (valid && o.rerun) printf("VALID: every figure reproduced\n");
     return valid ? 0 : 1;
+}
+
+static int cmd_merge(int argc, char **argv)
+{
+    const char *out = NULL, *key = NULL, *pubkey = NULL;
+    int c, rc;
+    while ((c = next_opt("merge", argc, argv, "o:h", merge_options, &rc)) != -1) {
+        switch (c) {
+        case 0: return rc;
+        case 'o': out = optarg; break;
+        case 'k': key = optarg; break;
+        case 'p': pubkey = optarg; break;
+        }
+    }
+    if (argc - optind < 1 || !out) return usage_error("merge", "%s", "expected SHARD.json... -o RECEIPT");
+    tc_err err = { 0 };
+    cJSON *merged = NULL;
+    tc_status s = tc_merge((const char *const *)argv + optind, (size_t)(argc - optind), pubkey, stdout, &merged, &err);
+    if (!s) s = write_receipt(merged, out, key, true, &err);
+    cJSON_Delete(merged);
+    return report(s, &err);
 }
 
 static int cmd_diff(int argc, char **argv)
@@ -730,7 +767,7 @@ static int cmd_help(int argc, char **argv);
 static const command commands[] = {
     { "gen", cmd_gen }, { "quantize", cmd_quantize }, { "inspect", cmd_inspect }, { "run", cmd_run },
     { "bench", cmd_bench }, { "compare", cmd_compare }, { "accuracy", cmd_accuracy }, { "kernels", cmd_kernels },
-    { "conform", cmd_conform }, { "vectors", cmd_vectors }, { "verify", cmd_verify }, { "diff", cmd_diff },
+    { "conform", cmd_conform }, { "vectors", cmd_vectors }, { "merge", cmd_merge }, { "verify", cmd_verify }, { "diff", cmd_diff },
     { "report", cmd_report }, { "keygen", cmd_keygen }, { "devices", cmd_devices }, { "tokenize", cmd_tokenize },
     { "detokenize", cmd_detokenize }, { "help", cmd_help },
 };

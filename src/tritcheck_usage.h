@@ -72,7 +72,8 @@ static const struct option accuracy_options[] = {
     { "ctx", required_argument, 0, 'C' }, { "engine", required_argument, 0, 'e' },
     { "precision", required_argument, 0, 'p' }, { "baseline-precision", required_argument, 0, 'B' },
     { "threads", required_argument, 0, 'j' }, { "output", required_argument, 0, 'o' },
-    { "sign", required_argument, 0, 'k' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    { "sign", required_argument, 0, 'k' }, { "shard", required_argument, 0, 'x' },
+    { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
 static const struct option conform_options[] = {
@@ -90,7 +91,12 @@ static const struct option vectors_options[] = {
 static const struct option verify_options[] = {
     { "model", required_argument, 0, 'm' }, { "pubkey", required_argument, 0, 'k' },
     { "baseline", required_argument, 0, 'b' }, { "rerun", no_argument, 0, 'r' },
-    { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    { "shard", required_argument, 0, 's' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+};
+
+static const struct option merge_options[] = {
+    { "output", required_argument, 0, 'o' }, { "sign", required_argument, 0, 'k' },
+    { "pubkey", required_argument, 0, 'p' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
 static const struct option report_options[] = {
@@ -194,6 +200,8 @@ static const usage usages[] = {
       "  --precision P         the subject's precision (default i2s)\n"
       "  --baseline-precision P  the baseline's (default fp32)\n"
       "  --threads N   -o RECEIPT [--sign KEY]\n"
+      "  --shard I/N           run only shard I (from 0) of N: a contiguous run of whole\n"
+      "                        chunks; its receipt is merged with 'tritcheck merge'\n"
       "  Reports weight-level error (with --baseline), per-layer cosine and NMSE of\n"
       "  blk.N.out, per-position KL, top-1 agreement, top-5 overlap and perplexity,\n"
       "  each with its definition.\n" },
@@ -234,11 +242,25 @@ static const usage usages[] = {
       "  check: regenerate each model, check its SHA-256, and compare ENGINE\n"
       "  (default ref) with the recording, isolated, within X (default 1e-5).\n"
       "  Exit status 0 all pass, 1 some fail, 2 a damaged vector or other error.\n" },
+    { "merge", "join the receipts of a job's shards into the receipt of the whole job",
+      "usage: tritcheck merge SHARD.json... -o RECEIPT [--sign KEY] [--pubkey KEY.pub]\n"
+      "  SHARD.json are the receipts of one job run with --shard I/N (accuracy,\n"
+      "  compare --prompts, kernels, conform, vectors check), in any order.  They must\n"
+      "  be intact (digest; a signature by KEY.pub with --pubkey), of one job (the same\n"
+      "  model, binary, options and input) and hold each shard 0..N-1 exactly once.\n"
+      "  The merged receipt's figures are those of the unsharded run, bit for bit:\n"
+      "  the per-unit parts are joined in order, counts added, and every summary\n"
+      "  figure derived again from the joined parts; it lists the shards.\n"
+      "  Exit status 0, or 2 when the receipts are not the shards of one job (one line\n"
+      "  says why) or one is damaged.\n" },
     { "verify", "check a receipt: schema, digest, signature, consistency, rerun",
-      "usage: tritcheck verify RECEIPT [--model FILE] [--baseline FILE] [--pubkey KEY.pub] [--rerun]\n"
+      "usage: tritcheck verify RECEIPT [--model FILE] [--baseline FILE] [--pubkey KEY.pub] [--rerun [--shard I]]\n"
       "  Checks the schema, the digest and signature, that every verdict follows from\n"
       "  the figures and criteria, and with --model the model's SHA-256.  --rerun (with\n"
       "  --model) runs the comparison again and lists every figure that differs.\n"
+      "  A shard's receipt: its range and job; a merged one (tritcheck merge): its\n"
+      "  shard list, ranges and counts, and the digest of each shard receipt beside\n"
+      "  it; --rerun --shard I runs only shard I again against its part.\n"
       "  Exit status 0 valid, 1 invalid, 2 cannot check.\n" },
     { "diff", "what changed between two receipts",
       "usage: tritcheck diff OLD NEW\n"

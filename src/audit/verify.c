@@ -14,7 +14,9 @@
 #include "base/sha256.h"
 #include "check/bench.h"
 #include "audit/coverage.h"
+#include "audit/merge.h"
 #include "audit/verify.h"
+#include "audit/verify_shard.h"
 
 /* ---- a list of problems ---- */
 
@@ -474,7 +476,7 @@ static tc_status rerun_accuracy(problems *p, const cJSON *r, const tc_verify_opt
     free(tokens);
     if (s) return s;
     static const char *const parts[] = { "per_position.kl", "per_position.top1_agree", "per_position.top5_overlap",
-                                         "per_position.nll_baseline", "per_position.nll_subject", "per_layer",
+                                         "per_position.nll_baseline", "per_position.nll_subject", "per_chunk", "per_layer",
                                          "per_tensor", "headline", "kl.mean", "kl.median", "kl.p95", "kl.p99", "kl.max",
                                          "kl.histogram", "engines.subject.kernels", "engines.baseline.kernels",
                                          "model.sha256" };
@@ -707,6 +709,25 @@ static const kind_rules *find_kind(const char *kind)
 
 /* ---- verify ---- */
 
+/* Rerun the receipt, or with o->one_shard only that shard of a merged
+ * receipt (its view: audit/merge.h) or of a shard's own receipt. */
+static tc_status rerun_some(problems *p, const cJSON *r, const kind_rules *k, const tc_verify_opts *o, tc_err *err)
+{
+    if (!o->one_shard) return k->rerun(p, r, o, err);
+    const cJSON *own = tc_audit_at(r, "shard.index");
+    if (own) {
+        if (tc_audit_num(own) != o->shard)
+            return tc_fail(err, TC_E_USAGE, "--shard %d: this receipt is shard %g's", o->shard, tc_audit_num(own));
+        return k->rerun(p, r, o, err);
+    }
+    cJSON *view = tc_merge_shard_view(r, o->shard, err);
+    if (!view) return err->status;
+    if (p->out) fprintf(p->out, "  (rerun: shard %d only)\n", o->shard);
+    tc_status s = k->rerun(p, view, o, err);
+    cJSON_Delete(view);
+    return s;
+}
+
 tc_status tc_verify(const char *path, const tc_verify_opts *o, FILE *out, bool *valid, tc_err *err)
 {
     cJSON *r;
@@ -726,6 +747,7 @@ tc_status tc_verify(const char *path, const tc_verify_opts *o, FILE *out, bool *
     tc_err serr = { 0 };
     if (tc_receipt_check_seal(r, o->pubkey, &serr)) problem(&p, "%s", serr.msg);
     if (k && p.n == 0) k->consistency(&p, r, path);
+    if (k && p.n == 0) tc_verify_shards(r, path, out, coverage_problem, &p);
     const char *model = o->model;
     if (model) {
         char sha[TC_SHA256_HEX];
@@ -747,7 +769,7 @@ tc_status tc_verify(const char *path, const tc_verify_opts *o, FILE *out, bool *
         }
         if (p.n) {
             if (out) fprintf(out, "  (not rerun: the receipt already fails the checks above)\n");
-        } else if ((s = k->rerun(&p, r, o, err))) {
+        } else if ((s = rerun_some(&p, r, k, o, err))) {
             goto out;
         }
     }

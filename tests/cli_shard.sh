@@ -1,0 +1,132 @@
+#!/bin/sh
+# --shard I/N and merge: for each sharded command, N in {1, 3, 4} shards
+# merged equal the unsharded run bit for bit (figures and verdicts; only
+# timings and the shard lists differ); merge refuses a missing shard, a
+# duplicate, shards of another model, binary or options, a tampered shard.
+set -u
+T=${TRITCHECK:-./tritcheck}
+d=$(mktemp -d) || exit 99
+trap 'rm -rf "$d"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+command -v python3 > /dev/null || { echo "python3 not installed: skipped"; exit 77; }
+
+# same A B: the two receipts hold the same figures and verdicts, compared
+# as parsed JSON (doubles bit for bit), without what may differ: when and
+# how long (created, timings, seconds), the seal, the shard lists
+cat > "$d/same.py" <<'PYEOF'
+import json, sys
+def strip(o):
+    if isinstance(o, dict):
+        return {k: strip(v) for k, v in o.items()
+                if k not in ("created", "digest", "signature", "timings", "seconds", "shard", "merged")}
+    if isinstance(o, list):
+        return [strip(v) for v in o]
+    return o
+def first_difference(a, b, path="$"):
+    if type(a) != type(b):
+        return path
+    if isinstance(a, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                return path + "." + k
+            p = first_difference(a[k], b[k], path + "." + k)
+            if p: return p
+        return None
+    if isinstance(a, list):
+        if len(a) != len(b): return path + " (length)"
+        for i, (x, y) in enumerate(zip(a, b)):
+            p = first_difference(x, y, "%s[%d]" % (path, i))
+            if p: return p
+        return None
+    return None if a == b else path
+a, b = (strip(json.load(open(p))) for p in sys.argv[1:3])
+p = first_difference(a, b)
+if p:
+    print("differ at", p)
+    sys.exit(1)
+PYEOF
+same() { python3 "$d/same.py" "$1" "$2" || fail "$3: $1 and $2 differ"; }
+
+# shards N: run "$@" --shard i/N -o $d/$tag-i.json for each i, merge them
+# given in reverse order into $d/$tag-N.json
+shards() {
+    n=$1; tag=$2; shift 2
+    i=0; list=""
+    while [ $i -lt $n ]; do
+        "$@" --shard $i/$n -o "$d/$tag-s$i-of-$n.json" > "$d/out" 2>&1 || fail "$tag shard $i/$n: $(cat "$d/out")"
+        list="$d/$tag-s$i-of-$n.json $list"
+        i=$((i + 1))
+    done
+    $T merge $list -o "$d/$tag-$n.json" > "$d/out" 2>&1 || fail "$tag: merge of $n: $(cat "$d/out")"
+}
+
+$T gen --preset tiny --seed 9 -o "$d/m.gguf" || fail gen
+
+# ---- accuracy: 5 chunks of 8 tokens (the last of 4) ----
+acc() { $T accuracy "$d/m.gguf" --random 36 --ctx 8 --seed 4 "$@"; }
+acc -o "$d/acc.json" > /dev/null || fail "accuracy"
+for n in 1 3 4; do
+    shards $n acc acc
+    same "$d/acc.json" "$d/acc-$n.json" "accuracy, $n shards"
+    $T verify "$d/acc-$n.json" --model "$d/m.gguf" > "$d/out" || fail "verify merged accuracy: $(cat "$d/out")"
+done
+grep -q '"unit":	"chunk"' "$d/acc-s0-of-3.json" || fail "a shard says what it split"
+$T verify "$d/acc-s1-of-3.json" --model "$d/m.gguf" --rerun > "$d/out" || fail "rerun a shard: $(cat "$d/out")"
+$T verify "$d/acc-4.json" --model "$d/m.gguf" --rerun --shard 2 > "$d/out" || fail "rerun shard 2 of a merge: $(cat "$d/out")"
+grep -q 'rerun: shard 2 only' "$d/out" || fail "rerun says which shard"
+# a latent baseline: per-tensor figures in every shard, the weight headline once
+$T gen --preset tiny --latent -o "$d/lat.gguf" && $T quantize -q "$d/lat.gguf" "$d/q.gguf" || fail latent
+lat() { $T accuracy "$d/q.gguf" --baseline "$d/lat.gguf" --random 20 --ctx 8 "$@"; }
+lat -o "$d/lat.json" > /dev/null || fail "latent accuracy"
+shards 3 lat lat
+same "$d/lat.json" "$d/lat-3.json" "latent accuracy, 3 shards"
+acc --shard 5/6 -o "$d/x.json" 2> "$d/err"; [ $? -eq 2 ] || fail "more shards than chunks: exit 2"
+grep -q 'the job has 5 chunks: use at most 5 shards' "$d/err" || fail "more shards than chunks: $(cat "$d/err")"
+acc --shard 3/3 -o "$d/x.json" 2> /dev/null; [ $? -eq 2 ] || fail "--shard 3/3: exit 2"
+
+# ---- merge refuses ----
+refuse() {   # $1 what, $2 expected message, the rest: merge's arguments
+    what=$1; msg=$2; shift 2
+    $T merge "$@" -o "$d/bad.json" > /dev/null 2> "$d/err"; rc=$?
+    [ $rc -eq 2 ] || fail "merge of $what: exit $rc, expected 2"
+    [ "$(wc -l < "$d/err")" -eq 1 ] || fail "merge of $what: not one line: $(cat "$d/err")"
+    grep -q "$msg" "$d/err" || fail "merge of $what: expected '$msg' in $(cat "$d/err")"
+    [ -e "$d/bad.json" ] && fail "merge of $what wrote a receipt"
+    return 0
+}
+S="$d/acc-s0-of-3.json $d/acc-s1-of-3.json $d/acc-s2-of-3.json"
+refuse "a missing shard" 'shard 1 of 3 is missing (given: 0, 2)' "$d/acc-s0-of-3.json" "$d/acc-s2-of-3.json"
+refuse "a duplicate shard" 'shard 2 of 3 is given twice' $S "$d/acc-s2-of-3.json"
+refuse "shards of different counts" 'is a shard of 4 over 5 units' $S "$d/acc-s3-of-4.json"
+$T gen --preset tiny --seed 10 -o "$d/m2.gguf" || fail gen
+$T accuracy "$d/m2.gguf" --random 36 --ctx 8 --seed 4 --shard 1/3 -o "$d/other-model.json" > /dev/null || fail "other model"
+refuse "another model" 'not shards of one job: another model (job.model_sha256' \
+    "$d/acc-s0-of-3.json" "$d/other-model.json" "$d/acc-s2-of-3.json"
+acc --threads 2 --shard 1/3 -o "$d/other-opts.json" > /dev/null || fail "other options"
+refuse "other options" 'other options (job.options.baseline.threads is 1 in' \
+    "$d/acc-s0-of-3.json" "$d/other-opts.json" "$d/acc-s2-of-3.json"
+acc --seed 5 --shard 1/3 -o "$d/other-input.json" > /dev/null || fail "other input"
+refuse "another input" 'another input (job.input_sha256' "$d/acc-s0-of-3.json" "$d/other-input.json" "$d/acc-s2-of-3.json"
+# another binary: the same program with one more byte (an ELF runs with
+# trailing bytes); its executable's SHA-256 differs
+cat "$T" > "$d/tritcheck2" && printf '\n' >> "$d/tritcheck2" && chmod +x "$d/tritcheck2" || fail "copy the binary"
+"$d/tritcheck2" accuracy "$d/m.gguf" --random 36 --ctx 8 --seed 4 --shard 1/3 -o "$d/other-bin.json" > /dev/null \
+    || fail "the other binary runs"
+refuse "another binary" 'another binary (job.binary.sha256' "$d/acc-s0-of-3.json" "$d/other-bin.json" "$d/acc-s2-of-3.json"
+sed 's/"kl":	\[\([0-9]\)/"kl":	[9\1/' "$d/acc-s1-of-3.json" > "$d/tampered.json"
+cmp -s "$d/tampered.json" "$d/acc-s1-of-3.json" && fail "the tampering changed nothing"
+refuse "a tampered shard" 'tampered.json: digest: the receipt.s content does not match' \
+    "$d/acc-s0-of-3.json" "$d/tampered.json" "$d/acc-s2-of-3.json"
+refuse "an unsharded receipt" 'acc.json is not a shard receipt (no shard section)' "$d/acc.json"
+refuse "a merged receipt" 'is not a shard receipt (it is a merged one)' "$d/acc-3.json"
+$T merge "$d/acc-s0-of-3.json" 2> /dev/null; [ $? -eq 2 ] || fail "merge without -o: exit 2"
+
+# ---- verify catches a merged receipt whose shard list lies ----
+python3 - "$d/acc-3.json" "$d/lie.json" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+r["merged"]["shards"][1]["end"] += 1
+json.dump(r, open(sys.argv[2], "w"))
+PYEOF
+$T verify "$d/lie.json" > "$d/out"; [ $? -eq 1 ] || fail "a changed merged receipt: exit 1"
+echo "cli_shard: ok"
