@@ -421,11 +421,13 @@ static int cmd_kernels(int argc, char **argv)
         case 'o': receipt_path = optarg; break;
         case 'k': key = optarg; break;
         case 'v': o.verbose = true; break;
+        case 'x': ok = parse_shard(optarg, &o.shard); break;
         }
         if (!ok) return usage_error("kernels", "invalid value '%s'", optarg);
     }
     if (argc != optind) return usage_error("kernels", "unexpected argument '%s'", argv[optind]);
     if (key && !receipt_path) return usage_error("kernels", "%s", "--sign needs -o RECEIPT");
+    if (tc_shard_on(&o.shard) && !receipt_path) return usage_error("kernels", "%s", "--shard needs -o RECEIPT (merge reads it)");
     tc_err err = { 0 };
     cJSON *receipt = NULL;
     bool all;

@@ -62,7 +62,8 @@ static const struct option kernels_options[] = {
     { "filter", required_argument, 0, 'f' }, { "perf", no_argument, 0, 'p' },
     { "repeat", required_argument, 0, 'r' }, { "seed", required_argument, 0, 's' },
     { "output", required_argument, 0, 'o' }, { "sign", required_argument, 0, 'k' },
-    { "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    { "verbose", no_argument, 0, 'v' }, { "shard", required_argument, 0, 'x' },
+    { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
 static const struct option accuracy_options[] = {
@@ -220,6 +221,8 @@ static const usage usages[] = {
       "  --seed N              base seed of the random inputs (default 2385)\n"
       "  -v, --verbose         a line for every case, not only failures\n"
       "  -o RECEIPT [--sign KEY]  a receipt of kind kernels listing every case\n"
+      "  --shard I/N           run only shard I (from 0) of N of the selected cases (not\n"
+      "                        with --perf); merge the receipts with 'tritcheck merge'\n"
       "  Checks: integer sums and int8 codes exact, float results within a scaled\n"
       "  error of 1e-6, no NaN/Inf the reference lacks, 64 guard bytes around every\n"
       "  output intact, no write outside the row range, inputs unchanged.\n"

@@ -84,6 +84,30 @@ acc --shard 5/6 -o "$d/x.json" 2> "$d/err"; [ $? -eq 2 ] || fail "more shards th
 grep -q 'the job has 5 chunks: use at most 5 shards' "$d/err" || fail "more shards than chunks: $(cat "$d/err")"
 acc --shard 3/3 -o "$d/x.json" 2> /dev/null; [ $? -eq 2 ] || fail "--shard 3/3: exit 2"
 
+# ---- kernels: the selected cases; a plug-in whose GEMV fails, so that
+# the merged first failure and counts are checked too ----
+kern() { $T kernels --filter rmsnorm "$@"; }
+kern -o "$d/kern.json" > /dev/null || fail "kernels"
+for n in 1 3 4; do
+    shards $n kern kern
+    same "$d/kern.json" "$d/kern-$n.json" "kernels, $n shards"
+    $T verify "$d/kern-$n.json" > "$d/out" || fail "verify merged kernels: $(cat "$d/out")"
+done
+P=examples/plugin/libtc_example_plugin_bug.so
+if [ -f "$P" ]; then
+    bug() { $T kernels --engine "$P" --filter i2s_gemv "$@"; }
+    bug -o "$d/bug.json" > /dev/null; [ $? -eq 1 ] || fail "the buggy plug-in fails"
+    for n in 3 4; do
+        i=0; list=""
+        while [ $i -lt $n ]; do bug --shard $i/$n -o "$d/bug-$i.json" > /dev/null; list="$list $d/bug-$i.json"; i=$((i + 1)); done
+        $T merge $list -o "$d/bug-$n.json" > /dev/null || fail "merge the buggy plug-in's shards"
+        same "$d/bug.json" "$d/bug-$n.json" "failing kernels, $n shards"
+    done
+    grep -q '"verdict":	"fail"' "$d/bug-3.json" || fail "the merged verdict fails"
+fi
+kern --perf --shard 0/2 -o "$d/x.json" 2> "$d/err"; [ $? -eq 2 ] || fail "kernels --perf --shard: exit 2"
+kern --shard 1/2 2> /dev/null; [ $? -eq 2 ] || fail "kernels --shard without -o: exit 2"
+
 # ---- merge refuses ----
 refuse() {   # $1 what, $2 expected message, the rest: merge's arguments
     what=$1; msg=$2; shift 2
@@ -119,6 +143,7 @@ refuse "a tampered shard" 'tampered.json: digest: the receipt.s content does not
     "$d/acc-s0-of-3.json" "$d/tampered.json" "$d/acc-s2-of-3.json"
 refuse "an unsharded receipt" 'acc.json is not a shard receipt (no shard section)' "$d/acc.json"
 refuse "a merged receipt" 'is not a shard receipt (it is a merged one)' "$d/acc-3.json"
+refuse "shards of two kinds" 'another kind of receipt (job.kind' "$d/kern-s0-of-3.json" "$d/acc-s1-of-3.json"
 $T merge "$d/acc-s0-of-3.json" 2> /dev/null; [ $? -eq 2 ] || fail "merge without -o: exit 2"
 
 # ---- verify catches a merged receipt whose shard list lies ----
