@@ -512,6 +512,7 @@ static int cmd_conform(int argc, char **argv)
         case 'S': o.suite_dir = optarg; break;
         case 'V': o.vectors = optarg; break;
         case 'M': o.model_dir = optarg; break;
+        case 'x': ok = parse_shard(optarg, &o.shard); break;
         }
         if (!ok) return usage_error("conform", "invalid value '%s'", optarg);
     }

@@ -81,7 +81,8 @@ static const struct option conform_options[] = {
     { "cand", required_argument, 0, 'c' }, { "output", required_argument, 0, 'o' },
     { "sign", required_argument, 0, 'k' }, { "threads", required_argument, 0, 'j' },
     { "suite-dir", required_argument, 0, 'S' }, { "vectors", required_argument, 0, 'V' },
-    { "model-dir", required_argument, 0, 'M' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    { "model-dir", required_argument, 0, 'M' }, { "shard", required_argument, 0, 'x' },
+    { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
 static const struct option vectors_options[] = {
@@ -229,12 +230,14 @@ static const usage usages[] = {
       "  Exit status 0 all cases pass, 1 some fail, 2 usage or load error.\n" },
     { "conform", "run a conformance suite: one receipt per case and a summary",
       "usage: tritcheck conform SUITE -o DIR [--cand ENGINE] [--sign KEY] [--threads N]\n"
-      "         [--suite-dir DIR] [--vectors DIR] [--model-dir DIR]\n"
+      "         [--suite-dir DIR] [--vectors DIR] [--model-dir DIR] [--shard I/N]\n"
       "  SUITE is smoke, standard, 2b4t-official (manifests in the conformance/\n"
       "  directory) or a manifest path.  Each case runs a comparison against the\n"
       "  candidate (default fast) and must give its expected verdict; negative\n"
       "  controls must fail where the manifest says.  --model-dir holds your own\n"
-      "  model files (2b4t-official: ggml-model-i2_s.gguf).\n"
+      "  model files (2b4t-official: ggml-model-i2_s.gguf).  --shard I/N runs only\n"
+      "  shard I (from 0) of N of the cases; its summary is DIR/summary.shard-I-of-N.json\n"
+      "  (tritcheck merge joins the summaries).\n"
       "  Exit status 0 every case conforms, 1 some does not, 2 error.\n" },
     { "vectors", "generate or check the golden model vectors",
       "usage: tritcheck vectors generate DIR\n"

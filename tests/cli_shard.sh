@@ -12,13 +12,15 @@ command -v python3 > /dev/null || { echo "python3 not installed: skipped"; exit 
 
 # same A B: the two receipts hold the same figures and verdicts, compared
 # as parsed JSON (doubles bit for bit), without what may differ: when and
-# how long (created, timings, seconds), the seal, the shard lists
+# how long (created, timings, seconds), the seal, the shard lists, and the
+# digests of conform's case receipts (each has its own time stamp)
 cat > "$d/same.py" <<'PYEOF'
 import json, sys
 def strip(o):
     if isinstance(o, dict):
         return {k: strip(v) for k, v in o.items()
-                if k not in ("created", "digest", "signature", "timings", "seconds", "shard", "merged")}
+                if k not in ("created", "digest", "signature", "timings", "seconds", "shard", "merged",
+                             "receipt_digest")}
     if isinstance(o, list):
         return [strip(v) for v in o]
     return o
@@ -107,6 +109,30 @@ if [ -f "$P" ]; then
 fi
 kern --perf --shard 0/2 -o "$d/x.json" 2> "$d/err"; [ $? -eq 2 ] || fail "kernels --perf --shard: exit 2"
 kern --shard 1/2 2> /dev/null; [ $? -eq 2 ] || fail "kernels --shard without -o: exit 2"
+
+# ---- conform: the smoke suite's 7 cases, negative controls among them;
+# the shards write into one directory, each its own summary ----
+V=${TC_VECTORS:-vectors}
+conf() { $T conform smoke --suite-dir "$V/../conformance" --vectors "$V" --cand ref "$@"; }
+conf -o "$d/conf" > /dev/null || fail "conform"
+for n in 1 3 4; do
+    i=0; list=""
+    while [ $i -lt $n ]; do
+        conf -o "$d/conf-$n" --shard $i/$n > "$d/out" || fail "conform shard $i/$n: $(cat "$d/out")"
+        list="$list $d/conf-$n/summary.shard-$i-of-$n.json"
+        i=$((i + 1))
+    done
+    [ -e "$d/conf-$n/summary.json" ] && fail "a shard wrote the whole suite's summary"
+    $T merge $list -o "$d/conf-$n/summary.json" > "$d/out" || fail "merge conform: $(cat "$d/out")"
+    grep -q 'conform: 7 of 7 cases conform' "$d/out" || fail "merge says the suite's verdict"
+    same "$d/conf/summary.json" "$d/conf-$n/summary.json" "conform, $n shards"
+    # the case receipts are beside the merged summary: verify checks their digests
+    $T verify "$d/conf-$n/summary.json" > "$d/out" || fail "verify merged conform: $(cat "$d/out")"
+    grep -q 'not found beside' "$d/out" && fail "shard summaries not found: $(cat "$d/out")"
+done
+sed -i 's/"verdict":	"pass"/"verdict":	"fail"/' "$d/conf-3/tiny-i2s-isolated.json"
+$T verify "$d/conf-3/summary.json" > /dev/null; [ $? -eq 1 ] || fail "a changed case receipt beside a merged summary"
+conf -o "$d/c9" --shard 0/8 2> /dev/null; [ $? -eq 2 ] || fail "8 shards of 7 cases: exit 2"
 
 # ---- merge refuses ----
 refuse() {   # $1 what, $2 expected message, the rest: merge's arguments
