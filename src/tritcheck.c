@@ -527,21 +527,36 @@ static int cmd_conform(int argc, char **argv)
 
 static int cmd_vectors(int argc, char **argv)
 {
-    const char *cand = "ref";
-    double tol = 1e-5;
+    tc_vectors_job job = { .cand = "ref", .tol = 1e-5 };
+    const char *out = NULL, *key = NULL;
     int c, rc;
-    while ((c = next_opt("vectors", argc, argv, "h", vectors_options, &rc)) != -1) {
-        if (!c) return rc;
-        if (c == 'c') cand = optarg;
-        else if (c == 'T' && (!parse_double(optarg, &tol) || tol < 0))
-            return usage_error("vectors", "invalid value '%s'", optarg);
+    while ((c = next_opt("vectors", argc, argv, "o:h", vectors_options, &rc)) != -1) {
+        bool ok = true;
+        switch (c) {
+        case 0: return rc;
+        case 'c': job.cand = optarg; break;
+        case 'T': ok = parse_double(optarg, &job.tol) && job.tol >= 0; break;
+        case 'o': out = optarg; break;
+        case 'k': key = optarg; break;
+        case 'x': ok = parse_shard(optarg, &job.shard); break;
+        }
+        if (!ok) return usage_error("vectors", "invalid value '%s'", optarg);
     }
     if (argc - optind != 2 || (strcmp(argv[optind], "generate") && strcmp(argv[optind], "check")))
         return usage_error("vectors", "%s", "expected generate DIR or check DIR");
     tc_err err = { 0 };
-    if (!strcmp(argv[optind], "generate")) return report(tc_vectors_generate(argv[optind + 1], stdout, &err), &err);
+    if (!strcmp(argv[optind], "generate")) {
+        if (out || tc_shard_on(&job.shard)) return usage_error("vectors", "%s", "-o and --shard go with check");
+        return report(tc_vectors_generate(argv[optind + 1], stdout, &err), &err);
+    }
+    if (key && !out) return usage_error("vectors", "%s", "--sign needs -o RECEIPT");
+    if (tc_shard_on(&job.shard) && !out) return usage_error("vectors", "%s", "--shard needs -o RECEIPT (merge reads it)");
+    job.dir = argv[optind + 1];
     bool all;
-    tc_status s = tc_vectors_check(argv[optind + 1], cand, tol, stdout, &all, &err);
+    cJSON *receipt = NULL;
+    tc_status s = tc_vectors_job_run(&job, stdout, out ? &receipt : NULL, &all, &err);
+    if (!s && out) s = write_receipt(receipt, out, key, false, &err);
+    cJSON_Delete(receipt);
     if (s) return report(s, &err);
     return all ? 0 : 1;
 }

@@ -87,7 +87,8 @@ static const struct option conform_options[] = {
 
 static const struct option vectors_options[] = {
     { "cand", required_argument, 0, 'c' }, { "tol", required_argument, 0, 'T' },
-    { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    { "output", required_argument, 0, 'o' }, { "sign", required_argument, 0, 'k' },
+    { "shard", required_argument, 0, 'x' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
 static const struct option verify_options[] = {
@@ -241,12 +242,15 @@ static const usage usages[] = {
       "  Exit status 0 every case conforms, 1 some does not, 2 error.\n" },
     { "vectors", "generate or check the golden model vectors",
       "usage: tritcheck vectors generate DIR\n"
-      "       tritcheck vectors check DIR [--cand ENGINE] [--tol X]\n"
+      "       tritcheck vectors check DIR [--cand ENGINE] [--tol X] [-o RECEIPT [--sign KEY]] [--shard I/N]\n"
       "  generate: for each built-in recipe, gen's model (deterministic) run by the\n"
       "  reference engine; every tap recorded in DIR/NAME.tcv.gz (a small binary\n"
       "  format with a CRC-32, see tritcheck-vectors(1)).\n"
       "  check: regenerate each model, check its SHA-256, and compare ENGINE\n"
       "  (default ref) with the recording, isolated, within X (default 1e-5).\n"
+      "  -o writes a receipt of kind vectors (every entry, its SHA-256 and report);\n"
+      "  --shard I/N checks only shard I (from 0) of N of the entries, in name order\n"
+      "  (tritcheck merge joins the receipts).\n"
       "  Exit status 0 all pass, 1 some fail, 2 a damaged vector or other error.\n" },
     { "merge", "join the receipts of a job's shards into the receipt of the whole job",
       "usage: tritcheck merge SHARD.json... -o RECEIPT [--sign KEY] [--pubkey KEY.pub]\n"

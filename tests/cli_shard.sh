@@ -134,6 +134,27 @@ sed -i 's/"verdict":	"pass"/"verdict":	"fail"/' "$d/conf-3/tiny-i2s-isolated.jso
 $T verify "$d/conf-3/summary.json" > /dev/null; [ $? -eq 1 ] || fail "a changed case receipt beside a merged summary"
 conf -o "$d/c9" --shard 0/8 2> /dev/null; [ $? -eq 2 ] || fail "8 shards of 7 cases: exit 2"
 
+# ---- vectors check: 7 entries (3 model, 4 kernel vectors); the buggy
+# plug-in fails some, so merged verdicts and first failures are checked ----
+G=$V/golden
+vec() { $T vectors check "$G" "$@"; }
+vec -o "$d/vec.json" > /dev/null || fail "vectors check"
+for n in 1 3 4; do
+    shards $n vec vec
+    same "$d/vec.json" "$d/vec-$n.json" "vectors, $n shards"
+    $T verify "$d/vec-$n.json" > "$d/out" || fail "verify merged vectors: $(cat "$d/out")"
+done
+if [ -f "$P" ]; then
+    vbug() { $T vectors check "$G" --cand "plugin:$P" "$@"; }
+    vbug -o "$d/vbug.json" > /dev/null; [ $? -eq 1 ] || fail "vectors: the buggy plug-in fails"
+    for i in 0 1 2; do vbug --shard $i/3 -o "$d/vbug-$i.json" > /dev/null; done
+    $T merge "$d/vbug-0.json" "$d/vbug-1.json" "$d/vbug-2.json" -o "$d/vbug-3.json" > /dev/null || fail "merge vbug"
+    same "$d/vbug.json" "$d/vbug-3.json" "failing vectors, 3 shards"
+    grep -q '"first_failure":	"kernel-i2s_gemm.tcv.gz"' "$d/vbug-3.json" || fail "the merged first failure"
+fi
+vec --shard 0/8 -o "$d/x.json" 2> "$d/err"; [ $? -eq 2 ] || fail "8 shards of 7 entries: exit 2"
+grep -q 'the job has 7 entries' "$d/err" || fail "8 shards of 7 entries: $(cat "$d/err")"
+
 # ---- merge refuses ----
 refuse() {   # $1 what, $2 expected message, the rest: merge's arguments
     what=$1; msg=$2; shift 2

@@ -11,6 +11,7 @@
 #include "check/accuracy.h"
 #include "check/conform.h"
 #include "check/ksuite.h"
+#include "check/vectors.h"
 #include "check/shard.h"
 #include "receipt/receipt.h"
 
@@ -32,11 +33,14 @@ static const char *const accuracy_same[] = { "per_tensor", "comparison", "input.
 static const char *const cases_join[] = { "cases", NULL };
 static const char *const kernels_same[] = { "engine", "tolerances", NULL };
 static const char *const conform_same[] = { "suite.name", "suite.manifest_sha256", "suite.candidate", NULL };
+static const char *const vectors_join[] = { "entries", NULL };
+static const char *const vectors_same[] = { "engine", "tolerances", "vectors.entries", NULL };
 
 static const merge_kind kinds[] = {
     { "accuracy", "per_chunk", accuracy_join, accuracy_same, tc_accuracy_finish },
     { "kernels", "cases", cases_join, kernels_same, tc_kernels_finish },
     { "conform", "cases", cases_join, conform_same, tc_conform_finish },
+    { "vectors", "entries", vectors_join, vectors_same, tc_vectors_finish },
 };
 
 static const merge_kind *kind_of(const char *kind)

@@ -679,6 +679,7 @@ static void consistency_compare(problems *p, const cJSON *r, const char *path) {
 static void consistency_accuracy(problems *p, const cJSON *r, const char *path) { (void)path; check_consistency_accuracy(p, r); }
 static void consistency_kernels(problems *p, const cJSON *r, const char *path) { (void)path; check_kernels(p, r); }
 static void consistency_bench(problems *p, const cJSON *r, const char *path) { (void)path; check_bench(p, r); }
+static void consistency_vectors(problems *p, const cJSON *r, const char *path) { (void)path; tc_verify_vectors(r, coverage_problem, p); }
 static tc_status rerun_compare_kind(problems *p, const cJSON *r, const tc_verify_opts *o, tc_err *err)
 {
     return rerun_compare(p, r, o->model, err);
@@ -698,6 +699,7 @@ static const kind_rules kinds[] = {
     { "conform", false, NULL, check_conform, NULL },
     { "kernels", false, NULL, consistency_kernels, NULL },
     { "bench", true, NULL, consistency_bench, NULL },
+    { "vectors", false, NULL, consistency_vectors, NULL },
 };
 
 static const kind_rules *find_kind(const char *kind)
@@ -740,7 +742,7 @@ tc_status tc_verify(const char *path, const tc_verify_opts *o, FILE *out, bool *
     const kind_rules *k = find_kind(kind);
     check_schema_common(&p, r, k && !k->has_model);
     if (!k)
-        problem(&p, "schema: kind: expected compare, accuracy, conform, kernels or bench, found \"%s\"",
+        problem(&p, "schema: kind: expected compare, accuracy, conform, kernels, bench or vectors, found \"%s\"",
                 kind ? kind : "none");
     else if (k->schema)
         k->schema(&p, r);

@@ -1,5 +1,6 @@
 /* verify_shard.h -- verify's rules for shards and merged receipts
- * (check/shard.h, audit/merge.h). */
+ * (check/shard.h, audit/merge.h), and for the vectors receipts that came
+ * with them. */
 #ifndef TC_AUDIT_VERIFY_SHARD_H
 #define TC_AUDIT_VERIFY_SHARD_H
 
@@ -18,5 +19,9 @@
  * NULL), not a problem. */
 void tc_verify_shards(const cJSON *r, const char *path, FILE *out, void (*report)(void *ctx, const char *line),
                       void *ctx);
+
+/* A receipt of kind "vectors" (audit/verify_vectors.c): its schema, and
+ * that its summary follows from its entries. */
+void tc_verify_vectors(const cJSON *r, void (*report)(void *ctx, const char *line), void *ctx);
 
 #endif
