@@ -351,6 +351,7 @@ static int cmd_bench(int argc, char **argv)
 static int cmd_compare(int argc, char **argv)
 {
     tc_compare_job job = { .ref = "ref", .cand = "fast", .in.seed = 1, .n_gen = 16 };
+    tc_compare_set set = { 0 };
     tc_engine_opts_default(&job.eng);
     tc_compare_opts_default(&job.opts);
     const char *out = NULL, *key = NULL;
@@ -380,21 +381,28 @@ static int cmd_compare(int argc, char **argv)
         case 'D': job.opts.determinism = false; break;
         case 'I': ok = strchr(optarg, ':') != NULL; job.inject = optarg; break;
         case 'X': ok = *optarg != '\0'; job.opts.select = optarg; break;
+        case 'Q': set.prompts_path = optarg; break;
+        case 'x': ok = parse_shard(optarg, &set.shard); break;
         }
         if (!ok) return usage_error("compare", "invalid value '%s'", optarg);
     }
     if (argc - optind != 1) return usage_error("compare", "%s", "expected one MODEL");
-    if (tc_input_count(&job.in) > 1) return usage_error("compare", "%s", "give one of --tokens, --prompt and --random");
+    if (tc_input_count(&job.in) + (set.prompts_path != NULL) > 1)
+        return usage_error("compare", "%s", "give one of --tokens, --prompt, --prompts and --random");
     if (key && !out) return usage_error("compare", "%s", "--sign needs -o RECEIPT");
+    if (tc_shard_on(&set.shard) && (!set.prompts_path || !out))
+        return usage_error("compare", "%s", "--shard needs --prompts FILE and -o RECEIPT (merge reads it)");
     job.model_path = argv[optind];
     if (isatty(2)) {
         job.opts.progress = progress_bar;
-        job.opts.progress_user = (void *)"compare";
+        job.opts.progress_user = (void *)(set.prompts_path ? "prompts" : "compare");
     }
     tc_err err = { 0 };
     cJSON *receipt = NULL;
     bool pass;
-    tc_status s = tc_compare_job_run(&job, stdout, out ? &receipt : NULL, &pass, &err);
+    set.job = job;
+    tc_status s = set.prompts_path ? tc_compare_set_run(&set, stdout, out ? &receipt : NULL, &pass, &err)
+                                   : tc_compare_job_run(&job, stdout, out ? &receipt : NULL, &pass, &err);
     if (!s && out) s = write_receipt(receipt, out, key, true, &err);
     cJSON_Delete(receipt);
     if (s) return report(s, &err);

@@ -54,6 +54,7 @@ static const struct option compare_options[] = {
     { "ctx", required_argument, 0, 'C' }, { "output", required_argument, 0, 'o' },
     { "sign", required_argument, 0, 'k' }, { "no-determinism", no_argument, 0, 'D' },
     { "inject", required_argument, 0, 'I' }, { "taps", required_argument, 0, 'X' },
+    { "prompts", required_argument, 0, 'Q' }, { "shard", required_argument, 0, 'x' },
     { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
@@ -176,6 +177,10 @@ static const usage usages[] = {
       "  --mode isolated|chained isolated (default): each candidate tap is compared, then\n"
       "                          replaced by the reference's; chained: both run free\n"
       "  --tokens 1,2,3 | --prompt TEXT | --random N [--seed S]   the prompt (default --random 16)\n"
+      "  --prompts FILE          a prompt set: each line of FILE (blank lines skipped) compared\n"
+      "                          as one --prompt, one receipt with an entry per prompt\n"
+      "  --shard I/N             with --prompts: only shard I (from 0) of N of the prompts;\n"
+      "                          merge the receipts with 'tritcheck merge'\n"
       "  --gen N                 tokens generated after the prompt, one at a time (default 16)\n"
       "  --precision i2s|fp32    --threads N   --ctx N\n"
       "  --tol X                 pass when every tap's scaled error <= X (default 1e-5)\n"

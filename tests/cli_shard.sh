@@ -86,6 +86,48 @@ acc --shard 5/6 -o "$d/x.json" 2> "$d/err"; [ $? -eq 2 ] || fail "more shards th
 grep -q 'the job has 5 chunks: use at most 5 shards' "$d/err" || fail "more shards than chunks: $(cat "$d/err")"
 acc --shard 3/3 -o "$d/x.json" 2> /dev/null; [ $? -eq 2 ] || fail "--shard 3/3: exit 2"
 
+# ---- compare: a prompt set of 5 prompts (a blank line, a CRLF line), each
+# compared as one --prompt; isolated with a fault injected (so failures,
+# first failures and per-tap maxima are merged too) and chained ----
+printf 'hello world\nthe quick brown fox\n\nBitNet b1.58 is ternary\r\nfour score and seven years\n<|begin_of_text|>x\n' \
+    > "$d/prompts.txt"
+cmp_() { $T compare "$d/m.gguf" --ref ref --cand fast --prompts "$d/prompts.txt" --gen 3 "$@"; }
+cmp_ -o "$d/cmp.json" > "$d/out" || fail "compare --prompts: $(cat "$d/out")"
+[ "$(grep -c '^prompt [0-4] (.*PASS, 45 of 45' "$d/out")" -eq 5 ] || fail "a line per prompt: $(cat "$d/out")"
+grep -q '^prompt set: 5 prompts, 5 pass' "$d/out" || fail "the set's verdict"
+$T verify "$d/cmp.json" --model "$d/m.gguf" --rerun > "$d/out" || fail "verify a prompt set: $(cat "$d/out")"
+for n in 1 3 4; do
+    shards $n cmp cmp_
+    same "$d/cmp.json" "$d/cmp-$n.json" "compare --prompts, $n shards"
+    $T verify "$d/cmp-$n.json" --model "$d/m.gguf" > "$d/out" || fail "verify merged compare: $(cat "$d/out")"
+done
+$T verify "$d/cmp-4.json" --model "$d/m.gguf" --rerun --shard 3 > "$d/out" || fail "rerun shard 3: $(cat "$d/out")"
+inj() { cmp_ --mode chained --inject blk.1.ffn_up:1e-4 "$@"; }
+inj -o "$d/inj.json" > "$d/out"; [ $? -eq 1 ] || fail "an injected fault fails the set"
+grep -q 'FAIL: first failure prompt 0, tap blk.1.ffn_up' "$d/out" || fail "the set names its first failure: $(tail -1 "$d/out")"
+for n in 3 4; do
+    i=0; list=""
+    while [ $i -lt $n ]; do inj --shard $i/$n -o "$d/inj-s$i.json" > /dev/null; list="$list $d/inj-s$i.json"; i=$((i + 1)); done
+    $T merge $list -o "$d/inj-$n.json" > /dev/null || fail "merge a failing prompt set"
+    same "$d/inj.json" "$d/inj-$n.json" "failing chained compare --prompts, $n shards"
+    $T verify "$d/inj-$n.json" > "$d/out" || fail "verify a failing merged prompt set: $(cat "$d/out")"
+done
+python3 - "$d/inj-3.json" <<'PYEOF' || fail "per-tap maxima and divergence in the merged set"
+import json, sys
+r = json.load(open(sys.argv[1]))
+s = r["summary"]
+assert s["verdict"] == "fail" and s["failed"] == 5, s
+w = {t["tap"]: t for t in s["worst"]}
+assert not w["blk.1.ffn_up"]["pass"] and w["blk.0.attn_norm"]["pass"], w["blk.1.ffn_up"]
+assert all(p["summary"]["divergence"]["first_difference"] for p in r["prompts"])
+assert all(p["summary"]["coverage"]["compared"] == 45 for p in r["prompts"])
+PYEOF
+cmp_ --shard 0/2 2> /dev/null; [ $? -eq 2 ] || fail "--shard without -o: exit 2"
+$T compare "$d/m.gguf" --random 4 --shard 0/2 -o "$d/x.json" 2> /dev/null; [ $? -eq 2 ] || fail "--shard without --prompts"
+cmp_ --shard 0/6 -o "$d/x.json" 2> "$d/err"; [ $? -eq 2 ] || fail "6 shards of 5 prompts: exit 2"
+grep -q 'the job has 5 prompts' "$d/err" || fail "6 shards of 5 prompts: $(cat "$d/err")"
+cmp_ --cand ref --shard 1/3 -o "$d/other-cand.json" > /dev/null || fail "another candidate"
+
 # ---- kernels: the selected cases; a plug-in whose GEMV fails, so that
 # the merged first failure and counts are checked too ----
 kern() { $T kernels --filter rmsnorm "$@"; }
@@ -191,6 +233,8 @@ refuse "a tampered shard" 'tampered.json: digest: the receipt.s content does not
 refuse "an unsharded receipt" 'acc.json is not a shard receipt (no shard section)' "$d/acc.json"
 refuse "a merged receipt" 'is not a shard receipt (it is a merged one)' "$d/acc-3.json"
 refuse "shards of two kinds" 'another kind of receipt (job.kind' "$d/kern-s0-of-3.json" "$d/acc-s1-of-3.json"
+refuse "compare shards of another candidate" 'other options (job.options.cand.id is "fast' \
+    "$d/cmp-s0-of-3.json" "$d/other-cand.json" "$d/cmp-s2-of-3.json"
 $T merge "$d/acc-s0-of-3.json" 2> /dev/null; [ $? -eq 2 ] || fail "merge without -o: exit 2"
 
 # ---- verify catches a merged receipt whose shard list lies ----

@@ -9,6 +9,7 @@
 #include "base/clock.h"
 #include "base/sha256.h"
 #include "check/accuracy.h"
+#include "check/compare.h"
 #include "check/conform.h"
 #include "check/ksuite.h"
 #include "check/vectors.h"
@@ -34,6 +35,8 @@ static const char *const cases_join[] = { "cases", NULL };
 static const char *const kernels_same[] = { "engine", "tolerances", NULL };
 static const char *const conform_same[] = { "suite.name", "suite.manifest_sha256", "suite.candidate", NULL };
 static const char *const vectors_join[] = { "entries", NULL };
+static const char *const compare_join[] = { "prompts", NULL };
+static const char *const compare_same[] = { "criteria", "input.sha256", "input.prompts", NULL };
 static const char *const vectors_same[] = { "engine", "tolerances", "vectors.entries", NULL };
 
 static const merge_kind kinds[] = {
@@ -41,6 +44,7 @@ static const merge_kind kinds[] = {
     { "kernels", "cases", cases_join, kernels_same, tc_kernels_finish },
     { "conform", "cases", cases_join, conform_same, tc_conform_finish },
     { "vectors", "entries", vectors_join, vectors_same, tc_vectors_finish },
+    { "compare", "prompts", compare_join, compare_same, tc_compare_set_finish },
 };
 
 static const merge_kind *kind_of(const char *kind)

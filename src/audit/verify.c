@@ -675,13 +675,57 @@ static void check_bench(problems *p, const cJSON *r)
 
 /* ---- one row per receipt kind ---- */
 
-static void consistency_compare(problems *p, const cJSON *r, const char *path) { (void)path; check_consistency_compare(p, r); }
+/* A prompt set (compare --prompts): each prompt's view checked (and with
+ * model, rerun) by the single comparison's rules, its problems prefixed
+ * with the prompt. */
+static tc_status each_prompt(problems *p, const cJSON *r, const char *model, tc_err *err)
+{
+    tc_status s = TC_OK;
+    for (int i = 0; i < cJSON_GetArraySize(tc_audit_at(r, "prompts")) && !s; i++) {
+        cJSON *view = tc_prompt_view(r, i);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&buf, &len);
+        problems sub = { mem, 0 };
+        if (!view || !mem) s = tc_fail(err, TC_E_NOMEM, "out of memory");
+        else if (model) s = rerun_compare(&sub, view, model, err);
+        else {
+            check_schema_compare(&sub, view);
+            if (!sub.n) check_consistency_compare(&sub, view);
+        }
+        if (mem) fclose(mem);
+        const double index = tc_audit_num(tc_audit_at(cJSON_GetArrayItem(tc_audit_at(r, "prompts"), i), "prompt"));
+        for (char *save = NULL, *line = buf ? strtok_r(buf, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save))
+            problem(p, "prompt %g: %s", index, line + (strncmp(line, "  - ", 4) ? 0 : 4));
+        free(buf);
+        cJSON_Delete(view);
+    }
+    return s;
+}
+
+static void schema_compare(problems *p, const cJSON *r)
+{
+    if (tc_verify_is_prompt_set(r)) tc_verify_prompt_set_schema(r, coverage_problem, p);
+    else check_schema_compare(p, r);
+}
+
+static void consistency_compare(problems *p, const cJSON *r, const char *path)
+{
+    (void)path;
+    if (!tc_verify_is_prompt_set(r)) {
+        check_consistency_compare(p, r);
+        return;
+    }
+    tc_verify_prompt_set_summary(r, coverage_problem, p);
+    each_prompt(p, r, NULL, NULL);
+}
 static void consistency_accuracy(problems *p, const cJSON *r, const char *path) { (void)path; check_consistency_accuracy(p, r); }
 static void consistency_kernels(problems *p, const cJSON *r, const char *path) { (void)path; check_kernels(p, r); }
 static void consistency_bench(problems *p, const cJSON *r, const char *path) { (void)path; check_bench(p, r); }
 static void consistency_vectors(problems *p, const cJSON *r, const char *path) { (void)path; tc_verify_vectors(r, coverage_problem, p); }
 static tc_status rerun_compare_kind(problems *p, const cJSON *r, const tc_verify_opts *o, tc_err *err)
 {
+    if (tc_verify_is_prompt_set(r)) return each_prompt(p, r, o->model, err);
     return rerun_compare(p, r, o->model, err);
 }
 
@@ -694,7 +738,7 @@ typedef struct kind_rules {
 } kind_rules;
 
 static const kind_rules kinds[] = {
-    { "compare", true, check_schema_compare, consistency_compare, rerun_compare_kind },
+    { "compare", true, schema_compare, consistency_compare, rerun_compare_kind },
     { "accuracy", true, check_schema_accuracy, consistency_accuracy, rerun_accuracy },
     { "conform", false, NULL, check_conform, NULL },
     { "kernels", false, NULL, consistency_kernels, NULL },
