@@ -558,7 +558,7 @@ static tc_status acc_receipt_shard(const acc_run *x, cJSON *r, tc_err *err)
     cJSON_AddNumberToObject(opts, "chunk", x->chunk);
     cJSON_AddNumberToObject(opts, "tokens", (double)x->n_all);
     cJSON *job = tc_job_identity(r, opts, sha, err);
-    if (!job) return err->status;
+    if (!job) return err ? err->status : TC_E_NOMEM;
     return tc_shard_mark(r, &x->o->shard, "chunk", x->n_chunks, x->c_first, x->c_end, job, err);
 }
 

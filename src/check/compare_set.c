@@ -247,7 +247,7 @@ static tc_status mark_shard(cJSON *r, const tc_compare_set *set, const prompt_fi
     cJSON_AddBoolToObject(opts, "determinism", set->job.opts.determinism);
     cJSON_AddNumberToObject(opts, "gen", set->job.n_gen);
     cJSON *job = tc_job_identity(r, opts, pf->sha, err);
-    if (!job) return err->status;
+    if (!job) return err ? err->status : TC_E_NOMEM;
     return tc_shard_mark(r, &set->shard, "prompt", pf->n, first, end, job, err);
 }
 

@@ -31,6 +31,6 @@ tc_status tc_conform_mark_shard(cJSON *sum, const tc_conform_opts *o, const char
     cJSON_AddStringToObject(opts, "candidate", o->cand);
     cJSON_AddNumberToObject(opts, "threads", o->n_threads);
     cJSON *job = tc_job_identity(sum, opts, manifest_sha256, err);
-    if (!job) return err->status;
+    if (!job) return err ? err->status : TC_E_NOMEM;
     return tc_shard_mark(sum, &o->shard, "case", n_cases, first, end, job, err);
 }

@@ -290,7 +290,7 @@ static tc_status mark_shard(cJSON *root, const tc_kernels_opts *o, uint64_t in_j
     cJSON_AddNumberToObject(opts, "seed", (double)o->seed);
     cJSON_AddStringToObject(opts, "filter", o->filter ? o->filter : "");
     cJSON *job = tc_job_identity(root, opts, sha, err);
-    if (!job) return err->status;
+    if (!job) return err ? err->status : TC_E_NOMEM;
     return tc_shard_mark(root, &o->shard, "case", in_job, first, end, job, err);
 }
 

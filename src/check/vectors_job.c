@@ -120,7 +120,7 @@ static tc_status mark_shard(const tc_vectors_job *j, cJSON *r, char **names, siz
     cJSON_AddItemToObject(opts, "engine", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(r, "engine"), 1));
     cJSON_AddNumberToObject(opts, "tolerance", j->tol);
     cJSON *job = tc_job_identity(r, opts, id, err);
-    if (!job) return err->status;
+    if (!job) return err ? err->status : TC_E_NOMEM;
     return tc_shard_mark(r, &j->shard, "entry", n, first, end, job, err);
 }
 
