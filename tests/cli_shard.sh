@@ -236,6 +236,15 @@ refuse "shards of two kinds" 'another kind of receipt (job.kind' "$d/kern-s0-of-
 refuse "compare shards of another candidate" 'other options (job.options.cand.id is "fast' \
     "$d/cmp-s0-of-3.json" "$d/other-cand.json" "$d/cmp-s2-of-3.json"
 $T merge "$d/acc-s0-of-3.json" 2> /dev/null; [ $? -eq 2 ] || fail "merge without -o: exit 2"
+# signed shards: --pubkey requires every shard signed by that key; the
+# merged receipt is signed with --sign
+$T keygen "$d/key" > /dev/null && $T keygen "$d/other" > /dev/null || fail keygen
+for i in 0 1; do acc --shard $i/2 -o "$d/signed-$i.json" --sign "$d/key" > /dev/null || fail "signed shard $i"; done
+$T merge "$d/signed-0.json" "$d/signed-1.json" --pubkey "$d/key.pub" --sign "$d/key" -o "$d/signed.json" > /dev/null \
+    || fail "merge signed shards"
+$T verify "$d/signed.json" --pubkey "$d/key.pub" > /dev/null || fail "the merged receipt is signed"
+refuse "shards signed by another key" 'signature: made with another key' "$d/signed-0.json" "$d/signed-1.json" --pubkey "$d/other.pub"
+refuse "an unsigned shard" 'signature: missing' "$d/signed-0.json" "$d/acc-s1-of-3.json" --pubkey "$d/key.pub"
 
 # ---- verify catches a merged receipt whose shard list lies ----
 python3 - "$d/acc-3.json" "$d/lie.json" <<'PYEOF'
@@ -245,4 +254,17 @@ r["merged"]["shards"][1]["end"] += 1
 json.dump(r, open(sys.argv[2], "w"))
 PYEOF
 $T verify "$d/lie.json" > "$d/out"; [ $? -eq 1 ] || fail "a changed merged receipt: exit 1"
+# every shard and merged receipt above validates against the JSON Schema
+if python3 -c 'import jsonschema' 2> /dev/null; then
+    python3 - "${TC_VECTORS:-vectors}/../conformance/receipt.schema.json" "$d"/*.json "$d"/conf-3/summary*.json <<'PYEOF' \
+        || fail "schema"
+import json, sys, jsonschema
+v = jsonschema.Draft7Validator(json.load(open(sys.argv[1])))
+bad = 0
+for p in sys.argv[2:]:
+    for e in v.iter_errors(json.load(open(p))):
+        print(p, "/".join(map(str, e.path)), e.message); bad += 1
+sys.exit(1 if bad else 0)
+PYEOF
+fi
 echo "cli_shard: ok"
