@@ -137,6 +137,7 @@ START_TEST(resealed_inconsistent_shard_refused)
     ck_assert_ptr_nonnull(strstr(err.msg, "does not verify"));
     ck_assert_ptr_null(m);
     /* a shard whose range does not match its index */
+    cJSON_Delete(r);
     ck_assert_int_eq(tc_receipt_load(paths[1], &r, &err), TC_OK);
     cJSON_SetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "shard"), "end"), 4);
     write_sealed(r, p);
