@@ -23,6 +23,7 @@
 #include "check/vectors.h"
 #include "audit/verify.h"
 #include "audit/diff.h"
+#include "audit/merge.h"
 #include "check/against.h"
 #include "check/bench.h"
 #include "format/tokenizer.h"
@@ -128,6 +129,12 @@ static bool parse_double(const char *s, double *out)
     errno = 0;
     *out = strtod(s, &end);
     return !errno && !*end;
+}
+
+/* --shard I/N: 0 <= I < N. */
+static bool parse_shard(const char *s, tc_shard *out)
+{
+    return tc_shard_parse(s, out, NULL) == TC_OK;
 }
 
 /* Seal (signed with key, if any) and write a receipt to path; with say,
@@ -366,6 +373,7 @@ static int cmd_bench(int argc, char **argv)
 static int cmd_compare(int argc, char **argv)
 {
     tc_compare_job job = { .ref = "ref", .cand = "fast", .in.seed = 1, .n_gen = 16 };
+    tc_compare_set set = { 0 };
     tc_engine_opts_default(&job.eng);
     tc_compare_opts_default(&job.opts);
     const char *out = NULL, *key = NULL;
@@ -395,21 +403,28 @@ static int cmd_compare(int argc, char **argv)
         case 'D': job.opts.determinism = false; break;
         case 'I': ok = strchr(optarg, ':') != NULL; job.inject = optarg; break;
         case 'X': ok = *optarg != '\0'; job.opts.select = optarg; break;
+        case 'Q': set.prompts_path = optarg; break;
+        case 'x': ok = parse_shard(optarg, &set.shard); break;
         }
         if (!ok) return usage_error("compare", "invalid value '%s'", optarg);
     }
     if (argc - optind != 1) return usage_error("compare", "%s", "expected one MODEL");
-    if (tc_input_count(&job.in) > 1) return usage_error("compare", "%s", "give one of --tokens, --prompt and --random");
+    if (tc_input_count(&job.in) + (set.prompts_path != NULL) > 1)
+        return usage_error("compare", "%s", "give one of --tokens, --prompt, --prompts and --random");
     if (key && !out) return usage_error("compare", "%s", "--sign needs -o RECEIPT");
+    if (tc_shard_on(&set.shard) && (!set.prompts_path || !out))
+        return usage_error("compare", "%s", "--shard needs --prompts FILE and -o RECEIPT (merge reads it)");
     job.model_path = argv[optind];
     if (isatty(2)) {
         job.opts.progress = progress_bar;
-        job.opts.progress_user = (void *)"compare";
+        job.opts.progress_user = (void *)(set.prompts_path ? "prompts" : "compare");
     }
     tc_err err = { 0 };
     cJSON *receipt = NULL;
     bool pass;
-    tc_status s = tc_compare_job_run(&job, stdout, out ? &receipt : NULL, &pass, &err);
+    set.job = job;
+    tc_status s = set.prompts_path ? tc_compare_set_run(&set, stdout, out ? &receipt : NULL, &pass, &err)
+                                   : tc_compare_job_run(&job, stdout, out ? &receipt : NULL, &pass, &err);
     if (!s && out) s = write_receipt(receipt, out, key, true, &err);
     cJSON_Delete(receipt);
     if (s) return report(s, &err);
@@ -436,11 +451,13 @@ static int cmd_kernels(int argc, char **argv)
         case 'o': receipt_path = optarg; break;
         case 'k': key = optarg; break;
         case 'v': o.verbose = true; break;
+        case 'x': ok = parse_shard(optarg, &o.shard); break;
         }
         if (!ok) return usage_error("kernels", "invalid value '%s'", optarg);
     }
     if (argc != optind) return usage_error("kernels", "unexpected argument '%s'", argv[optind]);
     if (key && !receipt_path) return usage_error("kernels", "%s", "--sign needs -o RECEIPT");
+    if (tc_shard_on(&o.shard) && !receipt_path) return usage_error("kernels", "%s", "--shard needs -o RECEIPT (merge reads it)");
     tc_err err = { 0 };
     cJSON *receipt = NULL;
     bool all;
@@ -485,6 +502,7 @@ static int cmd_accuracy(int argc, char **argv)
         case 'j': ok = parse_threads(optarg, &o.n_threads); break;
         case 'o': out = optarg; break;
         case 'k': key = optarg; break;
+        case 'x': ok = parse_shard(optarg, &o.shard); break;
         }
         if (!ok) return usage_error("accuracy", "invalid value '%s'", optarg);
     }
@@ -493,6 +511,7 @@ static int cmd_accuracy(int argc, char **argv)
     if (n_inputs > 1) return usage_error("accuracy", "%s", "give one of --tokens, --prompt, --corpus and --random");
     if (n_inputs == 0) o.n_random = 256;
     if (key && !out) return usage_error("accuracy", "%s", "--sign needs -o RECEIPT");
+    if (tc_shard_on(&o.shard) && !out) return usage_error("accuracy", "%s", "--shard needs -o RECEIPT (merge reads it)");
     o.model_path = argv[optind];
     if (isatty(2)) {
         o.progress = progress_bar;
@@ -523,6 +542,7 @@ static int cmd_conform(int argc, char **argv)
         case 'S': o.suite_dir = optarg; break;
         case 'V': o.vectors = optarg; break;
         case 'M': o.model_dir = optarg; break;
+        case 'x': ok = parse_shard(optarg, &o.shard); break;
         }
         if (!ok) return usage_error("conform", "invalid value '%s'", optarg);
     }
@@ -537,21 +557,36 @@ static int cmd_conform(int argc, char **argv)
 
 static int cmd_vectors(int argc, char **argv)
 {
-    const char *cand = "ref";
-    double tol = 1e-5;
+    tc_vectors_job job = { .cand = "ref", .tol = 1e-5 };
+    const char *out = NULL, *key = NULL;
     int c, rc;
-    while ((c = next_opt("vectors", argc, argv, "h", vectors_options, &rc)) != -1) {
-        if (!c) return rc;
-        if (c == 'c') cand = optarg;
-        else if (c == 'T' && (!parse_double(optarg, &tol) || tol < 0))
-            return usage_error("vectors", "invalid value '%s'", optarg);
+    while ((c = next_opt("vectors", argc, argv, "o:h", vectors_options, &rc)) != -1) {
+        bool ok = true;
+        switch (c) {
+        case 0: return rc;
+        case 'c': job.cand = optarg; break;
+        case 'T': ok = parse_double(optarg, &job.tol) && job.tol >= 0; break;
+        case 'o': out = optarg; break;
+        case 'k': key = optarg; break;
+        case 'x': ok = parse_shard(optarg, &job.shard); break;
+        }
+        if (!ok) return usage_error("vectors", "invalid value '%s'", optarg);
     }
     if (argc - optind != 2 || (strcmp(argv[optind], "generate") && strcmp(argv[optind], "check")))
         return usage_error("vectors", "%s", "expected generate DIR or check DIR");
     tc_err err = { 0 };
-    if (!strcmp(argv[optind], "generate")) return report(tc_vectors_generate(argv[optind + 1], stdout, &err), &err);
+    if (!strcmp(argv[optind], "generate")) {
+        if (out || tc_shard_on(&job.shard)) return usage_error("vectors", "%s", "-o and --shard go with check");
+        return report(tc_vectors_generate(argv[optind + 1], stdout, &err), &err);
+    }
+    if (key && !out) return usage_error("vectors", "%s", "--sign needs -o RECEIPT");
+    if (tc_shard_on(&job.shard) && !out) return usage_error("vectors", "%s", "--shard needs -o RECEIPT (merge reads it)");
+    job.dir = argv[optind + 1];
     bool all;
-    tc_status s = tc_vectors_check(argv[optind + 1], cand, tol, stdout, &all, &err);
+    cJSON *receipt = NULL;
+    tc_status s = tc_vectors_job_run(&job, stdout, out ? &receipt : NULL, &all, &err);
+    if (!s && out) s = write_receipt(receipt, out, key, false, &err);
+    cJSON_Delete(receipt);
     if (s) return report(s, &err);
     return all ? 0 : 1;
 }
@@ -566,7 +601,14 @@ static int cmd_verify(int argc, char **argv)
         else if (c == 'k') o.pubkey = optarg;
         else if (c == 'b') o.baseline = optarg;
         else if (c == 'r') o.rerun = true;
+        else if (c == 's') {
+            uint32_t v;
+            if (!parse_u32(optarg, 0, TC_SHARD_MAX - 1, &v)) return usage_error("verify", "invalid value '%s'", optarg);
+            o.one_shard = true;
+            o.shard = (int)v;
+        }
     }
+    if (o.one_shard && !o.rerun) return usage_error("verify", "%s", "--shard I goes with --rerun");
     if (argc - optind != 1) return usage_error("verify", "%s", "expected one RECEIPT");
     tc_err err = { 0 };
     bool valid;
@@ -577,6 +619,27 @@ static int cmd_verify(int argc, char **argv)
     if (valid && o.model) printf("VALID: model hash\n");
     if (valid && o.rerun) printf("VALID: every figure reproduced\n");
     return valid ? 0 : 1;
+}
+
+static int cmd_merge(int argc, char **argv)
+{
+    const char *out = NULL, *key = NULL, *pubkey = NULL;
+    int c, rc;
+    while ((c = next_opt("merge", argc, argv, "o:h", merge_options, &rc)) != -1) {
+        switch (c) {
+        case 0: return rc;
+        case 'o': out = optarg; break;
+        case 'k': key = optarg; break;
+        case 'p': pubkey = optarg; break;
+        }
+    }
+    if (argc - optind < 1 || !out) return usage_error("merge", "%s", "expected SHARD.json... -o RECEIPT");
+    tc_err err = { 0 };
+    cJSON *merged = NULL;
+    tc_status s = tc_merge((const char *const *)argv + optind, (size_t)(argc - optind), pubkey, stdout, &merged, &err);
+    if (!s) s = write_receipt(merged, out, key, true, &err);
+    cJSON_Delete(merged);
+    return report(s, &err);
 }
 
 static int cmd_diff(int argc, char **argv)
@@ -761,7 +824,7 @@ static int cmd_help(int argc, char **argv);
 static const command commands[] = {
     { "gen", cmd_gen }, { "quantize", cmd_quantize }, { "inspect", cmd_inspect }, { "run", cmd_run },
     { "bench", cmd_bench }, { "compare", cmd_compare }, { "accuracy", cmd_accuracy }, { "kernels", cmd_kernels },
-    { "conform", cmd_conform }, { "vectors", cmd_vectors }, { "verify", cmd_verify }, { "diff", cmd_diff },
+    { "conform", cmd_conform }, { "vectors", cmd_vectors }, { "merge", cmd_merge }, { "verify", cmd_verify }, { "diff", cmd_diff },
     { "report", cmd_report }, { "keygen", cmd_keygen }, { "devices", cmd_devices }, { "tokenize", cmd_tokenize },
     { "detokenize", cmd_detokenize }, { "help", cmd_help },
 };

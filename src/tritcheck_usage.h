@@ -55,6 +55,7 @@ static const struct option compare_options[] = {
     { "ctx", required_argument, 0, 'C' }, { "output", required_argument, 0, 'o' },
     { "sign", required_argument, 0, 'k' }, { "no-determinism", no_argument, 0, 'D' },
     { "inject", required_argument, 0, 'I' }, { "taps", required_argument, 0, 'X' },
+    { "prompts", required_argument, 0, 'Q' }, { "shard", required_argument, 0, 'x' },
     { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
@@ -63,7 +64,8 @@ static const struct option kernels_options[] = {
     { "filter", required_argument, 0, 'f' }, { "perf", no_argument, 0, 'p' },
     { "repeat", required_argument, 0, 'r' }, { "seed", required_argument, 0, 's' },
     { "output", required_argument, 0, 'o' }, { "sign", required_argument, 0, 'k' },
-    { "verbose", no_argument, 0, 'v' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    { "verbose", no_argument, 0, 'v' }, { "shard", required_argument, 0, 'x' },
+    { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
 static const struct option accuracy_options[] = {
@@ -73,25 +75,33 @@ static const struct option accuracy_options[] = {
     { "ctx", required_argument, 0, 'C' }, { "engine", required_argument, 0, 'e' },
     { "precision", required_argument, 0, 'p' }, { "baseline-precision", required_argument, 0, 'B' },
     { "threads", required_argument, 0, 'j' }, { "output", required_argument, 0, 'o' },
-    { "sign", required_argument, 0, 'k' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    { "sign", required_argument, 0, 'k' }, { "shard", required_argument, 0, 'x' },
+    { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
 static const struct option conform_options[] = {
     { "cand", required_argument, 0, 'c' }, { "output", required_argument, 0, 'o' },
     { "sign", required_argument, 0, 'k' }, { "threads", required_argument, 0, 'j' },
     { "suite-dir", required_argument, 0, 'S' }, { "vectors", required_argument, 0, 'V' },
-    { "model-dir", required_argument, 0, 'M' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    { "model-dir", required_argument, 0, 'M' }, { "shard", required_argument, 0, 'x' },
+    { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
 static const struct option vectors_options[] = {
     { "cand", required_argument, 0, 'c' }, { "tol", required_argument, 0, 'T' },
-    { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    { "output", required_argument, 0, 'o' }, { "sign", required_argument, 0, 'k' },
+    { "shard", required_argument, 0, 'x' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
 static const struct option verify_options[] = {
     { "model", required_argument, 0, 'm' }, { "pubkey", required_argument, 0, 'k' },
     { "baseline", required_argument, 0, 'b' }, { "rerun", no_argument, 0, 'r' },
-    { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    { "shard", required_argument, 0, 's' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+};
+
+static const struct option merge_options[] = {
+    { "output", required_argument, 0, 'o' }, { "sign", required_argument, 0, 'k' },
+    { "pubkey", required_argument, 0, 'p' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
 static const struct option report_options[] = {
@@ -175,6 +185,10 @@ static const usage usages[] = {
       "  --mode isolated|chained isolated (default): each candidate tap is compared, then\n"
       "                          replaced by the reference's; chained: both run free\n"
       "  --tokens 1,2,3 | --prompt TEXT | --random N [--seed S]   the prompt (default --random 16)\n"
+      "  --prompts FILE          a prompt set: each line of FILE (blank lines skipped) compared\n"
+      "                          as one --prompt, one receipt with an entry per prompt\n"
+      "  --shard I/N             with --prompts: only shard I (from 0) of N of the prompts;\n"
+      "                          merge the receipts with 'tritcheck merge'\n"
       "  --gen N                 tokens generated after the prompt, one at a time (default 16)\n"
       "  --precision i2s|fp32|q8k  --threads N   --ctx N\n"
       "  --tol X                 pass when every tap's scaled error <= X (default 1e-5)\n"
@@ -202,6 +216,8 @@ static const usage usages[] = {
       "  --precision P         the subject's precision: i2s (default), fp32 or q8k\n"
       "  --baseline-precision P  the baseline's (default fp32)\n"
       "  --threads N   -o RECEIPT [--sign KEY]\n"
+      "  --shard I/N           run only shard I (from 0) of N: a contiguous run of whole\n"
+      "                        chunks; its receipt is merged with 'tritcheck merge'\n"
       "  Reports weight-level error (with --baseline), per-layer cosine and NMSE of\n"
       "  blk.N.out, per-position KL, top-1 agreement, top-5 overlap and perplexity,\n"
       "  each with its definition.\n" },
@@ -220,33 +236,54 @@ static const usage usages[] = {
       "  --seed N              base seed of the random inputs (default 2385)\n"
       "  -v, --verbose         a line for every case, not only failures\n"
       "  -o RECEIPT [--sign KEY]  a receipt of kind kernels listing every case\n"
+      "  --shard I/N           run only shard I (from 0) of N of the selected cases (not\n"
+      "                        with --perf); merge the receipts with 'tritcheck merge'\n"
       "  Checks: integer sums and int8 codes exact, float results within a scaled\n"
       "  error of 1e-6, no NaN/Inf the reference lacks, 64 guard bytes around every\n"
       "  output intact, no write outside the row range, inputs unchanged.\n"
       "  Exit status 0 all cases pass, 1 some fail, 2 usage or load error.\n" },
     { "conform", "run a conformance suite: one receipt per case and a summary",
       "usage: tritcheck conform SUITE -o DIR [--cand ENGINE] [--sign KEY] [--threads N]\n"
-      "         [--suite-dir DIR] [--vectors DIR] [--model-dir DIR]\n"
+      "         [--suite-dir DIR] [--vectors DIR] [--model-dir DIR] [--shard I/N]\n"
       "  SUITE is smoke, standard, 2b4t-official (manifests in the conformance/\n"
       "  directory) or a manifest path.  Each case runs a comparison against the\n"
       "  candidate (default fast) and must give its expected verdict; negative\n"
       "  controls must fail where the manifest says.  --model-dir holds your own\n"
-      "  model files (2b4t-official: ggml-model-i2_s.gguf).\n"
+      "  model files (2b4t-official: ggml-model-i2_s.gguf).  --shard I/N runs only\n"
+      "  shard I (from 0) of N of the cases; its summary is DIR/summary.shard-I-of-N.json\n"
+      "  (tritcheck merge joins the summaries).\n"
       "  Exit status 0 every case conforms, 1 some does not, 2 error.\n" },
     { "vectors", "generate or check the golden model vectors",
       "usage: tritcheck vectors generate DIR\n"
-      "       tritcheck vectors check DIR [--cand ENGINE] [--tol X]\n"
+      "       tritcheck vectors check DIR [--cand ENGINE] [--tol X] [-o RECEIPT [--sign KEY]] [--shard I/N]\n"
       "  generate: for each built-in recipe, gen's model (deterministic) run by the\n"
       "  reference engine; every tap recorded in DIR/NAME.tcv.gz (a small binary\n"
       "  format with a CRC-32, see tritcheck-vectors(1)).\n"
       "  check: regenerate each model, check its SHA-256, and compare ENGINE\n"
       "  (default ref) with the recording, isolated, within X (default 1e-5).\n"
+      "  -o writes a receipt of kind vectors (every entry, its SHA-256 and report);\n"
+      "  --shard I/N checks only shard I (from 0) of N of the entries, in name order\n"
+      "  (tritcheck merge joins the receipts).\n"
       "  Exit status 0 all pass, 1 some fail, 2 a damaged vector or other error.\n" },
+    { "merge", "join the receipts of a job's shards into the receipt of the whole job",
+      "usage: tritcheck merge SHARD.json... -o RECEIPT [--sign KEY] [--pubkey KEY.pub]\n"
+      "  SHARD.json are the receipts of one job run with --shard I/N (accuracy,\n"
+      "  compare --prompts, kernels, conform, vectors check), in any order.  They must\n"
+      "  be intact (digest; a signature by KEY.pub with --pubkey), of one job (the same\n"
+      "  model, binary, options and input) and hold each shard 0..N-1 exactly once.\n"
+      "  The merged receipt's figures are those of the unsharded run, bit for bit:\n"
+      "  the per-unit parts are joined in order, counts added, and every summary\n"
+      "  figure derived again from the joined parts; it lists the shards.\n"
+      "  Exit status 0, or 2 when the receipts are not the shards of one job (one line\n"
+      "  says why) or one is damaged.\n" },
     { "verify", "check a receipt: schema, digest, signature, consistency, rerun",
-      "usage: tritcheck verify RECEIPT [--model FILE] [--baseline FILE] [--pubkey KEY.pub] [--rerun]\n"
+      "usage: tritcheck verify RECEIPT [--model FILE] [--baseline FILE] [--pubkey KEY.pub] [--rerun [--shard I]]\n"
       "  Checks the schema, the digest and signature, that every verdict follows from\n"
       "  the figures and criteria, and with --model the model's SHA-256.  --rerun (with\n"
       "  --model) runs the comparison again and lists every figure that differs.\n"
+      "  A shard's receipt: its range and job; a merged one (tritcheck merge): its\n"
+      "  shard list, ranges and counts, and the digest of each shard receipt beside\n"
+      "  it; --rerun --shard I runs only shard I again against its part.\n"
       "  Exit status 0 valid, 1 invalid, 2 cannot check.\n" },
     { "diff", "what changed between two receipts",
       "usage: tritcheck diff OLD NEW [--force]\n"

@@ -15,7 +15,9 @@
 #include "check/against.h"
 #include "check/bench.h"
 #include "audit/coverage.h"
+#include "audit/merge.h"
 #include "audit/verify.h"
+#include "audit/verify_shard.h"
 
 /* ---- a list of problems ---- */
 
@@ -475,7 +477,7 @@ static tc_status rerun_accuracy(problems *p, const cJSON *r, const tc_verify_opt
     free(tokens);
     if (s) return s;
     static const char *const parts[] = { "per_position.kl", "per_position.top1_agree", "per_position.top5_overlap",
-                                         "per_position.nll_baseline", "per_position.nll_subject", "per_layer",
+                                         "per_position.nll_baseline", "per_position.nll_subject", "per_chunk", "per_layer",
                                          "per_tensor", "headline", "kl.mean", "kl.median", "kl.p95", "kl.p99", "kl.max",
                                          "kl.histogram", "engines.subject.kernels", "engines.baseline.kernels",
                                          "model.sha256" };
@@ -731,12 +733,57 @@ static void check_bench(problems *p, const cJSON *r)
 
 /* ---- one row per receipt kind ---- */
 
-static void consistency_compare(problems *p, const cJSON *r, const char *path) { (void)path; check_consistency_compare(p, r); }
+/* A prompt set (compare --prompts): each prompt's view checked (and with
+ * model, rerun) by the single comparison's rules, its problems prefixed
+ * with the prompt. */
+static tc_status each_prompt(problems *p, const cJSON *r, const char *model, tc_err *err)
+{
+    tc_status s = TC_OK;
+    for (int i = 0; i < cJSON_GetArraySize(tc_audit_at(r, "prompts")) && !s; i++) {
+        cJSON *view = tc_prompt_view(r, i);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&buf, &len);
+        problems sub = { mem, 0 };
+        if (!view || !mem) s = tc_fail(err, TC_E_NOMEM, "out of memory");
+        else if (model) s = rerun_compare(&sub, view, model, err);
+        else {
+            check_schema_compare(&sub, view);
+            if (!sub.n) check_consistency_compare(&sub, view);
+        }
+        if (mem) fclose(mem);
+        const double index = tc_audit_num(tc_audit_at(cJSON_GetArrayItem(tc_audit_at(r, "prompts"), i), "prompt"));
+        for (char *save = NULL, *line = buf ? strtok_r(buf, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save))
+            problem(p, "prompt %g: %s", index, line + (strncmp(line, "  - ", 4) ? 0 : 4));
+        free(buf);
+        cJSON_Delete(view);
+    }
+    return s;
+}
+
+static void schema_compare(problems *p, const cJSON *r)
+{
+    if (tc_verify_is_prompt_set(r)) tc_verify_prompt_set_schema(r, coverage_problem, p);
+    else check_schema_compare(p, r);
+}
+
+static void consistency_compare(problems *p, const cJSON *r, const char *path)
+{
+    (void)path;
+    if (!tc_verify_is_prompt_set(r)) {
+        check_consistency_compare(p, r);
+        return;
+    }
+    tc_verify_prompt_set_summary(r, coverage_problem, p);
+    each_prompt(p, r, NULL, NULL);
+}
 static void consistency_accuracy(problems *p, const cJSON *r, const char *path) { (void)path; check_consistency_accuracy(p, r); }
 static void consistency_kernels(problems *p, const cJSON *r, const char *path) { (void)path; check_kernels(p, r); }
 static void consistency_bench(problems *p, const cJSON *r, const char *path) { (void)path; check_bench(p, r); }
+static void consistency_vectors(problems *p, const cJSON *r, const char *path) { (void)path; tc_verify_vectors(r, coverage_problem, p); }
 static tc_status rerun_compare_kind(problems *p, const cJSON *r, const tc_verify_opts *o, tc_err *err)
 {
+    if (tc_verify_is_prompt_set(r)) return each_prompt(p, r, o->model, err);
     return rerun_compare(p, r, o->model, err);
 }
 
@@ -749,11 +796,12 @@ typedef struct kind_rules {
 } kind_rules;
 
 static const kind_rules kinds[] = {
-    { "compare", true, check_schema_compare, consistency_compare, rerun_compare_kind },
+    { "compare", true, schema_compare, consistency_compare, rerun_compare_kind },
     { "accuracy", true, check_schema_accuracy, consistency_accuracy, rerun_accuracy },
     { "conform", false, NULL, check_conform, NULL },
     { "kernels", false, NULL, consistency_kernels, NULL },
     { "bench", true, NULL, consistency_bench, NULL },
+    { "vectors", false, NULL, consistency_vectors, NULL },
 };
 
 static const kind_rules *find_kind(const char *kind)
@@ -764,6 +812,25 @@ static const kind_rules *find_kind(const char *kind)
 }
 
 /* ---- verify ---- */
+
+/* Rerun the receipt, or with o->one_shard only that shard of a merged
+ * receipt (its view: audit/merge.h) or of a shard's own receipt. */
+static tc_status rerun_some(problems *p, const cJSON *r, const kind_rules *k, const tc_verify_opts *o, tc_err *err)
+{
+    if (!o->one_shard) return k->rerun(p, r, o, err);
+    const cJSON *own = tc_audit_at(r, "shard.index");
+    if (own) {
+        if (tc_audit_num(own) != o->shard)
+            return tc_fail(err, TC_E_USAGE, "--shard %d: this receipt is shard %g's", o->shard, tc_audit_num(own));
+        return k->rerun(p, r, o, err);
+    }
+    cJSON *view = tc_merge_shard_view(r, o->shard, err);
+    if (!view) return err->status;
+    if (p->out) fprintf(p->out, "  (rerun: shard %d only)\n", o->shard);
+    tc_status s = k->rerun(p, view, o, err);
+    cJSON_Delete(view);
+    return s;
+}
 
 tc_status tc_verify(const char *path, const tc_verify_opts *o, FILE *out, bool *valid, tc_err *err)
 {
@@ -777,13 +844,14 @@ tc_status tc_verify(const char *path, const tc_verify_opts *o, FILE *out, bool *
     const kind_rules *k = find_kind(kind);
     check_schema_common(&p, r, k && !k->has_model);
     if (!k)
-        problem(&p, "schema: kind: expected compare, accuracy, conform, kernels or bench, found \"%s\"",
+        problem(&p, "schema: kind: expected compare, accuracy, conform, kernels, bench or vectors, found \"%s\"",
                 kind ? kind : "none");
     else if (k->schema)
         k->schema(&p, r);
     tc_err serr = { 0 };
     if (tc_receipt_check_seal(r, o->pubkey, &serr)) problem(&p, "%s", serr.msg);
     if (k && p.n == 0) k->consistency(&p, r, path);
+    if (k && p.n == 0) tc_verify_shards(r, path, out, coverage_problem, &p);
     const char *model = o->model;
     if (model) {
         char sha[TC_SHA256_HEX];
@@ -805,7 +873,7 @@ tc_status tc_verify(const char *path, const tc_verify_opts *o, FILE *out, bool *
         }
         if (p.n) {
             if (out) fprintf(out, "  (not rerun: the receipt already fails the checks above)\n");
-        } else if ((s = k->rerun(&p, r, o, err))) {
+        } else if ((s = rerun_some(&p, r, k, o, err))) {
             goto out;
         }
     }

@@ -15,6 +15,8 @@ typedef struct tc_verify_opts {
     const char *baseline;  /* accuracy receipts with a latent baseline: its file */
     const char *pubkey;    /* require a signature by this Ed25519 public key (PEM) */
     bool rerun;            /* run the receipt again and compare every figure */
+    bool one_shard;        /* with rerun: only shard `shard` of a merged receipt */
+    int shard;
 } tc_verify_opts;
 
 /* Check a receipt: schema (required fields and types for its kind),

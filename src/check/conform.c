@@ -194,8 +194,12 @@ tc_status tc_conform_run(const tc_conform_opts *o, FILE *out, bool *all_conform,
     cJSON *cases = cJSON_AddArrayToObject(sum, "cases");
     int n = 0, ok = 0;
     const cJSON *c;
+    uint64_t first, end, k = 0;
+    s = tc_shard_range(&o->shard, (uint64_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(m, "cases")), "cases",
+                       &first, &end, err);
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(m, "cases")) {
         case_result cr = { 0 };
+        if (s || k++ < first || k > end) continue;   /* another shard's case */
         if ((s = run_case(o, c, &cr, err))) break;
         n++;
         ok += cr.conforms;
@@ -215,13 +219,15 @@ tc_status tc_conform_run(const tc_conform_opts *o, FILE *out, bool *all_conform,
                     cr.verdict, cr.first_failure[0] ? " at " : "", cr.first_failure,
                     cr.conforms ? "CONFORMS" : "DOES NOT CONFORM");
     }
+    if (!s) s = tc_conform_finish(sum, NULL, err);
+    if (!s && tc_shard_on(&o->shard)) s = tc_conform_mark_shard(sum, o, sha, k, first, end, err);
     if (!s) {
-        cJSON *v = cJSON_AddObjectToObject(sum, "summary");
-        cJSON_AddNumberToObject(v, "cases", n);
-        cJSON_AddNumberToObject(v, "conforming", ok);
-        cJSON_AddStringToObject(v, "verdict", ok == n && n > 0 ? "conforms" : "does not conform");
         char sp[4200];
-        snprintf(sp, sizeof sp, "%s/summary.json", o->out_dir);
+        if (tc_shard_on(&o->shard))
+            snprintf(sp, sizeof sp, "%s/summary.shard-%" PRIu32 "-of-%" PRIu32 ".json", o->out_dir, o->shard.index,
+                     o->shard.count);
+        else
+            snprintf(sp, sizeof sp, "%s/summary.json", o->out_dir);
         if (!(s = tc_receipt_seal(sum, o->sign_key, err))) s = tc_receipt_write(sum, sp, err);
         if (!s && out)
             fprintf(out, "%s: %d of %d cases conform; receipts in %s, summary %s\n", jstr(m, "suite") ? jstr(m, "suite") : o->suite,

@@ -334,3 +334,16 @@ tc_status tc_vectors_check(const char *dir, const char *cand, double tol, FILE *
     *all_pass = all;
     return s;
 }
+
+/* ---- single entries, for a job over a directory (vectors_job.c) ---- */
+
+tc_status tc_vectors_list(const char *dir, char ***names, size_t *n, tc_err *err)
+{
+    return list_vectors(dir, names, n, err);
+}
+
+tc_status tc_vectors_check_one(const char *dir, const char *name, const char *cand, double tol, FILE *out, bool *pass,
+                               tc_err *err)
+{
+    return check_one(dir, name, cand, tol, out, pass, err);
+}
