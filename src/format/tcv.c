@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "base/fileio.h"
+#include "base/json.h"
 #include "format/tcv.h"
 
 static const char tcv_magic[8] = { 'T', 'C', 'V', 'E', 'C', '1', '\n', '\0' };
@@ -215,8 +216,7 @@ static tc_status read_body(reader *r, tc_tcv *v)
     if ((s = take(r, &mlen, 4, "meta length"))) return s;
     const char *mtext = (const char *)r->p + r->off;
     if ((s = take(r, NULL, mlen, "meta"))) return s;
-    if (!(v->meta = cJSON_ParseWithLength(mtext, mlen)))
-        return tc_fail(r->err, TC_E_FORMAT, "%s: meta at byte 16: expected JSON", r->path);
+    if ((s = tc_json_parse(mtext, mlen, r->path, "a JSON meta at byte 16", &v->meta, r->err))) return s;
     if ((s = take(r, &n, 4, "entry count"))) return s;
     if (n > (r->end - r->off) / 17)   /* each entry needs at least 17 bytes */
         return tc_fail(r->err, TC_E_FORMAT, "%s: entry count %" PRIu32 " cannot fit", r->path, n);
