@@ -295,8 +295,8 @@ static tc_status print_bench(const tc_model *m, const char *path, const tc_bench
     }
     cJSON *receipt = NULL;
     tc_status s = tc_bench_receipt(m, path, r, &receipt, err);
-    char *txt = receipt ? cJSON_Print(receipt) : NULL;
-    if (txt) printf("%s\n", txt);
+    char *txt = receipt ? tc_receipt_text(receipt) : NULL;
+    if (txt) fputs(txt, stdout);
     else if (s == TC_OK) s = tc_fail(err, TC_E_NOMEM, "out of memory");
     free(txt);
     cJSON_Delete(receipt);
@@ -537,27 +537,53 @@ static int cmd_vectors(int argc, char **argv)
     return all ? 0 : 1;
 }
 
+/* verify's verdict lines: what was checked, and what was not. */
+static int print_verdict(const tc_verify_opts *o, const tc_verify_result *r)
+{
+    if (!r->valid) {
+        printf("INVALID\n");
+        return 1;
+    }
+    const tc_seal_info *si = &r->seal;
+    if (si->authenticated)
+        printf("VALID: schema, digest, signature (Ed25519 by the --pubkey key, sha256:%s), consistency\n", si->signer);
+    else
+        printf("VALID: schema, digest, consistency%s\n", si->has_signature ? "" : " (unsigned)");
+    if (si->has_signature && !si->authenticated)
+        printf("NOT AUTHENTICATED: signed by the key with fingerprint sha256:%s, which no --pubkey vouches for "
+               "(anyone can make a key and sign)\n", si->signer);
+    if (r->model_checked) printf("VALID: model file %s (size, SHA-256, architecture, hyper-parameters, tensor types)\n", o->model);
+    if (r->rerun)
+        printf("VALID: every figure reproduced%s\n", r->n_unchecked ? " (the fields listed as unchecked are not)" : "");
+    if (!r->complete) {
+        printf("INCOMPLETE: not rerun (see above)\n");
+        return 1;
+    }
+    return 0;
+}
+
 static int cmd_verify(int argc, char **argv)
 {
     tc_verify_opts o = { 0 };
     int c, rc;
     while ((c = next_opt("verify", argc, argv, "h", verify_options, &rc)) != -1) {
-        if (!c) return rc;
-        if (c == 'm') o.model = optarg;
-        else if (c == 'k') o.pubkey = optarg;
-        else if (c == 'b') o.baseline = optarg;
-        else if (c == 'r') o.rerun = true;
+        switch (c) {
+        case 0: return rc;
+        case 'm': o.model = optarg; break;
+        case 'k': o.pubkey = optarg; break;
+        case 'b': o.baseline = optarg; break;
+        case 'r': o.rerun = true; break;
+        case 'R': o.ref = optarg; break;
+        case 'C': o.cand = optarg; break;
+        case 'e': o.engine = optarg; break;
+        }
     }
     if (argc - optind != 1) return usage_error("verify", "%s", "expected one RECEIPT");
     tc_err err = { 0 };
-    bool valid;
-    tc_status s = tc_verify(argv[optind], &o, stdout, &valid, &err);
+    tc_verify_result res;
+    tc_status s = tc_verify_receipt(argv[optind], &o, stdout, &res, &err);
     if (s) return report(s, &err);
-    printf("%s\n", valid ? "VALID: schema, digest, signature, consistency"
-                           : "INVALID");
-    if (valid && o.model) printf("VALID: model hash\n");
-    if (valid && o.rerun) printf("VALID: every figure reproduced\n");
-    return valid ? 0 : 1;
+    return print_verdict(&o, &res);
 }
 
 static int cmd_diff(int argc, char **argv)

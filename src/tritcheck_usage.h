@@ -89,7 +89,8 @@ static const struct option vectors_options[] = {
 static const struct option verify_options[] = {
     { "model", required_argument, 0, 'm' }, { "pubkey", required_argument, 0, 'k' },
     { "baseline", required_argument, 0, 'b' }, { "rerun", no_argument, 0, 'r' },
-    { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    { "ref", required_argument, 0, 'R' }, { "cand", required_argument, 0, 'C' },
+    { "engine", required_argument, 0, 'e' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
 static const struct option report_options[] = {
@@ -228,11 +229,17 @@ static const usage usages[] = {
       "  (default ref) with the recording, isolated, within X (default 1e-5).\n"
       "  Exit status 0 all pass, 1 some fail, 2 a damaged vector or other error.\n" },
     { "verify", "check a receipt: schema, digest, signature, consistency, rerun",
-      "usage: tritcheck verify RECEIPT [--model FILE] [--baseline FILE] [--pubkey KEY.pub] [--rerun]\n"
+      "usage: tritcheck verify RECEIPT [--model FILE] [--baseline FILE] [--pubkey KEY.pub]\n"
+      "                        [--rerun [--ref ENGINE] [--cand ENGINE] [--engine ENGINE]]\n"
       "  Checks the schema, the digest and signature, that every verdict follows from\n"
-      "  the figures and criteria, and with --model the model's SHA-256.  --rerun (with\n"
-      "  --model) runs the comparison again and lists every figure that differs.\n"
-      "  Exit status 0 valid, 1 invalid, 2 cannot check.\n" },
+      "  the figures and criteria, and with --model the model section against the file.\n"
+      "  Without --pubkey a signature is reported with its key's fingerprint as not\n"
+      "  authenticated.  --rerun (with --model) runs the receipt again and lists every\n"
+      "  field that differs, and those no rerun can reproduce.  It runs only the engines\n"
+      "  named here (--ref/--cand for compare, --engine for accuracy) or built-in ones\n"
+      "  (ref, fast, fast:ISA, cuda) the receipt names: never a plug-in or recording\n"
+      "  taken from the receipt.\n"
+      "  Exit status 0 valid, 1 invalid or not all checked, 2 cannot check.\n" },
     { "diff", "what changed between two receipts",
       "usage: tritcheck diff OLD NEW\n"
       "  Per tap: scaled error before and after, verdict flips; kernel variants that\n"
