@@ -599,15 +599,16 @@ static int cmd_diff(int argc, char **argv)
 
 static int cmd_report(int argc, char **argv)
 {
-    const char *out = NULL;
+    const char *out = NULL, *pubkey = NULL;
     int c, rc;
     while ((c = next_opt("report", argc, argv, "o:h", report_options, &rc)) != -1) {
         if (!c) return rc;
-        out = optarg;   /* 'o' */
+        if (c == 'o') out = optarg;
+        else pubkey = optarg;   /* 'k' */
     }
     if (argc - optind != 1 || !out) return usage_error("report", "%s", "expected RECEIPT -o FILE.html");
     tc_err err = { 0 };
-    return report(tc_report_html(argv[optind], out, &err), &err);
+    return report(tc_report_html(argv[optind], out, pubkey, &err), &err);
 }
 
 /* Open a model or vocabulary-only GGUF and build its tokenizer. */

@@ -94,7 +94,8 @@ static const struct option verify_options[] = {
 };
 
 static const struct option report_options[] = {
-    { "output", required_argument, 0, 'o' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    { "output", required_argument, 0, 'o' }, { "pubkey", required_argument, 0, 'k' },
+    { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
 static const struct option tokenize_options[] = {
@@ -246,9 +247,11 @@ static const usage usages[] = {
       "  started or stopped running; verdict, determinism and timing changes.\n"
       "  Exit status 1 when a verdict got worse, else 0; 2 on bad input.\n" },
     { "report", "a receipt as one self-contained HTML page",
-      "usage: tritcheck report RECEIPT -o FILE.html\n"
-      "  Summary, an SVG chart of each tap's scaled error (log scale) against the\n"
-      "  tolerance, the tap table, the kernels that ran and the provenance.\n" },
+      "usage: tritcheck report RECEIPT -o FILE.html [--pubkey KEY.pub]\n"
+      "  Whether the receipt verified (its signature authenticated only by --pubkey),\n"
+      "  summary, an SVG chart of each tap's scaled error (log scale) against the\n"
+      "  tolerance, the tap table, the kernels that ran and the provenance.  Every\n"
+      "  string from the receipt is escaped; the page runs no script.\n" },
     { "keygen", "make an Ed25519 key pair for signing receipts",
       "usage: tritcheck keygen KEY\n"
       "  Writes KEY (private, PEM, mode 0600) and KEY.pub (public, PEM).\n" },
