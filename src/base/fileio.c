@@ -174,6 +174,39 @@ tc_status tc_read_gz(const char *path, size_t max_bytes, const char *what, void 
     return TC_OK;
 }
 
+tc_status tc_read_gz_each(const char *path, size_t max_bytes, const char *what,
+                         void (*fn)(void *user, const void *buf, size_t n), void *user, size_t *total, tc_err *err)
+{
+    *total = 0;
+    off_t size;
+    int fd = open_regular(path, &size, err);
+    if (fd < 0) return err ? err->status : TC_E_IO;
+    gzFile f = gzdopen(fd, "rb");
+    unsigned char *buf = malloc((size_t)1 << 20);
+    if (!f || !buf) {
+        if (f) gzclose(f);
+        else close(fd);
+        free(buf);
+        return tc_fail(err, TC_E_NOMEM, "%s: out of memory", path);
+    }
+    int k;
+    while ((k = gzread(f, buf, 1u << 20)) > 0 && *total <= max_bytes) {
+        *total += (size_t)k;
+        if (*total <= max_bytes) fn(user, buf, (size_t)k);
+    }
+    int zerr = Z_OK;
+    const char *zmsg = gzerror(f, &zerr);
+    char zbuf[128];
+    snprintf(zbuf, sizeof zbuf, "%s", zmsg ? zmsg : "");
+    gzclose(f);
+    free(buf);
+    if (*total > max_bytes)
+        return tc_fail(err, TC_E_FORMAT, "%s: expected %s of at most %zu bytes", path, what, max_bytes);
+    if (k < 0 || (zerr != Z_OK && zerr != Z_STREAM_END))
+        return tc_fail(err, TC_E_FORMAT, "%s: gzip stream damaged: %s", path, zbuf);
+    return TC_OK;
+}
+
 tc_status tc_write_file_atomic(const char *path, const void *data, size_t n, tc_err *err)
 {
     size_t len = strlen(path) + 16;

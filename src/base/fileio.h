@@ -24,6 +24,14 @@ tc_status tc_read_file(const char *path, size_t max_bytes, const char *what, cha
 tc_status tc_read_gz(const char *path, size_t max_bytes, const char *what, void **out, size_t *n, bool *more,
                      tc_err *err);
 
+/* Stream the (gzip or plain) regular file at path through fn, a chunk
+ * of at most 1 MiB at a time, holding no more than that in memory: a
+ * check of the whole (a CRC) before anything is kept.  *total gets the
+ * decompressed size.  More than max_bytes is TC_E_FORMAT (fn has then
+ * seen the first max_bytes).  Same codes as tc_read_file. */
+tc_status tc_read_gz_each(const char *path, size_t max_bytes, const char *what,
+                         void (*fn)(void *user, const void *buf, size_t n), void *user, size_t *total, tc_err *err);
+
 /* TC_OK unless the output path out names the same file (device and
  * inode) as one of inputs[0..n) (NULL and "-" entries are skipped): then
  * TC_E_USAGE "OUT: is the same file as the input IN: refusing to overwrite
