@@ -139,6 +139,21 @@ static tc_status write_receipt(cJSON *receipt, const char *path, const char *key
     return s;
 }
 
+/* The file a plug-in engine name ("plugin:PATH") loads, or NULL. */
+static const char *plugin_file(const char *engine)
+{
+    return engine && !strncmp(engine, "plugin:", 7) ? engine + 7 : NULL;
+}
+
+/* TC_OK unless out (may be NULL) is one of the inputs: every command that
+ * writes refuses to overwrite what it reads (base/fileio.h). */
+static tc_status check_output(const char *out, const char *in0, const char *in1, const char *in2, const char *in3,
+                              tc_err *err)
+{
+    const char *inputs[] = { in0, in1, in2, in3 };
+    return tc_check_output(out, inputs, 4, err);
+}
+
 /* Progress on stderr, only when it is a terminal. */
 static void progress_bar(void *user, uint32_t done, uint32_t total)
 {
@@ -214,6 +229,8 @@ static int cmd_quantize(int argc, char **argv)
     }
     if (argc - optind != 2) return usage_error("quantize", "%s", "expected IN and OUT");
     tc_err err = { 0 };
+    tc_status s = check_output(argv[optind + 1], argv[optind], NULL, NULL, NULL, &err);
+    if (s) return report(s, &err);
     return report(tc_quantize_file(argv[optind], argv[optind + 1], quiet ? NULL : stdout, &err), &err);
 }
 
@@ -390,7 +407,9 @@ static int cmd_compare(int argc, char **argv)
     tc_err err = { 0 };
     cJSON *receipt = NULL;
     bool pass;
-    tc_status s = tc_compare_job_run(&job, stdout, out ? &receipt : NULL, &pass, &err);
+    tc_status s = check_output(out, job.model_path, key, plugin_file(job.ref), plugin_file(job.cand), &err);
+    if (s) return report(s, &err);
+    s = tc_compare_job_run(&job, stdout, out ? &receipt : NULL, &pass, &err);
     if (!s && out) s = write_receipt(receipt, out, key, true, &err);
     cJSON_Delete(receipt);
     if (s) return report(s, &err);
@@ -425,7 +444,9 @@ static int cmd_kernels(int argc, char **argv)
     tc_err err = { 0 };
     cJSON *receipt = NULL;
     bool all;
-    tc_status s = tc_kernels_run(&o, stdout, receipt_path ? &receipt : NULL, &all, &err);
+    tc_status s = check_output(receipt_path, key, plugin_file(o.engine), o.engine, NULL, &err);
+    if (s) return report(s, &err);
+    s = tc_kernels_run(&o, stdout, receipt_path ? &receipt : NULL, &all, &err);
     if (s == TC_OK && receipt_path) s = write_receipt(receipt, receipt_path, key, false, &err);
     cJSON_Delete(receipt);
     if (s) return report(s, &err);
@@ -481,7 +502,10 @@ static int cmd_accuracy(int argc, char **argv)
     }
     tc_err err = { 0 };
     cJSON *receipt = NULL;
-    tc_status s = tc_accuracy_run(&o, stdout, &receipt, &err);
+    tc_status s = check_output(out, o.model_path, o.baseline_path, o.corpus, key, &err);
+    if (!s) s = check_output(out, plugin_file(o.engine), NULL, NULL, NULL, &err);
+    if (s) return report(s, &err);
+    s = tc_accuracy_run(&o, stdout, &receipt, &err);
     if (!s && out) s = write_receipt(receipt, out, key, true, &err);
     cJSON_Delete(receipt);
     return report(s, &err);
