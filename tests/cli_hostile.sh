@@ -10,7 +10,8 @@
 # that only the checks after the digest can catch it.
 #
 # Every case runs; the failures are listed at the end.  Run it against
-# another binary with TRITCHECK=/path/to/tritcheck.
+# another binary with TRITCHECK=/path/to/tritcheck (TC_HOSTILE_LIST=1
+# names every case as it starts).
 set -u
 T=${TRITCHECK:-./tritcheck}
 S=${TC_SRCDIR:-$(dirname "$0")/..}
@@ -39,6 +40,7 @@ VLIMIT=
 run() {
     name=$1; shift
     n=$((n + 1))
+    [ -z "${TC_HOSTILE_LIST:-}" ] || echo "case [$name]"
     if [ -n "$VLIMIT" ] && [ $ASAN -eq 0 ]; then   # at most VLIMIT KiB of address space
         timeout 60 sh -c 'ulimit -v "$0"; exec "$@"' "$VLIMIT" "$@" > "$d/out" 2> "$d/err"
     else
@@ -289,9 +291,11 @@ invalid "13 receipt token 1e30" "input.tokens\[0\]" verify "$d/r13a.json" --mode
 grep -q -- '-2147483648' "$d/out" && bad "reports the token as -2147483648"
 seal "$d/c.json" "$d/r13b.json" 'input.tokens.1="abc"'
 invalid "13 receipt token \"abc\"" "input.tokens\[1\]" verify "$d/r13b.json" --model "$d/m.gguf" --rerun
-seal "$d/c.json" "$d/r13c.json" 'engines.cand.threads=1e12'
-invalid "13 receipt threads 1e12" "engines.cand.threads" verify "$d/r13c.json" --model "$d/m.gguf" --rerun
-grep -q -- '-2147483648' "$d/out" && bad "reports -2147483648 threads"
+for side in ref cand; do   # the rerun ran the ref side's threads, and never looked at cand's
+    seal "$d/c.json" "$d/r13c.json" "engines.$side.threads=1e12"
+    invalid "13 receipt engines.$side.threads 1e12" "engines.$side.threads" verify "$d/r13c.json" --model "$d/m.gguf" --rerun
+    grep -q -- '-2147483648' "$d/out" "$d/err" && bad "reports -2147483648 threads"
+done
 gzip -dc "$S/vectors/tokenizer/llama3-vocab.gguf.gz" > "$d/l3.gguf" || exit 99
 python3 -c 'import sys; sys.stdout.write(" " * 10000000)' > "$d/spaces.txt"
 run "13 tokenize 10 MB of spaces" "$T" tokenize "$d/l3.gguf" --file "$d/spaces.txt" --ids --no-bos

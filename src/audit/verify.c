@@ -564,9 +564,10 @@ static tc_status check_model(problems *p, const cJSON *r, const char *model, tc_
         const cJSON *t;
         size_t i = 0;
         cJSON_ArrayForEach(t, tc_audit_at(r, "input.tokens")) {
-            if (tc_audit_num(t) >= m->hp.n_vocab) {
-                problem(p, "model: input.tokens[%zu]: token %.0f is outside the model's vocabulary (0..%" PRIu32 ")",
-                        i, tc_audit_num(t), m->hp.n_vocab - 1);
+            int32_t id;   /* an id that is not one at all is the schema's problem */
+            if (tc_num_to_i32(tc_audit_num(t), 0, INT32_MAX, &id) && (uint32_t)id >= m->hp.n_vocab) {
+                problem(p, "model: input.tokens[%zu]: token %" PRId32 " is outside the model's vocabulary (0..%" PRIu32
+                        ")", i, id, m->hp.n_vocab - 1);
                 break;
             }
             i++;
