@@ -389,15 +389,12 @@ static int cmd_compare(int argc, char **argv)
         case 'k': key = optarg; break;
         case 'D': job.opts.determinism = false; break;
         case 'I': ok = strchr(optarg, ':') != NULL; job.inject = optarg; break;
+        case 'X': ok = *optarg != '\0'; job.opts.select = optarg; break;
         }
         if (!ok) return usage_error("compare", "invalid value '%s'", optarg);
     }
     if (argc - optind != 1) return usage_error("compare", "%s", "expected one MODEL");
-    int n_inputs = tc_input_count(&job.in);
-    bool recording = !strncmp(job.ref, "dump:", 5) || !strncmp(job.cand, "dump:", 5);
-    if (recording && n_inputs)
-        return usage_error("compare", "%s", "a recording brings its own tokens: no --tokens, --prompt or --random");
-    if (n_inputs > 1) return usage_error("compare", "%s", "give one of --tokens, --prompt and --random");
+    if (tc_input_count(&job.in) > 1) return usage_error("compare", "%s", "give one of --tokens, --prompt and --random");
     if (key && !out) return usage_error("compare", "%s", "--sign needs -o RECEIPT");
     job.model_path = argv[optind];
     if (isatty(2)) {

@@ -53,7 +53,8 @@ static const struct option compare_options[] = {
     { "q8-margin", required_argument, 0, 'M' }, { "threads", required_argument, 0, 'j' },
     { "ctx", required_argument, 0, 'C' }, { "output", required_argument, 0, 'o' },
     { "sign", required_argument, 0, 'k' }, { "no-determinism", no_argument, 0, 'D' },
-    { "inject", required_argument, 0, 'I' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    { "inject", required_argument, 0, 'I' }, { "taps", required_argument, 0, 'X' },
+    { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
 static const struct option kernels_options[] = {
@@ -171,13 +172,19 @@ static const usage usages[] = {
       "  --gen N                 tokens generated after the prompt, one at a time (default 16)\n"
       "  --precision i2s|fp32    --threads N   --ctx N\n"
       "  --tol X                 pass when every tap's scaled error <= X (default 1e-5)\n"
-      "  --q8-margin X           accept an off-by-one int8 code within X of a rounding\n"
-      "                          boundary (default 1e-3)\n"
+      "  --q8-margin X           accept an off-by-one int8 code as a boundary flip when the two\n"
+      "                          sides' unrounded x*s differ and lie within X of the same\n"
+      "                          rounding boundary (default 1e-3)\n"
+      "  --taps PATTERN[,...]    judge only the taps matching a pattern (shell glob, e.g.\n"
+      "                          'blk.0.*'); recorded in the receipt\n"
       "  --no-determinism        skip the second run of the live engine\n"
       "  --inject TAP:EPS        testing aid: the candidate multiplies tap TAP by (1+EPS)\n"
       "                          (a .q8 tap: moves one code per row), to prove a failure shows\n"
       "  -o RECEIPT [--sign KEY] write a receipt (tritcheck.receipt/1), signed with Ed25519\n"
-      "  Exit status 0 all taps pass, 1 some tap failed, 2 usage or input error.\n" },
+      "  Every tap of the reference and every canonical tap of the model is compared\n"
+      "  (a recording's missing .q8 codes are derived from its float norm taps) or\n"
+      "  listed with the reason.  Exit status 0 PASS (all compared, all within), 1 FAIL\n"
+      "  or INCOMPLETE (some tap not compared), 2 usage or input error.\n" },
     { "accuracy", "measure I2_S against an FP32 baseline, every metric named",
       "usage: tritcheck accuracy MODEL [options]\n"
       "  --baseline LATENT     a latent F32/F16 model against MODEL, its I2_S quantization\n"

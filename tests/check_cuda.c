@@ -35,6 +35,7 @@ int main(void)
 
 #include "base/gpu.h"
 #include "fast/cuda/cuda_kernels.h"
+#include "engine/q8.h"
 #include "ref/ref_kernels.h"
 #include "format/types.h"
 
@@ -234,7 +235,7 @@ static void check_rmsnorm_q8(gsl_rng *g, size_t n, size_t n_tok, int kind)
             tc_ref_rmsnorm(x + t * n, w, n, 1e-5f, rh);
             double e = scaled_err(h + t * n, rh, n);
             ck_assert_msg(e <= 1e-6, "rmsnorm_q8 n %zu kind %d token %zu: h scaled error %g", n, kind, t, e);
-            float rs = tc_ref_quantize_q8(h + t * n, n, rq);
+            float rs = tc_q8_quantize(h + t * n, n, rq);
             ck_assert_msg(bits(s[t]) == bits(rs), "rmsnorm_q8 n %zu kind %d token %zu: s %.9g != %.9g", n, kind, t,
                           (double)s[t], (double)rs);
             for (size_t i = 0; i < n; i++)
@@ -280,7 +281,7 @@ START_TEST(quantize_q8_matches_reference)
         fetch(q, dq, n * n_tok);
         fetch(s, ds, n_tok * 4);
         for (size_t t = 0; t < n_tok; t++) {
-            float rs = tc_ref_quantize_q8(x + t * n, n, rq);
+            float rs = tc_q8_quantize(x + t * n, n, rq);
             ck_assert_msg(bits(s[t]) == bits(rs), "quantize token %zu: s %.9g != %.9g", t, (double)s[t], (double)rs);
             for (size_t i = 0; i < n; i++)
                 ck_assert_msg(q[t * n + i] == rq[i], "quantize token %zu element %zu (x %.9g): %d != %d", t, i,

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "engine/dump.h"
+#include "engine/q8.h"
 #include "engine/engine.h"
 #include "engine/registry.h"
 #include "fast/cpu/dispatch.h"
@@ -479,9 +480,13 @@ static void isolated_vs_ref(tc_model *m, uint32_t n_pre, uint32_t n)
             run_sequence(e, tokens, n_pre, n);
             ck_assert_msg(!c.fail[0], "%s, %d threads: %s", name, threads, c.fail);
             ck_assert_int_eq(c.argmax_mismatch, 0);
-            /* every batch: inp_embd, per layer 13 float + 4 q8 taps, output_norm, logits */
-            ck_assert_int_eq(c.taps, (int)(1 + n - n_pre) * (int)(3 + 17 * m->hp.n_layer));
+            /* every batch: inp_embd, per layer 17 float (the fused norms' float
+             * outputs included, SPEC 3.1) + 4 q8 taps, output_norm, logits */
+            ck_assert_int_eq(c.taps, (int)(1 + n - n_pre) * (int)(3 + 21 * m->hp.n_layer));
             ck_assert_int_eq(c.q8_taps, (int)(1 + n - n_pre) * (int)(4 * m->hp.n_layer));
+            /* fed the reference's float norm output, the fused engine quantizes
+             * exactly the same values: not one code may differ */
+            ck_assert_int_eq(c.flips, 0);
             fprintf(stderr, "check_fast: %s %d thread(s): worst %.3g at %s, %d q8 boundary flips\n", name, threads,
                     c.worst, c.worst_tap, c.flips);
             tc_engine_free(e);
@@ -619,6 +624,74 @@ START_TEST(kernel_counters_name_the_variant)
     ck_assert_str_eq(tc_engine_name(e), tc_fast_isa_supported("avx512") ? "fast:avx512"
                                         : tc_fast_isa_supported("avx2") ? "fast:avx2" : "fast:scalar");
     tc_engine_free(e);
+    drop_model(m, p);
+}
+END_TEST
+
+/* SPEC 3.1: a fused norm shows its float output while tapping, and when
+ * the callback replaces it, the codes that follow are quantized from the
+ * replaced values; without a callback none of that work happens. */
+typedef struct halve_ctx {
+    int float_taps, q8_taps;
+    bool codes_follow;     /* every .q8 tap equals the quantized replacement */
+    float *last;           /* [width] the replaced row 0 of the last float norm tap */
+    uint32_t width;
+} halve_ctx;
+
+static tc_status halve_norms(void *user, const tc_tap *tap, tc_err *err)
+{
+    halve_ctx *c = user;
+    (void)err;
+    if (tap->id == TC_TAP_ATTN_NORM || tap->id == TC_TAP_FFN_NORM || tap->id == TC_TAP_ATTN_SUB_NORM ||
+        tap->id == TC_TAP_FFN_SUB_NORM) {
+        c->float_taps++;
+        for (size_t i = 0; i < (size_t)tap->n_pos * tap->width; i++) tap->f[i] *= -0.5f;   /* replaced */
+        memcpy(c->last, tap->f, tap->width * sizeof(float));
+        c->width = tap->width;
+    } else if (tap->kind == TC_TAP_Q8) {
+        int8_t want[8192];
+        c->q8_taps++;
+        const float s = tc_q8_quantize(c->last, c->width, want);
+        c->codes_follow &= tap->width == c->width && s == tap->scale[0] && !memcmp(want, tap->q8, c->width);
+    }
+    return TC_OK;
+}
+
+START_TEST(fused_norms_show_float_and_requantize)
+{
+    char *p;
+    tc_model *m = gen_model("tiny", TC_TYPE_I2_S, &p);
+    const int32_t tokens[3] = { 7, 8, 9 };
+    for (int v = 0; v < N_ISA; v++) {
+        if (!tc_fast_isa_supported(isas[v])) continue;
+        char name[32];
+        snprintf(name, sizeof name, "fast:%s", isas[v]);
+        tc_engine *e;
+        tc_err err;
+        float last[8192];
+        halve_ctx c = { .codes_follow = true, .last = last };
+        ck_assert_int_eq(tc_engine_open(name, m, NULL, &e, &err), TC_OK);
+        tc_engine_set_tap(e, halve_norms, &c);
+        run_sequence(e, tokens, 2, 3);
+        ck_assert_int_eq(c.float_taps, 2 * 4 * (int)m->hp.n_layer);   /* two batches, four norms a layer */
+        ck_assert_int_eq(c.q8_taps, c.float_taps);
+        ck_assert_msg(c.codes_follow, "%s: codes not quantized from the replaced float norm", name);
+        /* the extra work is counted: the plain rmsnorm and the requantization */
+        size_t nk;
+        const tc_kernel_count *k = tc_engine_kernels(e, &nk);
+        uint64_t quant = 0;
+        for (size_t i = 0; i < nk; i++)
+            if (strstr(k[i].name, "quantize_q8")) quant = k[i].calls;
+        ck_assert_uint_eq(quant, (uint64_t)c.float_taps);
+        tc_engine_free(e);
+        /* without a callback: fused only, nothing requantized */
+        ck_assert_int_eq(tc_engine_open(name, m, NULL, &e, &err), TC_OK);
+        run_sequence(e, tokens, 2, 3);
+        k = tc_engine_kernels(e, &nk);
+        for (size_t i = 0; i < nk; i++)
+            if (strstr(k[i].name, "quantize_q8")) ck_assert_uint_eq(k[i].calls, 0);
+        tc_engine_free(e);
+    }
     drop_model(m, p);
 }
 END_TEST
@@ -763,6 +836,7 @@ int main(void)
     tcase_add_test(core, engine_matches_ref_bitnet_cpp_vector);
     tcase_add_test(core, bit_identical_for_any_thread_count);
     tcase_add_test(core, kernel_counters_name_the_variant);
+    tcase_add_test(core, fused_norms_show_float_and_requantize);
     tcase_add_test(errors, isa_errors);
     tcase_add_test(errors, unsupported_models_and_options);
     tcase_add_test(errors, tap_error_stops_the_batch);

@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include "check/ksuite.h"
+#include "check/ksuite_impl.h"
+#include "engine/q8.h"
+#include "ref/ref_kernels.h"
 #include "fast/cpu/dispatch.h"
 #include "engine/plugin.h"
 #include "receipt/receipt.h"
@@ -57,6 +60,33 @@ static void first_failure(const cJSON *r, const char **name, const char **check,
 }
 
 /* ---- core ---- */
+
+/* The tie rows of the kernel suite and the golden vector really are
+ * ties: after the reference RMSNorm every value but the largest is k + 1/2
+ * with s = 1, of both signs, up to +-126.5; half to even and "away from
+ * zero" give different codes for half of them. */
+START_TEST(tie_rows_are_exact_ties)
+{
+    enum { N = 2560 };
+    static float x[N], w[N], h[N];
+    static int8_t q[N];
+    tc_ks_tie_row(x, w, N);
+    tc_ref_rmsnorm(x, w, N, 1e-5f, h);
+    ck_assert(tc_q8_quantize(h, N, q) == 1.0f);
+    int neg = 0, pos = 0, differs = 0, top = 0;
+    for (int i = 0; i < N - 1; i++) {
+        ck_assert_msg(h[i] - floorf(h[i]) == 0.5f, "element %d: %.9g is no tie", i, (double)h[i]);
+        ck_assert_int_eq(q[i] % 2, 0);   /* half to even */
+        neg += h[i] < 0;
+        pos += h[i] > 0;
+        differs += roundf(h[i]) != (float)q[i];
+        top += fabsf(h[i]) == 126.5f;
+    }
+    ck_assert(neg > N / 3 && pos > N / 3);
+    ck_assert_int_ge(differs, N / 3);
+    ck_assert_int_ge(top, 2);
+}
+END_TEST
 
 START_TEST(suite_passes_every_isa)
 {
@@ -340,6 +370,7 @@ int main(void)
     Suite *s = suite_create("kernels");
     TCase *core = tcase_create("core"), *errors = tcase_create("errors");
     tcase_set_timeout(core, 600);
+    tcase_add_test(core, tie_rows_are_exact_ties);
     tcase_add_test(core, suite_passes_every_isa);
     tcase_add_test(core, broken_kernels_are_caught_and_named);
     tcase_add_test(core, write_past_output_fails_guards);

@@ -16,6 +16,7 @@
 #include "engine/registry.h"
 #include "format/gguf.h"
 #include "format/model.h"
+#include "engine/q8.h"
 #include "ref/ref_kernels.h"
 #include "base/sha256.h"
 #include "testutil.h"
@@ -140,7 +141,7 @@ START_TEST(quantize_ties_round_half_to_even)
     /* amax = 127 makes s = 1 exactly: x * s = x, so the ties are visible */
     const float x[8] = { 127.0f, 68.5f, 67.5f, -2.5f, -3.5f, 0.5f, 1.5f, -0.5f };
     int8_t q[8];
-    float s = tc_ref_quantize_q8(x, 8, q);
+    float s = tc_q8_quantize(x, 8, q);
     ck_assert_float_eq(s, 1.0f);
     const int8_t expect[8] = { 127, 68, 68, -2, -4, 0, 2, 0 };
     for (int i = 0; i < 8; i++) ck_assert_int_eq(q[i], expect[i]);
@@ -153,14 +154,14 @@ START_TEST(quantize_saturates_and_uses_float_product)
      * -amax to -127; q_i from the float product x_i * s */
     const float x[5] = { 2.385f, -2.385f, 1.1925f, 0.01f, -0.7f };
     int8_t q[5];
-    float s = tc_ref_quantize_q8(x, 5, q);
+    float s = tc_q8_quantize(x, 5, q);
     ck_assert_float_eq(s, (float)(127.0 / (double)2.385f));
     ck_assert_int_eq(q[0], 127);
     ck_assert_int_eq(q[1], -127);
     for (int i = 2; i < 5; i++) ck_assert_int_eq(q[i], (int)nearbyintf(x[i] * s));
     /* all tiny: amax clamps to 1e-5, s = 12.7e6; nothing overflows */
     const float t[3] = { 0.0f, 1e-7f, -1e-7f };
-    s = tc_ref_quantize_q8(t, 3, q);
+    s = tc_q8_quantize(t, 3, q);
     ck_assert_float_eq(s, (float)(127.0 / 1e-5));
     ck_assert_int_eq(q[0], 0);
     ck_assert_int_eq(q[1], 1);
@@ -178,7 +179,7 @@ START_TEST(quantize_clamps_to_int8_range)
     for (int k = 1; k < 2000; k++) {
         x[0] = (float)k * 0.013f + 2.385f;
         x[1] = -x[0];
-        tc_ref_quantize_q8(x, 2, q);
+        tc_q8_quantize(x, 2, q);
         ck_assert_int_eq(q[0], 127);
         ck_assert_int_eq(q[1], -127);
     }

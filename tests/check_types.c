@@ -48,6 +48,12 @@ START_TEST(f32_to_f16_edges)
     ck_assert_uint_eq(tc_f32_to_f16(1.0f + 3 * 0x1p-11f), 0x3c02);
     ck_assert_uint_eq(tc_f32_to_f16(1.0f + 0x1p-11f + 0x1p-20f), 0x3c01);
     ck_assert_uint_eq(tc_f32_to_f16(1.0f + 0x1p-11f - 0x1p-20f), 0x3c00);
+    /* the same ties with the sign set: half to even, not away from zero */
+    ck_assert_uint_eq(tc_f32_to_f16(-(1.0f + 0x1p-11f)), 0xbc00);
+    ck_assert_uint_eq(tc_f32_to_f16(-(1.0f + 3 * 0x1p-11f)), 0xbc02);
+    ck_assert_uint_eq(tc_f32_to_f16(-1023.5f * 0x1p-24f), 0x8400);
+    ck_assert_uint_eq(tc_f32_to_f16(-1022.5f * 0x1p-24f), 0x83fe);
+    ck_assert_uint_eq(tc_f32_to_f16(-0x1p-25f), 0x8000);
     /* overflow: 65520 is the tie between 65504 and 2^16 and rounds to Inf */
     ck_assert_uint_eq(tc_f32_to_f16(65504.0f), 0x7bff);
     ck_assert_uint_eq(tc_f32_to_f16(65519.996f), 0x7bff);
@@ -125,6 +131,8 @@ START_TEST(bf16_edges)
     ck_assert_uint_eq(tc_f32_to_bf16(bits_f32(0x3f818000u)), 0x3f82);
     ck_assert_uint_eq(tc_f32_to_bf16(bits_f32(0x3f808001u)), 0x3f81);
     ck_assert_uint_eq(tc_f32_to_bf16(bits_f32(0x3f807fffu)), 0x3f80);
+    ck_assert_uint_eq(tc_f32_to_bf16(bits_f32(0xbf808000u)), 0xbf80);   /* negative ties */
+    ck_assert_uint_eq(tc_f32_to_bf16(bits_f32(0xbf818000u)), 0xbf82);
     /* overflow to Inf, subnormals */
     ck_assert_uint_eq(tc_f32_to_bf16(FLT_MAX), 0x7f80);
     ck_assert_uint_eq(tc_f32_to_bf16(bits_f32(0x7f7f7fffu)), 0x7f7f);

@@ -31,9 +31,63 @@ gzip -dc "$V/tiny-bitnet-b158-i2_s.gguf.gz" > "$d/b.gguf"
 gzip -dc "$V/tiny-bitnet-b158-f32.gguf.gz" > "$d/bf.gguf"
 $T compare "$d/b.gguf" --ref "dump:$V/i2_s" --cand ref > "$d/out" || fail "bitnet.cpp i2_s vs ref: $(tail -1 "$d/out")"
 grep -q 'top-1 14/14' "$d/out" || fail "bitnet.cpp argmax on every row"
-grep -q 'skipped (not in the recording): blk.0.attn_norm.q8' "$d/out" || fail "taps the recording lacks are listed"
+# the recording has float norm taps and no .q8 taps: the codes are derived
+grep -q 'coverage: 45 of 45 reference taps compared (8 from derived .q8 codes)' "$d/out" || fail "derived .q8 taps: $(grep coverage "$d/out")"
+grep -q 'blk.0 .*21 taps' "$d/out" || fail "every tap of a block compared"
 $T compare "$d/bf.gguf" --ref "dump:$V/f32" --cand ref --precision fp32 > "$d/out" || fail "bitnet.cpp f32 vs ref"
 $T compare "$d/b.gguf" --ref "dump:$V/i2_s" --cand fast > "$d/out" || fail "bitnet.cpp i2_s vs fast: $(tail -1 "$d/out")"
+grep -q '^PASS: every tap within 1e-05; 45 of 45 reference taps compared' "$d/out" || fail "fast vs bitnet.cpp: full coverage"
+
+# coverage is part of the verdict (SPEC 4): a candidate recording that
+# holds only the logits, or lacks one tap, compared nothing / not all
+$T run "$d/m.gguf" --tokens 5,6,7 -n 3 --dump "$d/full" > /dev/null 2>&1 || fail "run --dump"
+keep() {   # $1 dir, $2 python expression over t (an index entry): the taps to keep
+    rm -rf "$1"; cp -r "$d/full" "$1"
+    python3 -c "import json,sys; p=sys.argv[1]+'/index.json'; d=json.load(open(p)); d['taps']=[t for t in d['taps'] if $2]; json.dump(d,open(p,'w'))" "$1"
+}
+keep "$d/logits" "t['tap'] == 'logits'"
+$T compare "$d/m.gguf" --ref ref --cand "dump:$d/logits" -o "$d/inc.json" > "$d/out"; rc=$?
+[ $rc -eq 1 ] || fail "a logits-only recording: exit $rc, expected 1"
+grep -q '^INCOMPLETE: 1 of 45 reference taps compared, 44 not compared' "$d/out" || fail "logits only: $(tail -1 "$d/out")"
+grep -q 'not compared: blk.0.attn_norm (the candidate does not show it)' "$d/out" || fail "the reason is named"
+grep -q '"verdict":	"incomplete"' "$d/inc.json" || fail "receipt verdict incomplete"
+$T verify "$d/inc.json" --model "$d/m.gguf" > "$d/vout" || fail "an honest incomplete receipt verifies: $(cat "$d/vout")"
+keep "$d/hole" "t['tap'] != 'blk.1.ffn_up'"
+$T compare "$d/m.gguf" --ref ref --cand "dump:$d/hole" > "$d/out"; rc=$?
+[ $rc -eq 1 ] || fail "one middle tap missing: exit $rc, expected 1"
+grep -q '^INCOMPLETE: 44 of 45' "$d/out" || fail "one tap missing: $(tail -1 "$d/out")"
+grep -q 'not compared: blk.1.ffn_up ' "$d/out" || fail "the missing tap is named"
+# ... unless the user narrowed the set, which the receipt records
+$T compare "$d/m.gguf" --ref ref --cand "dump:$d/logits" --taps logits -o "$d/narrow.json" > "$d/out" || fail "--taps logits: $(tail -1 "$d/out")"
+grep -q '44 left out by --taps logits' "$d/out" || fail "narrowing said"
+grep -q '"selection":	"logits"' "$d/narrow.json" || fail "narrowing recorded"
+# --ref fast --cand ref on a prompt long enough for boundary flips: isolated,
+# the engines agree code for code (each is fed the other's float norm
+# output); chained, each quantizes its own values, a flip is counted as a
+# flip, and the failure downstream names it as where the runs diverged
+$T gen --preset small -o "$d/s.gguf" > /dev/null || fail "gen small"
+$T compare "$d/s.gguf" --ref fast --cand ref --random 48 --gen 16 --threads 2 -o "$d/fi.json" > "$d/out" || fail "fast vs ref isolated: $(tail -1 "$d/out")"
+$T compare "$d/s.gguf" --ref fast --cand ref --random 48 --gen 16 --threads 2 --mode chained -o "$d/fc.json" > "$d/out"
+grep -q '^divergence: the first code difference upstream of the failure is blk' "$d/out" || fail "chained: origin named"
+python3 - "$d/fi.json" "$d/fc.json" <<'PYEOF' || fail "boundary flips counted"
+import json, sys
+iso, ch = (json.load(open(p)) for p in sys.argv[1:3])
+q8 = [t for t in iso["results"] if t["kind"] == "q8"]
+assert q8 and all(t["boundary_flips"] == 0 and t["code_mismatches"] == 0 for t in q8), "isolated: codes differ"
+flips = sum(t["boundary_flips"] for t in ch["results"] if t["kind"] == "q8")
+assert flips >= 1, "chained: no boundary flip counted"
+c = ch["summary"]["divergence"]["first_code_difference"]
+m = ch["criteria"]["q8_margin"]
+assert abs(c["unrounded_ref"] - c["boundary"]) <= m and abs(c["unrounded_cand"] - c["boundary"]) <= m, c
+assert c["unrounded_ref"] != c["unrounded_cand"], c
+print("flips", flips, "origin", c["tap"], c["position"], c["element"])
+PYEOF
+$T verify "$d/fc.json" --model "$d/s.gguf" > "$d/vout" || fail "chained receipt verifies: $(cat "$d/vout")"
+
+# a reference recording that lacks a tap the model has: not compared either
+$T compare "$d/m.gguf" --ref "dump:$d/hole" --cand ref > "$d/out"; rc=$?
+[ $rc -eq 1 ] || fail "reference lacks a tap: exit $rc"
+grep -q 'not compared: blk.1.ffn_up (the reference does not show it)' "$d/out" || fail "reference gap named"
 
 # injected fault, isolated: fails at exactly that tap and no other
 $T compare "$d/m.gguf" --cand ref --random 8 --gen 4 --inject blk.1.ffn_up:1e-4 -o "$d/inj.json" > "$d/out"

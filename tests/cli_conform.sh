@@ -33,7 +33,7 @@ $T verify "$d/smoke/summary.json" > "$d/out"; [ $? -eq 1 ] || fail "changed case
 # malformed manifests: exit 2 naming the field
 echo '{ "cases": [ { "name": "x", "model": { "preset": "tiny" }, "expect": "maybe" } ] }' > "$d/bad.json"
 $T conform "$d/bad.json" --vectors "$V" --cand "$CAND" -o "$d/b" 2> "$d/err"; [ $? -eq 2 ] || fail "bad expect: exit 2"
-grep -q 'case x: expect: expected "pass" or "fail"' "$d/err" || fail "bad expect named"
+grep -q 'case x: expect: expected "pass", "fail" or "incomplete"' "$d/err" || fail "bad expect named"
 echo '{ "nocases": 1 }' > "$d/bad2.json"
 $T conform "$d/bad2.json" -o "$d/b2" 2> "$d/err"; [ $? -eq 2 ] || fail "no cases: exit 2"
 $T conform 2b4t-official --suite-dir "$C" --cand "$CAND" -o "$d/o" 2> "$d/err"; [ $? -eq 2 ] || fail "official without --model-dir"

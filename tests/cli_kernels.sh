@@ -33,6 +33,16 @@ grep -q '^FAIL i2s_gemv 17x2560 random  *plugin.example-bug.i2s_gemv' "$d/o" || 
 grep -q 'guards: out-of-bounds write: 4 bytes after out' "$d/o" || fail "buggy plug-in: guard not named: $(head -5 "$d/o")"
 grep -q 'first failure: i2s_gemv 1x128 random' "$d/o" || fail "buggy plug-in: summary $(tail -1 "$d/o")"
 $T verify "$d/bug.json" > "$d/v" || fail "a failing kernels receipt is still valid: $(cat "$d/v")"
+# int8 quantizers that round exact ties away from zero, or truncate, fail
+# on the cases built of exact ties (SPEC 2.2: half to even)
+for v in away trunc; do
+    $T kernels --engine $P/libtc_example_plugin_$v.so --filter rmsnorm_q8 > "$d/o" 2>&1
+    [ $? -eq 1 ] || fail "$v quantizer: expected exit 1: $(tail -3 "$d/o")"
+    grep -q '^FAIL rmsnorm_q8 n=2560 ties' "$d/o" || fail "$v quantizer: the ties case: $(head -5 "$d/o")"
+done
+# random inputs alone would let the ties-away quantizer pass
+$T kernels --engine $P/libtc_example_plugin_away.so --filter rmsnorm_q8 -v > "$d/o" 2>&1
+grep -q '^ok   rmsnorm_q8 n=2560 random' "$d/o" || fail "away quantizer: random cases pass (no tie in them)"
 # a tampered verdict is caught (the digest, and the consistency)
 sed 's/"verdict":	"fail"/"verdict":	"pass"/' "$d/bug.json" > "$d/t.json"
 $T verify "$d/t.json" > "$d/v"

@@ -28,6 +28,12 @@ grep -q 'kernel-i2s_gemm.tcv.gz .*FAIL' "$d/out" || fail "buggy plug-in: the GEM
 grep -q 'kernel-i2s_gemm.tcv.gz  *case 0 (17 x 256, n 1) FAILS' "$d/out" || fail "buggy plug-in: case 0 not named"
 grep -q '^ *guards: out-of-bounds write: 4 bytes after out' "$d/out" || fail "buggy plug-in: guard not named"
 grep -q '^ *rows_only: a call on rows' "$d/out" || fail "buggy plug-in: rows_only not named"
+# quantizers that round ties away from zero, or truncate: the kernel
+# vector of exact ties catches both
+for v in away trunc; do
+    $T vectors check "$G" --cand plugin:$P/libtc_example_plugin_$v.so > "$d/out"; [ $? -eq 1 ] || fail "$v quantizer: exit 1"
+    grep -q 'kernel-rmsnorm_q8.tcv.gz  *case 3 (2 x 256, n 1) FAILS' "$d/out" || fail "$v quantizer: the ties case: $(cat "$d/out")"
+done
 # the reference kernels themselves against the recorded answers
 grep -c 'kernel .* ref kernels, worst 0  PASS$' "$d/ref" | grep -qx 4 || fail "ref: the four kernel vectors"
 

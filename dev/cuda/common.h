@@ -15,6 +15,7 @@
 
 extern "C" {
 #include "fast/cuda/cuda_kernels.h"
+#include "engine/q8.h"
 #include "ref/ref_kernels.h"
 #include "format/types.h"
 }

@@ -4,7 +4,7 @@
  *   1  one thread per row, sequential (the obvious kernel)
  *   2  the production kernel (tc_cuda_rmsnorm_q8): one block of 256 per row,
  *      double sum of squares in a fixed tree, float amax, h recomputed
- * Validation: each version's h quantized by tc_ref_quantize_q8 must give
+ * Validation: each version's h quantized by tc_q8_quantize must give
  * its codes and scale exactly; h within 1e-6 of tc_ref_rmsnorm.
  * Floor: read x once, write q once: 5 bytes per element.
  */
@@ -63,7 +63,7 @@ int main(void)
             size_t bad_q = 0, bad_s = 0;
             double worst = 0;
             for (int t = 0; t < n_tok; t++) {
-                float rs = tc_ref_quantize_q8(&h[(size_t)t * n], n, rq.data());
+                float rs = tc_q8_quantize(&h[(size_t)t * n], n, rq.data());
                 bad_s += memcmp(&rs, &s[t], 4) != 0;
                 for (int i = 0; i < n; i++) bad_q += q[(size_t)t * n + i] != rq[i];
                 tc_ref_rmsnorm(&x[(size_t)t * n], w.data(), n, 1e-5f, rh.data());

@@ -14,7 +14,10 @@
  *                          (out[r1]): an off-by-one the suite must name;
  *   -DTC_EXAMPLE_ABI=2     claims ABI version 2;
  *   -DTC_EXAMPLE_NOSYM=1   exports no tritcheck_kernels();
- *   -DTC_EXAMPLE_NULLFN=1  leaves attention_head NULL.
+ *   -DTC_EXAMPLE_NULLFN=1  leaves attention_head NULL;
+ *   -DTC_EXAMPLE_ROUND=1   rmsnorm_q8 rounds exact ties away from zero
+ *                          (roundf), not half to even as SPEC 2.2 says;
+ *   -DTC_EXAMPLE_ROUND=2   rmsnorm_q8 truncates toward zero.
  * -ffp-contract=off matters: rmsnorm_q8 must round h * s to float before
  * rounding it to an integer, as the reference does.
  */
@@ -29,6 +32,9 @@
 #endif
 #ifndef TC_EXAMPLE_ABI
 #define TC_EXAMPLE_ABI TC_KERNELS_ABI_VERSION
+#endif
+#ifndef TC_EXAMPLE_ROUND
+#define TC_EXAMPLE_ROUND 0
 #endif
 
 /* ---- I2_S x int8 ---- */
@@ -90,7 +96,13 @@ static float rmsnorm_q8(const float *x, const float *w, size_t n, float eps, int
     for (size_t i = 0; i < n; i++) {
         const float h = (float)((double)x[i] * scale) * w[i];
         const float hs = h * s;          /* rounded to float (no FMA) */
+#if TC_EXAMPLE_ROUND == 1
+        float r = roundf(hs);            /* the bug: ties away from zero */
+#elif TC_EXAMPLE_ROUND == 2
+        float r = truncf(hs);            /* the bug: toward zero */
+#else
         float r = nearbyintf(hs);        /* half to even */
+#endif
         r = r > 127.0f ? 127.0f : r < -128.0f ? -128.0f : r;
         q[i] = (int8_t)r;
         sum += q[i];
@@ -153,7 +165,8 @@ static void attention_head(const float *q, const float *k, const float *v, size_
 static const struct tc_kernels_abi table = {
     .abi_version = TC_EXAMPLE_ABI,
     .struct_size = sizeof(struct tc_kernels_abi),
-    .name = TC_EXAMPLE_BUG ? "example-bug" : "example",
+    .name = TC_EXAMPLE_BUG ? "example-bug" : TC_EXAMPLE_ROUND == 1 ? "example-round-away"
+            : TC_EXAMPLE_ROUND == 2 ? "example-trunc" : "example",
     .i2s_gemm = i2s_gemm,
     .i2s_gemv = i2s_gemv,
     .rmsnorm_q8 = rmsnorm_q8,

@@ -95,6 +95,34 @@ static int diff_kernels(const cJSON *a, const cJSON *b, FILE *out)
     return changes;
 }
 
+/* The coverage: how many reference taps were compared, and which taps
+ * became (or stopped being) not compared; *worse when fewer were. */
+static int diff_coverage(const cJSON *a, const cJSON *b, FILE *out, bool *worse)
+{
+    const cJSON *ca = tc_audit_at(a, "summary.coverage"), *cb = tc_audit_at(b, "summary.coverage");
+    if (!ca || !cb) return 0;
+    int changes = 0;
+    const double na = tc_audit_num(cJSON_GetObjectItemCaseSensitive(ca, "compared"));
+    const double nb = tc_audit_num(cJSON_GetObjectItemCaseSensitive(cb, "compared"));
+    const double ta = tc_audit_num(cJSON_GetObjectItemCaseSensitive(ca, "reference_taps"));
+    const double tb = tc_audit_num(cJSON_GetObjectItemCaseSensitive(cb, "reference_taps"));
+    if (na != nb || ta != tb) {
+        fprintf(out, "coverage: %g of %g reference taps compared -> %g of %g\n", na, ta, nb, tb);
+        changes++;
+        if (nb < na || nb - tb < na - ta) *worse = true;
+    }
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(cb, "not_compared")) {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "tap"));
+        if (name && tc_audit_tap(tc_audit_at(a, "results"), name)) {
+            fprintf(out, "%-26s compared before, not compared now (%s)\n", name,
+                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "reason")));
+            changes++;
+        }
+    }
+    return changes;
+}
+
 /* The summary verdict and determinism; *worse when either got worse. */
 static int diff_verdicts(const cJSON *a, const cJSON *b, FILE *out, bool *worse)
 {
@@ -104,7 +132,7 @@ static int diff_verdicts(const cJSON *a, const cJSON *b, FILE *out, bool *worse)
     if (va && vb && strcmp(va, vb)) {
         fprintf(out, "verdict: %s -> %s\n", va, vb);
         changes++;
-        if (!strcmp(vb, "fail")) *worse = true;
+        if (!strcmp(vb, "fail") || (!strcmp(va, "pass") && !strcmp(vb, "incomplete"))) *worse = true;
     }
     bool da = cJSON_IsTrue(tc_audit_at(a, "determinism.bit_identical"));
     bool db = cJSON_IsTrue(tc_audit_at(b, "determinism.bit_identical"));
@@ -144,10 +172,11 @@ tc_status tc_diff_receipts(const char *old_path, const char *new_path, FILE *out
     } else {
         int changes = diff_model(a, b, out);
         changes += diff_taps(a, b, out, worse);
+        changes += diff_coverage(a, b, out, worse);
         changes += diff_kernels(a, b, out);
         changes += diff_verdicts(a, b, out, worse);
         diff_timings(a, b, out);
-        if (!changes) fprintf(out, "no change in results, verdicts or kernels\n");
+        if (!changes) fprintf(out, "no change in results, coverage, verdicts or kernels\n");
     }
     cJSON_Delete(a);
     cJSON_Delete(b);

@@ -274,16 +274,70 @@ static void accuracy_page(sbuf *b, const cJSON *r)
     accuracy_body(b, r);
 }
 
+/* The coverage: how many reference taps were compared (derived codes
+ * among them), and every tap that was not, with the reason. */
+static void coverage_section(sbuf *b, const cJSON *cov)
+{
+    if (!cJSON_IsObject(cov)) {
+        put(b, "<p class='fail'>This receipt records no coverage: nothing shows which taps were compared.</p>\n");
+        return;
+    }
+    put(b, "<p>Coverage: %.0f of %.0f reference taps compared", num(cov, "compared"), num(cov, "reference_taps"));
+    if (num(cov, "derived") > 0) put(b, " (%.0f from .q8 codes derived from float norm taps)", num(cov, "derived"));
+    if (str(cov, "selection")) {
+        put(b, "; %.0f left out by the selection <code>", num(cov, "not_selected"));
+        put_text(b, str(cov, "selection"));
+        put(b, "</code>");
+    }
+    put(b, ".</p>\n");
+    const cJSON *e, *nc = get(cov, "not_compared");
+    if (cJSON_GetArraySize(nc) > 0) {
+        put(b, "<table><tr><th>not compared</th><th>why</th></tr>\n");
+        cJSON_ArrayForEach(e, nc) {
+            put(b, "<tr><td><code>");
+            put_text(b, str(e, "tap"));
+            put(b, "</code></td><td>");
+            put_text(b, str(e, "reason"));
+            put(b, "</td></tr>\n");
+        }
+        put(b, "</table>\n");
+    }
+}
+
+/* Where chained runs began to differ, and the code behind the failure. */
+static void divergence_section(sbuf *b, const cJSON *dv)
+{
+    const cJSON *f = get(dv, "first_difference"), *c = get(dv, "first_code_difference");
+    if (!cJSON_IsObject(dv)) return;
+    if (cJSON_IsObject(f)) {
+        put(b, "<p>The runs first differ at <code>");
+        put_text(b, str(f, "tap"));
+        put(b, "</code> position %.0f, element %.0f.", num(f, "position"), num(f, "element"));
+    } else {
+        put(b, "<p>The runs are bit-identical at every compared tap.");
+    }
+    if (cJSON_IsObject(c)) {
+        put(b, " The first code difference upstream of the failure: <code>");
+        put_text(b, str(c, "tap"));
+        put(b, "</code> position %.0f, element %.0f: reference %.0f (x*s %.9g), candidate %.0f (x*s %.9g), "
+               "boundary %.1f.", num(c, "position"), num(c, "element"), num(c, "ref"), num(c, "unrounded_ref"),
+            num(c, "cand"), num(c, "unrounded_cand"), num(c, "boundary"));
+    }
+    put(b, "</p>\n");
+}
+
 /* A comparison's headline: verdict, model, engines, the counts, the first
- * failure and determinism. */
+ * failure, determinism, coverage and where chained runs diverged. */
 static void compare_summary(sbuf *b, const cJSON *r)
 {
     const cJSON *sum = get(r, "summary"), *crit = get(r, "criteria"), *model = get(r, "model");
     const char *verdict = str(sum, "verdict");
     bool pass = verdict && !strcmp(verdict, "pass");
+    bool incomplete = verdict && !strcmp(verdict, "incomplete");
     put(b, "<h1>tritcheck ");
     put_text(b, str(r, "kind"));
-    put(b, ": <span class='%s'>%s</span></h1>\n", pass ? "pass" : "fail", verdict ? (pass ? "PASS" : "FAIL") : "?");
+    put(b, ": <span class='%s'>%s</span></h1>\n", pass ? "pass" : "fail",
+        verdict ? (pass ? "PASS" : incomplete ? "INCOMPLETE" : "FAIL") : "?");
     put(b, "<p>Model <code>");
     put_text(b, str(model, "file"));
     put(b, "</code> (");
@@ -309,6 +363,8 @@ static void compare_summary(sbuf *b, const cJSON *r)
     if (cJSON_IsTrue(get(det, "measured")))
         put(b, ". Determinism: %s", cJSON_IsTrue(get(det, "bit_identical")) ? "two runs bit-identical" : "runs differ");
     put(b, ".</p>\n");
+    coverage_section(b, get(sum, "coverage"));
+    divergence_section(b, get(sum, "divergence"));
 }
 
 /* The taps: every figure and the verdict. */
@@ -321,7 +377,8 @@ static void tap_table(sbuf *b, const cJSON *results)
         bool tp = cJSON_IsTrue(get(t, "pass"));
         put(b, "<tr><td><code>");
         put_text(b, str(t, "tap"));
-        put(b, "</code></td><td>%.3g</td><td>%.3g</td>", num(t, "scaled_err"), num(t, "max_abs"));
+        put(b, "</code>%s</td><td>%.3g</td><td>%.3g</td>", cJSON_IsTrue(get(t, "derived")) ? " (derived)" : "",
+            num(t, "scaled_err"), num(t, "max_abs"));
         if (get(t, "nmse")) put(b, "<td>%.3g</td><td>%.9g</td><td>&ndash;</td>", num(t, "nmse"), num(t, "cosine"));
         else put(b, "<td>&ndash;</td><td>&ndash;</td><td>%.0f</td>", num(t, "boundary_flips"));
         put(b, "<td class='%s'>%s</td></tr>\n", tp ? "pass" : "fail", tp ? "pass" : "FAIL");

@@ -2,16 +2,24 @@
  * another, tap by tap.
  *
  * A comparison has two sides, the reference and the candidate.  One side
- * is a recording (tc_dump: every tap of every position, from a live run of
- * the reference engine or loaded from a dump directory), the other a live
+ * is a recording (tc_dump: every tap of every position, from a free run of
+ * an engine or a recording on disk replayed as one), the other a live
  * engine run over the same tokens: the prompt as one batch, then one token
  * at a time.  In isolated mode each of the live engine's taps is recorded
  * and then overwritten with the recording's values, so each comparison
  * measures one segment of computation; in chained mode the live engine
  * runs free.  The two recordings are then compared per tap and position.
+ *
+ * Coverage is part of the verdict (SPEC 4): every tap of the reference --
+ * and every canonical tap of the model (engine/taps.h) -- is compared,
+ * derived, or listed as not compared with the reason.  A recording with a
+ * float norm tap and not its .q8 tap gets the codes derived with the SPEC
+ * 2.2 quantizer (engine/q8.h), marked "derived".  PASS: every such tap
+ * compared and within the criteria; FAIL: some tap failed; INCOMPLETE:
+ * none failed but some were not compared (or none were).
  */
-#ifndef TC_COMPARE_H
-#define TC_COMPARE_H
+#ifndef TC_CHECK_COMPARE_H
+#define TC_CHECK_COMPARE_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,11 +36,27 @@ typedef enum tc_compare_mode {
     TC_COMPARE_CHAINED     /* both run free: errors accumulate */
 } tc_compare_mode;
 
+/* The verdict of a comparison. */
+typedef enum tc_verdict {
+    TC_VERDICT_PASS,        /* every reference tap compared, none failed */
+    TC_VERDICT_FAIL,        /* some tap failed */
+    TC_VERDICT_INCOMPLETE   /* none failed, but some reference tap was not compared */
+} tc_verdict;
+
+/* "pass", "fail", "incomplete". */
+const char *tc_verdict_name(tc_verdict v);
+
 typedef struct tc_compare_opts {
     tc_compare_mode mode;
     double tol;            /* pass: scaled error <= tol (default 1e-5) */
-    double q8_margin;      /* an off-by-one code is a boundary flip when the
-                              reference's x*s lies within this of k + 1/2 */
+    double q8_margin;      /* an off-by-one code is a boundary flip when the two
+                              sides' unrounded values x*s differ and both lie
+                              within this of the same k + 1/2 */
+    const char *select;    /* --taps: comma-separated shell patterns; only taps
+                              matching one are compared and counted (NULL: all) */
+    const tc_hparams *expect;  /* the model whose canonical taps the reference is
+                              expected to show (NULL: only the reference's own) */
+    bool expect_q8;        /* ... including the .q8 taps (precision i2s) */
     uint32_t n_prompt;     /* the first n_prompt tokens run as one batch */
     bool live_is_ref;      /* the live engine is the reference side */
     bool determinism;      /* run the live engine twice, compare tap hashes */
@@ -46,15 +70,20 @@ void tc_compare_opts_default(tc_compare_opts *o);
 
 #define TC_COMPARE_FLIPS_LISTED 8
 
+/* Two codes of one element that differ, with each side's unrounded value
+ * x*s (NAN where that side's float input is unknown) and the rounding
+ * boundary k + 1/2 between them. */
 typedef struct tc_q8_flip {
     uint32_t pos, elem;    /* where */
     int ref, cand;         /* the two codes */
-    float unrounded;       /* the reference's x*s */
+    float u_ref, u_cand;   /* each side's x*s, or NAN */
+    double boundary;       /* the k + 1/2 nearest the known values */
 } tc_q8_flip;
 
 /* One tap's result, worst over positions. */
 typedef struct tc_tap_result {
     char name[64];
+    bool derived;                 /* a side's codes were derived from its float tap */
     int layer;
     tc_tap_kind kind;
     uint32_t width, n_pos;        /* elements per row, positions compared */
@@ -76,31 +105,60 @@ typedef struct tc_tap_result {
     uint32_t fail_pos, fail_elem; /* first failing position and element, if !pass */
 } tc_tap_result;
 
+/* A reference tap that was not compared, and why. */
+typedef struct tc_uncovered {
+    char name[64];
+    const char *reason;           /* static text */
+} tc_uncovered;
+
+/* Where a chained comparison's runs began to differ. */
+typedef struct tc_divergence {
+    bool differ;                  /* some compared tap is not bit-identical */
+    char first_tap[64];           /* the first such tap in execution order ... */
+    uint32_t first_pos, first_elem;   /* ... at its first position and element */
+    uint64_t first_ulp;           /* float taps: the distance there, in ulps */
+    bool code_upstream;           /* a .q8 code differs upstream of the first failing tap */
+    char code_tap[64];            /* ... the first such .q8 tap in execution order */
+    tc_q8_flip code;              /* ... its first differing code */
+} tc_divergence;
+
 typedef struct tc_compare_result {
-    tc_tap_result *taps;          /* in the live engine's order */
+    tc_tap_result *taps;          /* compared, in execution order */
     size_t n_taps;
-    char **missing;               /* live taps the recording lacks (skipped) */
-    size_t n_missing;
-    char **unmatched;             /* recorded taps the live engine did not show */
-    size_t n_unmatched;
-    bool pass;
+    size_t n_derived;             /* of them, with derived codes */
+    tc_uncovered *not_compared;   /* reference (or expected) taps not compared */
+    size_t n_not_compared;
+    char **cand_only;             /* taps the candidate shows and the reference lacks */
+    size_t n_cand_only;
+    size_t n_not_selected;        /* reference taps left out by opts.select */
+    tc_verdict verdict;
+    bool pass;                    /* verdict == TC_VERDICT_PASS */
     size_t first_fail;            /* index in taps of the first failure (lowest
                                      position, then execution order); SIZE_MAX */
+    tc_divergence divergence;     /* chained mode */
     int deterministic;            /* 1 bit-identical, 0 not, -1 not measured */
     char first_nondeterministic[64];
     double seconds_live;          /* wall time of the live run */
 } tc_compare_result;
 
 /* Run the live engine over tokens[0..n) (reset first) against the
- * recording rec, which must hold the same positions.  Returns TC_OK (the
- * verdict is in res->pass), TC_E_USAGE (no token), TC_E_RANGE, TC_E_NOMEM,
- * or an engine's error. */
-tc_status tc_compare(tc_engine *live, const tc_dump *rec, const int32_t *tokens, uint32_t n,
-                     const tc_compare_opts *o, tc_compare_result *res, tc_err *err);
+ * recording rec, which must hold the same positions.  In precision i2s,
+ * the .q8 taps rec lacks are first derived from its float norm taps (and
+ * added to rec, marked derived).  The canonical taps of the live engine's
+ * model are expected unless o->expect says otherwise.  Returns TC_OK (the
+ * verdict is in res), TC_E_USAGE (no token), TC_E_RANGE, TC_E_NOMEM, or an
+ * engine's error. */
+tc_status tc_compare(tc_engine *live, tc_dump *rec, const int32_t *tokens, uint32_t n, const tc_compare_opts *o,
+                     tc_compare_result *res, tc_err *err);
 
-/* Compare two recordings tap by tap (taps in `live`'s order; o->live_is_ref
- * says which side is the reference).  No engine runs; determinism is not
- * measured.  res must start zeroed.  TC_OK or TC_E_NOMEM. */
+/* Add to rec the .q8 taps it lacks where it has their float norm taps:
+ * the codes of SPEC 2.2's quantizer, marked derived.  TC_OK, TC_E_NOMEM. */
+tc_status tc_compare_derive_q8(tc_dump *rec, tc_err *err);
+
+/* Compare two recordings tap by tap (o->live_is_ref says which side is
+ * the reference; in isolated mode `live` was fed `rec`'s values).  No
+ * engine runs; determinism is not measured.  res must start zeroed.
+ * TC_OK or TC_E_NOMEM. */
 tc_status tc_compare_dumps(const tc_dump *live, const tc_dump *rec, const tc_compare_opts *o,
                            tc_compare_result *res, tc_err *err);
 
@@ -113,8 +171,11 @@ tc_status tc_compare_record(tc_engine *e, int32_t **tokens, uint32_t *n, uint32_
 
 void tc_compare_result_free(tc_compare_result *res);
 
-/* The per-tap results as a JSON array, and a summary object. */
+/* The per-tap results as a JSON array. */
 cJSON *tc_compare_taps_json(const tc_compare_result *res, const tc_compare_opts *o);
+
+/* The coverage as a JSON object (summary.coverage of a receipt). */
+cJSON *tc_compare_coverage_json(const tc_compare_result *res, const tc_compare_opts *o);
 
 /* One side of a comparison, for the receipt: an engine (a recording is
  * one too, see tc_engine_recording). */
@@ -148,8 +209,9 @@ typedef struct tc_compare_job {
  * *pass) or the error that stopped it (the message names the file). */
 tc_status tc_compare_job_run(const tc_compare_job *job, FILE *summary, cJSON **receipt, bool *pass, tc_err *err);
 
-/* A compact terminal summary: one line per layer (its worst tap), then the
- * verdict and the first failing tap. */
+/* A compact terminal summary: one line per layer (its worst tap), the
+ * coverage, where a chained run began to differ, then the verdict and
+ * the first failing tap. */
 void tc_compare_print(const tc_compare_result *res, const tc_compare_opts *o, FILE *out);
 
 #endif

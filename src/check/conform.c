@@ -118,6 +118,7 @@ static tc_status case_model(const tc_conform_opts *o, const char *name, const cJ
 
 typedef struct case_result {
     bool pass, conforms;
+    char verdict[16];     /* pass, fail or incomplete */
     char first_failure[64];
     char receipt[4096];
     char digest[65];
@@ -169,8 +170,8 @@ static tc_status run_case(const tc_conform_opts *o, const cJSON *c, case_result 
     job.in.token_list = jstr(c, "tokens");
     job.inject = jstr(c, "inject");
     const char *expect = jstr(c, "expect");
-    if (!expect || (strcmp(expect, "pass") && strcmp(expect, "fail")))
-        return tc_fail(err, TC_E_FORMAT, "case %s: expect: expected \"pass\" or \"fail\"", name);
+    if (!expect || (strcmp(expect, "pass") && strcmp(expect, "fail") && strcmp(expect, "incomplete")))
+        return tc_fail(err, TC_E_FORMAT, "case %s: expect: expected \"pass\", \"fail\" or \"incomplete\"", name);
     cJSON *receipt = NULL;
     if ((s = tc_compare_job_run(&job, NULL, &receipt, &cr->pass, err))) {
         char msg[sizeof err->msg];
@@ -180,8 +181,11 @@ static tc_status run_case(const tc_conform_opts *o, const cJSON *c, case_result 
     const char *ff = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(receipt, "summary"), "first_failure"), "tap"));
     snprintf(cr->first_failure, sizeof cr->first_failure, "%s", ff ? ff : "");
+    const char *verdict = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(receipt, "summary"), "verdict"));
+    snprintf(cr->verdict, sizeof cr->verdict, "%s", verdict ? verdict : "");
     const char *want_ff = jstr(c, "expect_first_failure");
-    cr->conforms = (cr->pass == !strcmp(expect, "pass")) && (!want_ff || !strcmp(want_ff, cr->first_failure));
+    cr->conforms = !strcmp(cr->verdict, expect) && (!want_ff || !strcmp(want_ff, cr->first_failure));
     cJSON *cs = cJSON_AddObjectToObject(receipt, "conformance_case");
     cJSON_AddStringToObject(cs, "name", name);
     cJSON_AddStringToObject(cs, "expect", expect);
@@ -253,7 +257,7 @@ tc_status tc_conform_run(const tc_conform_opts *o, FILE *out, bool *all_conform,
         cJSON_AddStringToObject(e, "name", jstr(c, "name"));
         cJSON_AddStringToObject(e, "expect", jstr(c, "expect"));
         if (jstr(c, "expect_first_failure")) cJSON_AddStringToObject(e, "expect_first_failure", jstr(c, "expect_first_failure"));
-        cJSON_AddStringToObject(e, "verdict", cr.pass ? "pass" : "fail");
+        cJSON_AddStringToObject(e, "verdict", cr.verdict);
         if (cr.first_failure[0]) cJSON_AddStringToObject(e, "first_failure", cr.first_failure);
         cJSON_AddBoolToObject(e, "conforms", cr.conforms);
         const char *base = strrchr(cr.receipt, '/');
@@ -262,7 +266,7 @@ tc_status tc_conform_run(const tc_conform_opts *o, FILE *out, bool *all_conform,
         cJSON_AddItemToArray(cases, e);
         if (out)
             fprintf(out, "%-28s expect %-4s got %-4s%s%s  %s\n", jstr(c, "name"), jstr(c, "expect"),
-                    cr.pass ? "pass" : "fail", cr.first_failure[0] ? " at " : "", cr.first_failure,
+                    cr.verdict, cr.first_failure[0] ? " at " : "", cr.first_failure,
                     cr.conforms ? "CONFORMS" : "DOES NOT CONFORM");
     }
     if (!s) {

@@ -13,7 +13,7 @@ const char *const tc_ks_kernel_name[TC_KS_N_KERNELS] = {
 const char *const tc_ks_input_name[TC_KS_N_INPUTS] = {
     "random", "q8=-128", "q8=127", "q8=alternating", "zero-rows", "sign-rows", "extreme-sums", "code3",
     "zeros", "denormal", "spike", "huge", "f16-subnormal", "f16-max", "neg-scores", "equal-scores",
-    "specials",
+    "specials", "ties",
 };
 
 /* Case n of the table, written only when v is not NULL (the first pass
@@ -61,12 +61,13 @@ static size_t i2s_cases(tc_ks_case *v, size_t n)
 static size_t norm_cases(tc_ks_case *v, size_t n)
 {
     static const size_t nn[] = { 1, 3, 17, 128, 136, 1000, 2560, 6912 };
-    static const tc_ks_input norm_edges[] = { TC_KS_IN_ZEROS, TC_KS_IN_DENORMAL, TC_KS_IN_SPIKE, TC_KS_IN_HUGE };
+    static const tc_ks_input norm_edges[] = { TC_KS_IN_ZEROS, TC_KS_IN_DENORMAL, TC_KS_IN_SPIKE, TC_KS_IN_HUGE,
+                                              TC_KS_IN_TIES };
     for (int kn = TC_KS_RMSNORM_Q8; kn <= TC_KS_RMSNORM; kn++) {
         for (size_t i = 0; i < 8; i++)
             C(.kernel = (tc_ks_kernel)kn, .K = nn[i], .n = 1, .timed = nn[i] >= 2560,
               .label = nn[i] == 2560 ? "2b4t d" : nn[i] == 6912 ? "2b4t ffn" : NULL);
-        for (size_t e = 0; e < 4; e++) {
+        for (size_t e = 0; e < 5; e++) {
             C(.kernel = (tc_ks_kernel)kn, .K = 2560, .n = 1, .input = norm_edges[e]);
             C(.kernel = (tc_ks_kernel)kn, .K = 17, .n = 1, .input = norm_edges[e]);
         }

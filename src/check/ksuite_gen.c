@@ -12,6 +12,7 @@
 #include "check/ksuite_impl.h"
 #include "fast/cpu/dispatch.h"
 #include "format/types.h"
+#include "engine/q8.h"
 #include "ref/ref_kernels.h"
 
 /* A zeroed buffer of n elements of size bytes that d owns; NULL when out
@@ -90,8 +91,22 @@ static bool gen_i2s(const tc_ks_case *c, gsl_rng *g, tc_ks_data *d)
 
 /* ---- RMSNorm (+ q8): one row ---- */
 
+void tc_ks_tie_row(float *x, float *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        x[i] = i % 2 ? -100.0f : 100.0f;
+        w[i] = (float)((i / 2) % 127) + 0.5f;
+    }
+    x[n - 1] = 100.0f;
+    w[n - 1] = 127.0f;   /* the largest: s = 127 / 127 = 1 */
+}
+
 static void fill_norm_input(gsl_rng *g, float *x, float *w, size_t n, tc_ks_input in)
 {
+    if (in == TC_KS_IN_TIES) {
+        tc_ks_tie_row(x, w, n);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         double v = gsl_ran_gaussian(g, 2.385);
         if (in == TC_KS_IN_ZEROS) v = 0;
@@ -123,7 +138,7 @@ static bool gen_norm(const tc_ks_case *c, gsl_rng *g, tc_ks_data *d)
     int8_t *rq = own(d, n, 1);
     float *rs = own(d, 1, 4);
     if (!rq || !rs) return false;
-    *rs = tc_ref_quantize_q8(h, n, rq);
+    *rs = tc_q8_quantize(h, n, rq);
     d->want_q8 = rq;
     d->want_scale = rs;
     d->want_h = h;

@@ -48,6 +48,8 @@ typedef enum tc_ks_input {
     TC_KS_IN_NEG_SCORES,       /* every key but one scores ~ -1e4 */
     TC_KS_IN_EQUAL_SCORES,     /* all keys equal: uniform softmax */
     TC_KS_IN_SPECIALS,         /* element-wise: +-0, +-inf, NaN, subnormals, int32 extremes */
+    TC_KS_IN_TIES,             /* norm input whose x*s are exact ties k + 1/2 of both signs, up to
+                                * +-126.5 beside the clamp: half to even, not away from zero */
     TC_KS_N_INPUTS
 } tc_ks_input;
 
@@ -106,6 +108,13 @@ typedef struct tc_ks_data {
 /* Case c's inputs from g (seeded with c->seed) and the reference kernels'
  * answers into *d.  TC_OK, TC_E_NOMEM. */
 tc_status tc_ks_generate(const tc_ks_case *c, gsl_rng *g, tc_ks_data *d, tc_err *err);
+
+/* A norm row x[n], w[n] (eps 1e-5) whose normalized values are exact
+ * half-integers: x_i = +-100 (so that (float)(x_i * scale) is exactly
+ * +-1), w_i = 0.5, 0.5, 1.5, 1.5, ..., 126.5, 126.5, 0.5 ... with
+ * alternating signs, and the last w 127, the row's largest: s = 1 and
+ * every other x*s is a tie k + 1/2 (SPEC 2.2 rounds them half to even). */
+void tc_ks_tie_row(float *x, float *w, size_t n);
 
 /* Free what tc_ks_generate allocated and empty *d. */
 void tc_ks_data_free(tc_ks_data *d);

@@ -15,6 +15,7 @@
 #include "check/kvectors.h"
 #include "engine/registry.h"
 #include "format/types.h"
+#include "engine/q8.h"
 #include "ref/ref_kernels.h"
 
 /* ---- the vectors: four kernels, three cases each ---- */
@@ -26,13 +27,15 @@ static const char *const kernel_names[K_COUNT] = { "i2s_gemm", "rmsnorm_q8", "f1
 /* Per kernel: rows, K (width / head_dim), n (tokens / keys).  Odd rows,
  * the 2b4t widths, several tokens for the GEMM. */
 typedef struct kshape { uint32_t rows, K, n; } kshape;
-static const kshape kshapes[K_COUNT][3] = {
+#define N_CASES 4
+static const kshape kshapes[K_COUNT][N_CASES] = {
     { { 17, 256, 1 }, { 40, 2560, 1 }, { 9, 6912, 3 } },
-    { { 3, 256, 1 }, { 2, 2560, 1 }, { 2, 6912, 1 } },
+    { { 3, 256, 1 }, { 2, 2560, 1 }, { 2, 6912, 1 }, { 2, 256, 1 } },   /* the last: exact ties */
     { { 17, 256, 1 }, { 33, 2560, 2 }, { 5, 6912, 1 } },
     { { 1, 64, 1 }, { 1, 128, 100 }, { 1, 128, 7 } },
 };
-#define N_CASES 3
+/* cases per kernel: the RMSNorm + q8 vector carries a case of exact ties */
+static const unsigned n_cases[K_COUNT] = { 3, 4, 3, 3 };
 #define KV_EPS 1e-5f
 
 static void ename(char *o, size_t n, unsigned c, const char *what) { snprintf(o, n, "c%u.%s", c, what); }
@@ -78,8 +81,9 @@ static bool gen_i2s(kvec *kv, unsigned c, const kshape *sh, gsl_rng *r)
     return true;
 }
 
-/* RMSNorm + q8: rows of N(0, 2.385) with one denormal; the reference's
- * codes and scales */
+/* RMSNorm + q8: rows of N(0, 2.385) with one denormal (case 3: rows of
+ * exact ties, the second with the signs swapped, tc_ks_tie_row); the
+ * reference's codes and scales */
 static bool gen_norm(kvec *kv, unsigned c, const kshape *sh, gsl_rng *r)
 {
     const size_t n = (size_t)sh->rows * sh->K;
@@ -87,13 +91,18 @@ static bool gen_norm(kvec *kv, unsigned c, const kshape *sh, gsl_rng *r)
     int8_t *q = add_entry(kv, c, "q", TC_TCV_I8, sh->rows, sh->K);
     float *sc = add_entry(kv, c, "s", TC_TCV_F32, sh->rows, 1), *h = malloc(sh->K * sizeof *h);
     const bool ok = x && w && q && sc && h;
-    if (ok) {
+    if (ok && c == 3) {
+        tc_ks_tie_row(x, w, sh->K);
+        for (size_t i = sh->K; i < n; i++) x[i] = i % sh->K == sh->K - 1 ? 100.0f : -x[i - sh->K];
+    } else if (ok) {
         for (size_t i = 0; i < n; i++) x[i] = (float)gsl_ran_gaussian(r, 2.385);
         x[0] = 1e-40f;   /* a denormal */
         for (uint32_t i = 0; i < sh->K; i++) w[i] = (float)(0.75 + 0.5 * gsl_rng_uniform(r));
+    }
+    if (ok) {
         for (uint32_t t = 0; t < sh->rows; t++) {
             tc_ref_rmsnorm(x + (size_t)t * sh->K, w, sh->K, KV_EPS, h);
-            sc[t] = tc_ref_quantize_q8(h, sh->K, q + (size_t)t * sh->K);
+            sc[t] = tc_q8_quantize(h, sh->K, q + (size_t)t * sh->K);
         }
     }
     free(h);
@@ -163,7 +172,7 @@ static cJSON *kernel_meta(enum kid k)
     cJSON_AddStringToObject(meta, "kernel", kernel_names[k]);
     cJSON_AddStringToObject(meta, "generator", "tritcheck vectors generate: the reference kernels (src/ref/kernels.c)");
     if (k == K_NORM) cJSON_AddNumberToObject(meta, "eps", KV_EPS);
-    for (unsigned c = 0; c < N_CASES; c++) {
+    for (unsigned c = 0; c < n_cases[k]; c++) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "rows", kshapes[k][c].rows);
         cJSON_AddNumberToObject(o, "K", kshapes[k][c].K);
@@ -185,9 +194,9 @@ tc_status tc_kvectors_generate(const char *dir, FILE *out, tc_err *err)
         cJSON *meta = kernel_meta((enum kid)k);
         kvec kv = { .n = 0 };
         bool ok = meta != NULL;
-        for (unsigned c = 0; c < N_CASES && ok; c++) ok = gen_case(&kv, (enum kid)k, c, r);
+        for (unsigned c = 0; c < n_cases[k] && ok; c++) ok = gen_case(&kv, (enum kid)k, c, r);
         s = ok ? tc_tcv_write(path, meta, kv.e, kv.n, err) : tc_fail(err, TC_E_NOMEM, "%s: out of memory", path);
-        if (!s && out) fprintf(out, "%s: %d cases\n", path, N_CASES);
+        if (!s && out) fprintf(out, "%s: %u cases\n", path, n_cases[k]);
         for (size_t i = 0; i < kv.n; i++) free(kv.own[i]);
         cJSON_Delete(meta);
     }
@@ -223,7 +232,7 @@ static float ref_rmsnorm_q8(const float *x, const float *w, size_t n, float eps,
     int32_t sum = 0;
     if (h) {
         tc_ref_rmsnorm(x, w, n, eps, h);
-        s = tc_ref_quantize_q8(h, n, q);
+        s = tc_q8_quantize(h, n, q);
         for (size_t i = 0; i < n; i++) sum += q[i];
     }
     free(h);

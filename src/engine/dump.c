@@ -108,6 +108,12 @@ tc_status tc_dump_tap_fn(void *user, const tc_tap *tap, tc_err *err)
     return TC_OK;
 }
 
+void tc_dump_set_derived(tc_dump *d, const char *name)
+{
+    tc_dump_tap *t = (tc_dump_tap *)tc_dump_find(d, name);
+    if (t) t->derived = true;
+}
+
 tc_status tc_dump_add_tokens(tc_dump *d, const int32_t *tokens, size_t n, tc_err *err)
 {
     if (d->n_tokens + n > d->cap_tokens) {

@@ -14,6 +14,7 @@
 #ifndef TC_DUMP_H
 #define TC_DUMP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,8 @@ typedef struct tc_dump_tap {
     float *f;             /* TC_TAP_F32: [n_pos][width] */
     int8_t *q8;           /* TC_TAP_Q8: [n_pos][width] */
     float *scale;         /* TC_TAP_Q8: [n_pos] */
+    bool derived;         /* not recorded: derived from another tap (the comparator's
+                           * .q8 codes from a float norm tap) */
 } tc_dump_tap;
 
 /* A new empty recording; NULL when out of memory. */
@@ -42,6 +45,9 @@ void tc_dump_free(tc_dump *d);
  * TC_OK, TC_E_USAGE (a batch out of position order, or a width that
  * changed) or TC_E_NOMEM.  Never changes the tensor. */
 tc_status tc_dump_tap_fn(void *user, const tc_tap *tap, tc_err *err);
+
+/* Mark tap `name` as derived rather than recorded (no-op when absent). */
+void tc_dump_set_derived(tc_dump *d, const char *name);
 
 /* Record the tokens the run fed (appended) and what ran them (copied). */
 tc_status tc_dump_add_tokens(tc_dump *d, const int32_t *tokens, size_t n, tc_err *err);

@@ -87,6 +87,13 @@ bool tc_tap_q8_source(const char *q8_name, char *buf, size_t n)
     return true;
 }
 
+tc_tap_id tc_tap_q8_of(tc_tap_id id)
+{
+    for (int i = 0; i < TC_TAP_COUNT; i++)
+        if (table[i].quantizes == (int)id) return (tc_tap_id)i;
+    return TC_TAP_COUNT;
+}
+
 bool tc_tap_shown(tc_tap_id id, bool with_q8)
 {
     return with_q8 || table[id].kind != TC_TAP_Q8;

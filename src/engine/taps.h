@@ -85,6 +85,9 @@ uint32_t tc_tap_width_of(tc_tap_id id, const tc_hparams *hp);
  * false when q8_name is not a canonical .q8 tap. */
 bool tc_tap_q8_source(const char *q8_name, char *buf, size_t n);
 
+/* The .q8 tap that quantizes float tap id, or TC_TAP_COUNT when none does. */
+tc_tap_id tc_tap_q8_of(tc_tap_id id);
+
 /* Whether a tap exists in this precision: the .q8 taps only in i2s
  * (a precision-free caller passes with_q8). */
 bool tc_tap_shown(tc_tap_id id, bool with_q8);

@@ -16,6 +16,7 @@
 
 #include "engine/engine_impl.h"
 #include "ref/ref.h"
+#include "engine/q8.h"
 #include "ref/ref_kernels.h"
 
 /* ---- kernels this engine counts (SPEC 3.2) ---- */
@@ -223,7 +224,7 @@ static tc_status bitlinear_input(ref_engine *r, int layer, tc_tap_id norm_q8, co
     if (r->c->prec != TC_PRECISION_I2S) return TC_OK;
     tc_engine_count(r->base, K_QUANTIZE);
     for (uint32_t t = 0; t < n; t++)
-        r->s.q8_scale[t] = tc_ref_quantize_q8(h + (size_t)t * width, width, r->s.q8 + (size_t)t * width);
+        r->s.q8_scale[t] = tc_q8_quantize(h + (size_t)t * width, width, r->s.q8 + (size_t)t * width);
     return tc_engine_show_q8(r->base, norm_q8, layer, pos0, n, r->s.q8, r->s.q8_scale, err);
 }
 

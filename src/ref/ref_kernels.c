@@ -22,22 +22,6 @@ void tc_ref_rmsnorm(const float *x, const float *w, size_t n, float eps, float *
 /* ---- activation quantization (SPEC 2.2) ---- */
 
 /* s = (float)(127 / max(1e-5, amax)); q = clamp(rint((float)(x*s))) */
-float tc_ref_quantize_q8(const float *x, size_t n, int8_t *q)
-{
-    double amax = 1e-5;
-    for (size_t i = 0; i < n; i++)
-        if (fabs((double)x[i]) > amax) amax = fabs((double)x[i]);
-    const float s = (float)(127.0 / amax);
-    for (size_t i = 0; i < n; i++) {
-        float xs = x[i] * s;            /* a float product, not fused */
-        float r = nearbyintf(xs);       /* half to even: the default rounding mode */
-        if (r > 127.0f) r = 127.0f;     /* x*s can exceed 127 by an ulp */
-        if (r < -128.0f) r = -128.0f;
-        q[i] = (int8_t)r;
-    }
-    return s;
-}
-
 /* ---- ternary weights ---- */
 
 /* code 0 -> -1, 1 -> 0, 2 -> +1, 3 (unused) -> 0 */

@@ -12,13 +12,8 @@
 /* y = x / sqrt(mean(x^2) + eps) (.) w      x, w, y: [n]; y may alias x */
 void tc_ref_rmsnorm(const float *x, const float *w, size_t n, float eps, float *y);
 
-/* Per-token int8 activation quantization with bitnet.cpp's arithmetic
- * (SPEC 2.2):
- *   amax = max(1e-5, max|x_i|)   in double
- *   s    = (float)(127.0 / amax)
- *   q_i  = clamp(round_half_even((float)(x_i * s)), -128, 127)
- * x: [n] -> q: [n]; returns s, so that x_i ~ q_i / s. */
-float tc_ref_quantize_q8(const float *x, size_t n, int8_t *q);
+/* The int8 activation quantizer of SPEC 2.2 is engine/q8.h's
+ * tc_q8_quantize, shared with every engine and the comparator. */
 
 /* Exact integer sum  sum_i w_code(i) * q_i  of one I2_S row of K elements
  * (K % 128 == 0) read straight from its packed bytes [K/4]. */

@@ -13,9 +13,13 @@
  * an order of operations that depends only on its own index, so outputs
  * are bit-identical for any thread count and run.
  *
- * Fusions: RMSNorm + int8 quantization is one kernel (it reports the .q8
- * tap; the float norm taps are never formed).  Q, K and V (and gate, up)
- * share one dispatch over their concatenated rows.
+ * Fusions: RMSNorm + int8 quantization is one kernel.  While a tap
+ * callback is installed, the float norm output is formed in addition (the
+ * table's plain rmsnorm, the same arithmetic) and shown before the codes;
+ * when the callback replaced it, the codes are quantized again from the
+ * replaced values (SPEC 3.1), so isolated comparison isolates every
+ * segment.  Without a callback nothing of this runs.  Q, K and V (and
+ * gate, up) share one dispatch over their concatenated rows.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -25,6 +29,7 @@
 #include <sys/mman.h>
 
 #include "engine/engine_impl.h"
+#include "engine/q8.h"
 #include "fast/cpu/gemm_blocked.h"
 #include "fast/cpu/dispatch.h"
 #include "fast/cpu/fast_engine.h"
@@ -34,7 +39,7 @@
 
 enum {
     K_EMBED, K_RMSNORM_Q8, K_RMSNORM, K_I2S_GEMV, K_I2S_GEMM, K_F16_GEMV, K_F16_GEMM,
-    K_FLOAT_HEAD, K_ROPE, K_ATTENTION, K_ACT, K_ADD, K_COUNT
+    K_FLOAT_HEAD, K_ROPE, K_ATTENTION, K_ACT, K_ADD, K_QUANTIZE, K_COUNT
 };
 
 /* ---- config, weights, state ---- */
@@ -63,6 +68,9 @@ typedef struct fast_state {
     float *proj;       /* [cap][d] output of Wo / Wdown */
     float *gate, *up, *act;   /* [cap][n_ff] */
     float *hnorm;      /* [cap][d] output_norm */
+    float *htap;       /* [cap_tap][max(d, n_ff)] a fused norm's float output, while tapping */
+    float *hsnap;      /* [cap_tap][max(d, n_ff)] its copy, to see what the callback changed */
+    uint32_t cap_tap;  /* rows htap and hsnap hold */
     int32_t *acc;      /* [cap][max(d + 2 d_kv, 2 n_ff)] integer sums */
     float *logits;     /* [cap_logits][n_vocab] */
     double *rope_cs;   /* [cap][head_dim/2][2] cos, sin of the batch positions */
@@ -312,6 +320,57 @@ static void norm_q8(fast_engine *f, const float *src, const float *w, uint32_t n
     else tc_pool_run(f->pool, norm_q8_run, &j);
 }
 
+/* Every scratch buffer starts on a 64-byte line: the kernels' 32-byte
+ * loads of q8 rows, head rows and KV rows then never straddle two lines
+ * (malloc's 16-byte alignment split every other load: -13 to -17 % in the
+ * I2_S GEMM, doc/perf.md v6). */
+static void *line_alloc(size_t bytes)
+{
+    return aligned_alloc(64, (bytes + 63) / 64 * 64);
+}
+
+/* The buffers of a fused norm's float tap, for n rows (only ever while
+ * tapping). */
+static tc_status ensure_tap(fast_engine *f, uint32_t n, tc_err *err)
+{
+    fast_state *s = &f->s;
+    if (n <= s->cap_tap) return TC_OK;
+    const size_t wide = f->c->d > f->c->n_ff ? f->c->d : f->c->n_ff;
+    free(s->htap);
+    free(s->hsnap);
+    s->htap = line_alloc((size_t)n * wide * sizeof(float));
+    s->hsnap = line_alloc((size_t)n * wide * sizeof(float));
+    s->cap_tap = s->htap && s->hsnap ? n : 0;
+    if (!s->cap_tap) return tc_fail(err, TC_E_NOMEM, "fast: out of memory for the taps of %" PRIu32 " tokens", n);
+    return TC_OK;
+}
+
+/* The bitlinear input: codes of rmsnorm(src) (.) w by the fused kernel.
+ * While tapping, also the float norm tap id (formed, shown, and when the
+ * callback replaced it the codes quantized again from it), then its .q8
+ * tap. */
+static tc_status norm_input(fast_engine *f, tc_tap_id id, int layer, uint32_t pos0, const float *src,
+                            const float *w, uint32_t n, uint32_t width, tc_err *err)
+{
+    fast_state *s = &f->s;
+    tc_status st;
+    norm_q8(f, src, w, n, width);
+    if (!tc_engine_tapping(f->base)) return TC_OK;
+    if ((st = ensure_tap(f, n, err))) return st;
+    const size_t bytes = (size_t)n * width * sizeof(float);
+    tc_engine_count(f->base, K_RMSNORM);
+    for (uint32_t t = 0; t < n; t++)
+        f->kt->rmsnorm(src + (size_t)t * width, w, width, f->c->eps, s->htap + (size_t)t * width);
+    memcpy(s->hsnap, s->htap, bytes);
+    if ((st = tc_engine_show_f32(f->base, id, layer, pos0, n, s->htap, err))) return st;
+    if (memcmp(s->hsnap, s->htap, bytes)) {
+        tc_engine_count(f->base, K_QUANTIZE);
+        for (uint32_t t = 0; t < n; t++)
+            s->q8_scale[t] = tc_q8_quantize(s->htap + (size_t)t * width, width, s->q8 + (size_t)t * width);
+    }
+    return tap_q8(f, tc_tap_q8_of(id), layer, pos0, n, width, err);   /* also takes the code sums again */
+}
+
 static void linear(fast_engine *f, uint32_t n, int n_w, const fast_linear *w0, float *y0, const fast_linear *w1,
                    float *y1, const fast_linear *w2, float *y2)
 {
@@ -374,15 +433,6 @@ static void add_rows(fast_engine *f, float *x, const float *y, uint32_t n)
 {
     tc_engine_count(f->base, K_ADD);
     f->kt->add(x, y, (size_t)n * f->c->d);
-}
-
-/* Every scratch buffer starts on a 64-byte line: the kernels' 32-byte
- * loads of q8 rows, head rows and KV rows then never straddle two lines
- * (malloc's 16-byte alignment split every other load: -13 to -17 % in the
- * I2_S GEMM, doc/perf.md v6). */
-static void *line_alloc(size_t bytes)
-{
-    return aligned_alloc(64, (bytes + 63) / 64 * 64);
 }
 
 /* The KV cache: zero pages from the kernel, faulted in when first
@@ -461,8 +511,7 @@ static tc_status forward(tc_engine *e, const int32_t *tokens, uint32_t n, uint32
         const int il = (int)l;
 
         /* q, k, v = bitlinear(W, rmsnorm(x) (.) attn_norm) */
-        norm_q8(f, s->x, L->attn_norm, n, c->d);
-        TRY(tap_q8(f, TC_TAP_ATTN_NORM_Q8, il, pos0, n, c->d, err));
+        TRY(norm_input(f, TC_TAP_ATTN_NORM, il, pos0, s->x, L->attn_norm, n, c->d, err));
         linear(f, n, 3, &L->wq, s->q, &L->wk, s->k, &L->wv, s->v);
         TRY(tc_engine_show_f32(e, TC_TAP_Q, il, pos0, n, s->q, err));
         TRY(tc_engine_show_f32(e, TC_TAP_K, il, pos0, n, s->k, err));
@@ -482,16 +531,14 @@ static tc_status forward(tc_engine *e, const int32_t *tokens, uint32_t n, uint32
         TRY(tc_engine_show_f32(e, TC_TAP_ATTN, il, pos0, n, s->att, err));
 
         /* x = x + bitlinear(Wo, rmsnorm(a) (.) attn_sub_norm) */
-        norm_q8(f, s->att, L->attn_sub_norm, n, c->d);
-        TRY(tap_q8(f, TC_TAP_ATTN_SUB_NORM_Q8, il, pos0, n, c->d, err));
+        TRY(norm_input(f, TC_TAP_ATTN_SUB_NORM, il, pos0, s->att, L->attn_sub_norm, n, c->d, err));
         linear(f, n, 1, &L->wo, s->proj, NULL, NULL, NULL, NULL);
         TRY(tc_engine_show_f32(e, TC_TAP_ATTN_OUT, il, pos0, n, s->proj, err));
         add_rows(f, s->x, s->proj, n);
         TRY(tc_engine_show_f32(e, TC_TAP_ATTN_RESID, il, pos0, n, s->x, err));
 
         /* f = act(bitlinear(Wgate, h)) (.) bitlinear(Wup, h), h = rmsnorm(x) (.) ffn_norm */
-        norm_q8(f, s->x, L->ffn_norm, n, c->d);
-        TRY(tap_q8(f, TC_TAP_FFN_NORM_Q8, il, pos0, n, c->d, err));
+        TRY(norm_input(f, TC_TAP_FFN_NORM, il, pos0, s->x, L->ffn_norm, n, c->d, err));
         linear(f, n, 2, &L->w_gate, s->gate, &L->w_up, s->up, NULL, NULL);
         TRY(tc_engine_show_f32(e, TC_TAP_FFN_GATE, il, pos0, n, s->gate, err));
         TRY(tc_engine_show_f32(e, TC_TAP_FFN_UP, il, pos0, n, s->up, err));
@@ -502,8 +549,7 @@ static tc_status forward(tc_engine *e, const int32_t *tokens, uint32_t n, uint32
         TRY(tc_engine_show_f32(e, TC_TAP_FFN_ACT, il, pos0, n, s->act, err));
 
         /* x = x + bitlinear(Wdown, rmsnorm(f) (.) ffn_sub_norm) */
-        norm_q8(f, s->act, L->ffn_sub_norm, n, c->n_ff);
-        TRY(tap_q8(f, TC_TAP_FFN_SUB_NORM_Q8, il, pos0, n, c->n_ff, err));
+        TRY(norm_input(f, TC_TAP_FFN_SUB_NORM, il, pos0, s->act, L->ffn_sub_norm, n, c->n_ff, err));
         linear(f, n, 1, &L->w_down, s->proj, NULL, NULL, NULL, NULL);
         TRY(tc_engine_show_f32(e, TC_TAP_FFN_DOWN, il, pos0, n, s->proj, err));
         add_rows(f, s->x, s->proj, n);
@@ -534,7 +580,8 @@ static void fast_free(void *impl)
     tc_pool_free(f->pool);
     fast_state *s = &f->s;
     void *p[] = { s->x, s->q8, s->q8_scale, s->qsum, s->q, s->k, s->v, s->att, s->proj, s->gate, s->up, s->act,
-                  s->hnorm, s->acc, s->logits, s->rope_cs, s->scores, s->head_row, f->layers, f->inv_freq };
+                  s->hnorm, s->acc, s->logits, s->rope_cs, s->scores, s->head_row, f->layers, f->inv_freq,
+                  s->htap, s->hsnap };
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) free(p[i]);
     if (s->kcache) munmap(s->kcache, s->cache_bytes ? s->cache_bytes : 1);
     if (s->vcache) munmap(s->vcache, s->cache_bytes ? s->cache_bytes : 1);
@@ -630,6 +677,7 @@ static void name_kernels(fast_engine *f, const tc_fast_kernels *kt, tc_act act)
     f->kname[K_ATTENTION] = kt->attention_name;
     f->kname[K_ACT] = act == TC_ACT_RELU2 ? kt->relu2_mul_name : "fast.cpu.scalar.silu_mul";
     f->kname[K_ADD] = kt->add_name;
+    f->kname[K_QUANTIZE] = "fast.cpu.scalar.quantize_q8";
 }
 
 /* Weights: pointers into the mapping (sanitized copies where code 3 is),

@@ -24,8 +24,10 @@
  *     position live on the device (copied in before the replay), one graph
  *     serves every position.  Only the last row's logits come back.
  * The norms that feed a bitlinear are fused with the activation
- * quantization (cuda.rmsnorm_q8), so those report their .q8 tap, as the
- * fast CPU engine does; every other tap of SPEC 3.1 is reported.
+ * quantization (cuda.rmsnorm_q8); while tapping the fused kernel also
+ * writes its float output, shown as the float norm tap (and the codes are
+ * quantized again when a callback replaced it), so every tap of SPEC 3.1
+ * is reported.
  *
  * Determinism: every kernel reduces in a fixed order for a fixed launch
  * configuration and none uses atomics; the integer sums are exact; the
@@ -60,6 +62,7 @@ enum {
     K_F16_GEMV,     /* the F16 LM head, one row */
     K_F16_GEMM,     /* the F16 LM head, a batch */
     K_GRAPH,        /* replays of the decode graph (each also counts its kernels) */
+    K_QUANTIZE,     /* codes again from a float norm tap a callback replaced */
     K_COUNT
 };
 
@@ -96,6 +99,7 @@ typedef struct cu_state {
     float *k, *v;         /* [cap][d_kv] */
     float *gate, *up, *act; /* [cap][n_ff] */
     float *hnorm;         /* [cap][d] output_norm */
+    float *htap;          /* [cap][max(d, n_ff)] a fused norm's float output, while tapping */
     float *logits;        /* [cap_logits][n_vocab] */
     float *kcache;        /* [n_layer][n_ctx][d_kv] */
     float *vcache;        /* [n_layer][n_ctx][d_kv] */
@@ -143,7 +147,7 @@ static tc_status stage(cuda_engine *ce, size_t bytes, tc_err *err)
  * b_off: a q8 tap's scales), show tap id of layer through the interface,
  * and upload what the callback changed: the engine continues from it. */
 static tc_status exchange(cuda_engine *ce, tc_tap_id id, int layer, uint32_t pos0, uint32_t n, void *a,
-                          size_t a_bytes, void *b, size_t b_off, size_t b_bytes, tc_err *err)
+                          size_t a_bytes, void *b, size_t b_off, size_t b_bytes, bool *changed, tc_err *err)
 {
     const size_t total = b ? b_off + b_bytes : a_bytes;
     tc_status st;
@@ -155,7 +159,9 @@ static tc_status exchange(cuda_engine *ce, tc_tap_id id, int layer, uint32_t pos
     if (b) TRY(tc_engine_show_q8(ce->base, id, layer, pos0, n, (int8_t *)ce->stage,
                                  (float *)(void *)(ce->stage + b_off), err));
     else TRY(tc_engine_show_f32(ce->base, id, layer, pos0, n, (float *)(void *)ce->stage, err));
-    if (memcmp(ce->snap, ce->stage, a_bytes)) TRY(tc_cuda_upload_async(a, ce->stage, a_bytes, ce->stream, err));
+    const bool a_changed = memcmp(ce->snap, ce->stage, a_bytes) != 0;
+    if (changed) *changed = a_changed;
+    if (a_changed) TRY(tc_cuda_upload_async(a, ce->stage, a_bytes, ce->stream, err));
     if (b && memcmp(ce->snap + b_off, ce->stage + b_off, b_bytes))
         TRY(tc_cuda_upload_async(b, ce->stage + b_off, b_bytes, ce->stream, err));
     return TC_OK;
@@ -166,7 +172,7 @@ static tc_status tap_f32(cuda_engine *ce, tc_tap_id id, int layer, uint32_t pos0
                          float *dev, tc_err *err)
 {
     if (!tc_engine_tapping(ce->base)) return TC_OK;
-    return exchange(ce, id, layer, pos0, n, dev, (size_t)n * width * sizeof(float), NULL, 0, 0, err);
+    return exchange(ce, id, layer, pos0, n, dev, (size_t)n * width * sizeof(float), NULL, 0, 0, NULL, err);
 }
 
 /* The codes [n][width] and scales [n] of the current bitlinear input:
@@ -176,16 +182,34 @@ static tc_status tap_q8(cuda_engine *ce, tc_tap_id id, int layer, uint32_t pos0,
 {
     if (!tc_engine_tapping(ce->base)) return TC_OK;
     const size_t codes = (size_t)n * width, off = (codes + 15) & ~(size_t)15;
-    return exchange(ce, id, layer, pos0, n, ce->s.q8, codes, ce->s.q8_scale, off, (size_t)n * sizeof(float), err);
+    return exchange(ce, id, layer, pos0, n, ce->s.q8, codes, ce->s.q8_scale, off, (size_t)n * sizeof(float), NULL,
+                    err);
 }
 
 /* ---- batch steps: count, then launch on the engine's stream ---- */
 
-/* q8, q8_scale <- quantize(rmsnorm(x) (.) w) over n rows of width */
-static tc_status norm_q8(cuda_engine *ce, const float *x, const float *w, uint32_t n, uint32_t width, tc_err *err)
+/* The bitlinear input: q8, q8_scale <- quantize(rmsnorm(x) (.) w) over n
+ * rows of width, fused.  While tapping the fused kernel also writes its
+ * float output (htap), shown as float tap id; when the callback replaced
+ * it the codes are quantized again from the replaced values (SPEC 3.1);
+ * then the .q8 tap. */
+static tc_status norm_input(cuda_engine *ce, tc_tap_id id, int layer, uint32_t pos0, const float *x,
+                            const float *w, uint32_t n, uint32_t width, tc_err *err)
 {
+    cu_state *s = &ce->s;
+    const bool tapping = tc_engine_tapping(ce->base);
+    bool changed = false;
+    tc_status st;
     tc_engine_count(ce->base, K_RMSNORM_Q8);
-    return tc_cuda_rmsnorm_q8(x, w, width, n, ce->c->eps, ce->s.q8, ce->s.q8_scale, NULL, ce->stream, err);
+    TRY(tc_cuda_rmsnorm_q8(x, w, width, n, ce->c->eps, s->q8, s->q8_scale, tapping ? s->htap : NULL, ce->stream,
+                           err));
+    if (!tapping) return TC_OK;
+    TRY(exchange(ce, id, layer, pos0, n, s->htap, (size_t)n * width * sizeof(float), NULL, 0, 0, &changed, err));
+    if (changed) {
+        tc_engine_count(ce->base, K_QUANTIZE);
+        TRY(tc_cuda_quantize_q8(s->htap, width, n, s->q8, s->q8_scale, ce->stream, err));
+    }
+    return tap_q8(ce, tc_tap_q8_of(id), layer, pos0, n, width, err);
 }
 
 /* y [n][rows] = bitlinear(W, q8) (* mul) */
@@ -243,8 +267,7 @@ static tc_status issue(cuda_engine *ce, uint32_t n, uint32_t pos0, size_t keys_c
         float *vc = s->vcache + (size_t)l * c->n_ctx * c->d_kv;
 
         /* q, k, v = bitlinear(W, rmsnorm(x) (.) attn_norm) */
-        TRY(norm_q8(ce, s->x, L->attn_norm, n, c->d, err));
-        TRY(tap_q8(ce, TC_TAP_ATTN_NORM_Q8, il, pos0, n, c->d, err));
+        TRY(norm_input(ce, TC_TAP_ATTN_NORM, il, pos0, s->x, L->attn_norm, n, c->d, err));
         TRY(linear(ce, &L->wq, n, s->q, err));
         TRY(linear(ce, &L->wk, n, s->k, err));
         TRY(linear(ce, &L->wv, n, s->v, err));
@@ -267,16 +290,14 @@ static tc_status issue(cuda_engine *ce, uint32_t n, uint32_t pos0, size_t keys_c
         TRY(tap_f32(ce, TC_TAP_ATTN, il, pos0, n, c->d, s->att, err));
 
         /* x = x + bitlinear(Wo, rmsnorm(a) (.) attn_sub_norm) */
-        TRY(norm_q8(ce, s->att, L->attn_sub_norm, n, c->d, err));
-        TRY(tap_q8(ce, TC_TAP_ATTN_SUB_NORM_Q8, il, pos0, n, c->d, err));
+        TRY(norm_input(ce, TC_TAP_ATTN_SUB_NORM, il, pos0, s->att, L->attn_sub_norm, n, c->d, err));
         TRY(linear(ce, &L->wo, n, s->proj, err));
         TRY(tap_f32(ce, TC_TAP_ATTN_OUT, il, pos0, n, c->d, s->proj, err));
         TRY(add_rows(ce, s->x, s->proj, n, err));
         TRY(tap_f32(ce, TC_TAP_ATTN_RESID, il, pos0, n, c->d, s->x, err));
 
         /* f = act(bitlinear(Wgate, h)) (.) bitlinear(Wup, h), h = rmsnorm(x) (.) ffn_norm */
-        TRY(norm_q8(ce, s->x, L->ffn_norm, n, c->d, err));
-        TRY(tap_q8(ce, TC_TAP_FFN_NORM_Q8, il, pos0, n, c->d, err));
+        TRY(norm_input(ce, TC_TAP_FFN_NORM, il, pos0, s->x, L->ffn_norm, n, c->d, err));
         TRY(linear(ce, &L->w_gate, n, s->gate, err));
         TRY(linear(ce, &L->w_up, n, s->up, err));
         TRY(tap_f32(ce, TC_TAP_FFN_GATE, il, pos0, n, c->n_ff, s->gate, err));
@@ -287,8 +308,7 @@ static tc_status issue(cuda_engine *ce, uint32_t n, uint32_t pos0, size_t keys_c
         TRY(tap_f32(ce, TC_TAP_FFN_ACT, il, pos0, n, c->n_ff, s->act, err));
 
         /* x = x + bitlinear(Wdown, rmsnorm(f) (.) ffn_sub_norm) */
-        TRY(norm_q8(ce, s->act, L->ffn_sub_norm, n, c->n_ff, err));
-        TRY(tap_q8(ce, TC_TAP_FFN_SUB_NORM_Q8, il, pos0, n, c->n_ff, err));
+        TRY(norm_input(ce, TC_TAP_FFN_SUB_NORM, il, pos0, s->act, L->ffn_sub_norm, n, c->n_ff, err));
         TRY(linear(ce, &L->w_down, n, s->proj, err));
         TRY(tap_f32(ce, TC_TAP_FFN_DOWN, il, pos0, n, c->d, s->proj, err));
         TRY(add_rows(ce, s->x, s->proj, n, err));
@@ -344,10 +364,10 @@ static void free_batch(cuda_engine *ce)
 {
     cu_state *s = &ce->s;
     void *p[] = { s->tokens, s->x, s->q8, s->q8_scale, s->q, s->att, s->proj, s->k, s->v, s->gate, s->up, s->act,
-                  s->hnorm };
+                  s->hnorm, s->htap };
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) tc_cuda_free(p[i]);
     s->tokens = NULL, s->x = s->q8_scale = s->q = s->att = s->proj = s->k = s->v = NULL;
-    s->gate = s->up = s->act = s->hnorm = NULL;
+    s->gate = s->up = s->act = s->hnorm = s->htap = NULL;
     s->q8 = NULL;
     s->cap = 0;
     tc_cuda_graph_free(ce->graph);
@@ -370,7 +390,7 @@ static tc_status ensure_batch(cuda_engine *ce, uint32_t n, uint32_t n_logits, tc
             { (void **)&s->proj, (size_t)n * c->d * f }, { (void **)&s->k, (size_t)n * c->d_kv * f },
             { (void **)&s->v, (size_t)n * c->d_kv * f }, { (void **)&s->gate, (size_t)n * c->n_ff * f },
             { (void **)&s->up, (size_t)n * c->n_ff * f }, { (void **)&s->act, (size_t)n * c->n_ff * f },
-            { (void **)&s->hnorm, (size_t)n * c->d * f },
+            { (void **)&s->hnorm, (size_t)n * c->d * f }, { (void **)&s->htap, (size_t)n * wide * f },
         };
         for (size_t i = 0; i < sizeof b / sizeof b[0]; i++)
             if ((st = tc_cuda_alloc(b[i].p, b[i].bytes, err)) != TC_OK) {
@@ -582,7 +602,7 @@ tc_status tc_cuda_engine_open(const tc_model *m, const tc_engine_opts *o, tc_eng
         [K_I2S_GEMV] = "cuda.i2s_gemv", [K_I2S_GEMM] = "cuda.i2s_gemm", [K_SCALE] = "cuda.scale",
         [K_ROPE] = "cuda.rope_neox", [K_KV_STORE] = "cuda.kv_store", [K_ATTENTION] = "cuda.attention",
         [K_ACT] = "cuda.relu2_mul", [K_ADD] = "cuda.add", [K_F16_GEMV] = "cuda.f16_gemv",
-        [K_F16_GEMM] = "cuda.f16_gemm", [K_GRAPH] = "cuda.decode_graph",
+        [K_F16_GEMM] = "cuda.f16_gemm", [K_GRAPH] = "cuda.decode_graph", [K_QUANTIZE] = "cuda.quantize_q8",
     };
     memcpy(ce->kname, names, sizeof names);
     if (hp->act == TC_ACT_SILU) ce->kname[K_ACT] = "cuda.silu_mul";

@@ -21,7 +21,7 @@
  * accumulate exactly in int32 with dp4a; y = (float)sum / s * m with
  * IEEE-rounded division and product, so y is bit-identical to the CPU
  * engines' for the same s.  The quantizer is bit-identical to
- * tc_ref_quantize_q8 for the same float input.  RoPE (double table),
+ * tc_q8_quantize for the same float input.  RoPE (double table),
  * ReLU^2 * up and residual adds are bit-identical to the reference.
  * RMSNorm, attention, SiLU and the F16 head are float reductions: equal to
  * the reference within rounding, and deterministic (fixed reduction trees,
@@ -93,7 +93,7 @@ tc_status tc_cuda_i2s_gemm(const uint8_t *w, size_t rows, size_t K, const int8_t
  *   s_t = (float)(127.0 / max(1e-5, max_i |h_i|))
  *   q_i = clamp(rint(h_i * s_t), -128, 127)               (h_i * s_t rounded to float first)
  * q: [n_tok][n], s: [n_tok]; h: [n_tok][n] or NULL (the float tap).
- * The codes and s are what tc_ref_quantize_q8 gives for the same h.
+ * The codes and s are what tc_q8_quantize gives for the same h.
  * Returns TC_OK, TC_E_USAGE, TC_E_DEVICE. */
 tc_status tc_cuda_rmsnorm_q8(const float *x, const float *w, size_t n, size_t n_tok, float eps, int8_t *q,
                              float *s, float *h, tc_cuda_stream st, tc_err *err);
