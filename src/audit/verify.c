@@ -116,7 +116,8 @@ tc_audit_index *tc_audit_index_new(const cJSON *container, const char *member)
         return NULL;
     }
     cJSON_ArrayForEach(c, container) {
-        const char *name = member ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, member)) : c->string;
+        const char *name = !member ? c->string : cJSON_IsString(c) ? c->valuestring
+                           : cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, member));
         if (name) ix->e[ix->n++] = (ix_entry){ name, c, k };
         k++;
     }
@@ -124,15 +125,29 @@ tc_audit_index *tc_audit_index_new(const cJSON *container, const char *member)
     return ix;
 }
 
-const cJSON *tc_audit_index_find(const tc_audit_index *ix, const char *name)
+/* The first entry whose name is >= name. */
+static size_t ix_lower(const tc_audit_index *ix, const char *name)
 {
     size_t lo = 0, hi = ix ? ix->n : 0;
-    while (lo < hi) {   /* the first entry >= name */
+    while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (strcmp(ix->e[mid].name, name) < 0) lo = mid + 1;
         else hi = mid;
     }
+    return lo;
+}
+
+const cJSON *tc_audit_index_find(const tc_audit_index *ix, const char *name)
+{
+    size_t lo = ix_lower(ix, name);
     return lo < (ix ? ix->n : 0) && !strcmp(ix->e[lo].name, name) ? ix->e[lo].item : NULL;
+}
+
+size_t tc_audit_index_count(const tc_audit_index *ix, const char *name)
+{
+    size_t i = ix_lower(ix, name), n = 0;
+    while (i + n < (ix ? ix->n : 0) && !strcmp(ix->e[i + n].name, name)) n++;
+    return n;
 }
 
 void tc_audit_index_free(tc_audit_index *ix)

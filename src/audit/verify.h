@@ -68,14 +68,16 @@ double tc_audit_num(const cJSON *v);
  * for many lookups use an index. */
 const cJSON *tc_audit_tap(const cJSON *results, const char *name);
 
-/* An index of the items of an array by their string member `member` (an
- * item without it is left out), or of an object's members by key (member
- * NULL): built in O(n log n), each lookup O(log n), so that comparing two
- * receipts of a million taps takes seconds.  The first of equal names
- * wins.  NULL when out of memory. */
+/* An index of the items of an array by their string member `member` (a
+ * string item by itself; an item without either is left out), or of an
+ * object's members by key (member NULL): built in O(n log n), each lookup
+ * O(log n), so that comparing two receipts of a million taps takes
+ * seconds.  find gives the first of equal names, count how many there
+ * are.  NULL when out of memory. */
 typedef struct tc_audit_index tc_audit_index;
 tc_audit_index *tc_audit_index_new(const cJSON *container, const char *member);
 const cJSON *tc_audit_index_find(const tc_audit_index *ix, const char *name);
+size_t tc_audit_index_count(const tc_audit_index *ix, const char *name);
 void tc_audit_index_free(tc_audit_index *ix);
 
 #endif
