@@ -23,6 +23,7 @@
 #include "check/vectors.h"
 #include "audit/verify.h"
 #include "audit/diff.h"
+#include "check/against.h"
 #include "check/bench.h"
 #include "format/tokenizer.h"
 #include "check/ksuite.h"
@@ -222,16 +223,22 @@ static int cmd_gen(int argc, char **argv)
 static int cmd_quantize(int argc, char **argv)
 {
     bool quiet = false;
+    tc_type type = TC_TYPE_I2_S;
     int c, rc;
-    while ((c = next_opt("quantize", argc, argv, "qh", quantize_options, &rc)) != -1) {
+    while ((c = next_opt("quantize", argc, argv, "qt:h", quantize_options, &rc)) != -1) {
         if (!c) return rc;
-        quiet = true;   /* 'q' */
+        if (c == 'q') {
+            quiet = true;
+        } else if (tc_type_from_name(optarg, &type) != TC_OK ||
+                   (type != TC_TYPE_I2_S && type != TC_TYPE_TQ1_0 && type != TC_TYPE_TQ2_0)) {
+            return usage_error("quantize", "--type %s: expected i2_s, tq1_0 or tq2_0", optarg);
+        }
     }
     if (argc - optind != 2) return usage_error("quantize", "%s", "expected IN and OUT");
     tc_err err = { 0 };
     tc_status s = check_output(argv[optind + 1], argv[optind], NULL, NULL, NULL, &err);
     if (s) return report(s, &err);
-    return report(tc_quantize_file(argv[optind], argv[optind + 1], quiet ? NULL : stdout, &err), &err);
+    return report(tc_quantize_file_to(argv[optind], argv[optind + 1], type, quiet ? NULL : stdout, &err), &err);
 }
 
 static int cmd_inspect(int argc, char **argv)
@@ -303,15 +310,19 @@ static int cmd_run(int argc, char **argv)
     return report(s, &err);
 }
 
-/* bench's results: a sealed receipt on stdout (--json), or the table. */
-static tc_status print_bench(const tc_model *m, const char *path, const tc_bench_result *r, bool json, tc_err *err)
+/* bench's results (with a peer's when ar is not NULL): a sealed receipt
+ * on stdout (--json), or the tables. */
+static tc_status print_bench(const tc_model *m, const char *path, const tc_bench_result *r,
+                             const tc_against_result *ar, bool json, tc_err *err)
 {
     if (!json) {
         tc_bench_print(r, stdout);
+        if (ar) tc_against_print(ar, stdout);
         return TC_OK;
     }
-    cJSON *receipt = NULL;
-    tc_status s = tc_bench_receipt(m, path, r, &receipt, err);
+    cJSON *receipt = NULL, *against = ar ? tc_against_json(ar) : NULL;
+    if (ar && !against) return tc_fail(err, TC_E_NOMEM, "out of memory");
+    tc_status s = tc_bench_receipt(m, path, r, against, &receipt, err);
     char *txt = receipt ? tc_receipt_text(receipt) : NULL;
     if (txt) fputs(txt, stdout);
     else if (s == TC_OK) s = tc_fail(err, TC_E_NOMEM, "out of memory");
@@ -324,7 +335,8 @@ static int cmd_bench(int argc, char **argv)
 {
     tc_bench_opts o;
     tc_bench_opts_default(&o);
-    const char *isa = NULL;
+    const char *isa = NULL, *against = NULL;
+    uint32_t rounds = 3;
     bool json = false;
     int c, rc;
     while ((c = next_opt("bench", argc, argv, "h", bench_options, &rc)) != -1) {
@@ -337,6 +349,8 @@ static int cmd_bench(int argc, char **argv)
         case 'p': ok = parse_u32(optarg, 1, 1u << 20, &o.prompt_len); break;
         case 'g': ok = parse_u32(optarg, 1, 1u << 20, &o.n_gen); break;
         case 'r': ok = parse_u32(optarg, 1, 1000, &o.repeat); break;
+        case 'A': against = optarg; break;
+        case 'R': ok = parse_u32(optarg, 1, TC_AGAINST_MAX_ROUNDS, &rounds); break;
         case 'J': json = true; break;
         }
         if (!ok) return usage_error("bench", "invalid value '%s'", optarg);
@@ -350,10 +364,18 @@ static int cmd_bench(int argc, char **argv)
     }
     tc_err err = { 0 };
     tc_model *m = NULL;
-    tc_bench_result r;
     tc_status s = tc_model_load(argv[optind], &m, &err);
-    if (s == TC_OK) s = tc_bench_run(m, &o, &r, &err);
-    if (s == TC_OK) s = print_bench(m, argv[optind], &r, json, &err);
+    if (against) {   /* rounds against a peer's llama-bench */
+        tc_against_result *ar = malloc(sizeof *ar);
+        if (!ar && s == TC_OK) s = tc_fail(&err, TC_E_NOMEM, "out of memory");
+        if (s == TC_OK) s = tc_bench_against(m, argv[optind], &o, against, rounds, ar, &err);
+        if (s == TC_OK) s = print_bench(m, argv[optind], &ar->last, ar, json, &err);
+        free(ar);
+    } else {
+        tc_bench_result r;
+        if (s == TC_OK) s = tc_bench_run(m, &o, &r, &err);
+        if (s == TC_OK) s = print_bench(m, argv[optind], &r, NULL, json, &err);
+    }
     tc_model_free(m);
     return report(s, &err);
 }
@@ -610,10 +632,19 @@ static int cmd_verify(int argc, char **argv)
 static int cmd_diff(int argc, char **argv)
 {
     if (asks_help(argc, argv)) return show_usage("diff");
-    if (argc != 3) return usage_error("diff", "%s", "expected OLD and NEW receipts");
+    const char *path[2];
+    int n = 0;
+    bool force = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--force")) force = true;
+        else if (argv[i][0] == '-' && argv[i][1]) return usage_error("diff", "unknown option '%s'", argv[i]);
+        else if (n < 2) path[n++] = argv[i];
+        else return usage_error("diff", "%s", "expected OLD and NEW receipts");
+    }
+    if (n != 2) return usage_error("diff", "%s", "expected OLD and NEW receipts");
     tc_err err = { 0 };
     bool worse;
-    tc_status s = tc_diff_receipts(argv[1], argv[2], stdout, &worse, &err);
+    tc_status s = tc_diff_receipts(path[0], path[1], force, stdout, &worse, &err);
     if (s) return report(s, &err);
     return worse ? 1 : 0;
 }

@@ -23,7 +23,7 @@ static const struct option gen_options[] = {
 };
 
 static const struct option quantize_options[] = {
-    { "quiet", no_argument, 0, 'q' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    { "quiet", no_argument, 0, 'q' }, { "type", required_argument, 0, 't' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
 static const struct option inspect_options[] = {
@@ -41,6 +41,7 @@ static const struct option bench_options[] = {
     { "engine", required_argument, 0, 'e' }, { "isa", required_argument, 0, 'i' },
     { "threads", required_argument, 0, 'j' }, { "prompt-len", required_argument, 0, 'p' },
     { "gen", required_argument, 0, 'g' }, { "repeat", required_argument, 0, 'r' },
+    { "against", required_argument, 0, 'A' }, { "rounds", required_argument, 0, 'R' },
     { "json", no_argument, 0, 'J' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
@@ -128,10 +129,11 @@ static const usage usages[] = {
       "  --act relu2|silu    the FFN activation of --arch bitnet (default relu2)\n"
       "  --vocab N --ctx N --embd N --layers N --ffn N --heads N --kv-heads N\n"
       "  --rope-base X --eps X   override the preset's hyper-parameters\n" },
-    { "quantize", "convert an F32/F16/BF16 model to I2_S",
-      "usage: tritcheck quantize [--quiet] IN OUT\n"
-      "  Linear weights become I2_S: an already-ternary tensor keeps m = max|W|\n"
-      "  (lossless); a latent one gets m = mean|W|, code = clamp(round(W/m), -1, 1).\n"
+    { "quantize", "convert an F32/F16/BF16 model to I2_S, TQ1_0 or TQ2_0",
+      "usage: tritcheck quantize [--quiet] [--type i2_s|tq1_0|tq2_0] IN OUT\n"
+      "  Linear weights become I2_S (default), or llama.cpp's TQ1_0/TQ2_0: an\n"
+      "  already-ternary tensor keeps m = max|W| (lossless; TQ blocks store m as\n"
+      "  F16); a latent one gets m = mean|W|, code = clamp(round(W/m), -1, 1).\n"
       "  token_embd becomes F16; norms stay F32.  One line per tensor says which\n"
       "  rule applied.\n" },
     { "inspect", "show and validate a GGUF file",
@@ -141,7 +143,8 @@ static const usage usages[] = {
     { "run", "generate greedily with an engine, optionally dumping every tap",
       "usage: tritcheck run MODEL (--tokens 1,2,3 | --prompt TEXT) [options]\n"
       "  --engine ref          the engine (default ref)\n"
-      "  --precision i2s|fp32  W1.58xA8 with int8 activations (default), or W_f32.x\n"
+      "  --precision i2s|fp32|q8k  W1.58xA8 with per-token int8 activations (default),\n"
+      "                        W_f32.x, or llama.cpp's TQ1_0/TQ2_0 x Q8_K (doc/q8k.md)\n"
       "  -n N                  tokens to generate (default 16); stops at EOS or a full context\n"
       "  --threads N           threads for the matrix-vector products (default 1)\n"
       "  --ctx N               KV cache positions (default: the model's context length)\n"
@@ -153,15 +156,20 @@ static const usage usages[] = {
     { "bench", "measure prefill and decode speed against the machine's bandwidth",
       "usage: tritcheck bench MODEL [options]\n"
       "  --engine ref|fast     the engine (default fast)\n"
-      "  --isa scalar|avx2|avx512  the fast engine's kernels (default: the best here)\n"
+      "  --isa scalar|avx2|avx512|amx  the fast engine's kernels (default: the best here)\n"
       "  --threads N           engine and bandwidth threads (default: online cores)\n"
       "  --prompt-len N        prefill tokens (default 128)\n"
       "  --gen N               decoded tokens (default 128)\n"
       "  --repeat N            timed repeats after one warm-up (default 5)\n"
+      "  --against PATH        also run a peer's llama-bench (bitnet.cpp, llama.cpp) on the\n"
+      "                        same file, threads, prompt length, tokens and repeats, in\n"
+      "                        rounds alternating with tritcheck's; report both and the ratios\n"
+      "  --rounds N            rounds with --against (default 3, at most 20)\n"
       "  --json                a sealed receipt of kind bench instead of the table\n"
       "  Reports median (min, max) tokens/s, measured read bandwidth, bytes per\n"
       "  decoded token, the ratio to the bandwidth floor, and prefill int8 MAC/s\n"
-      "  against the cores' peak.  Exit status 0, or 2 for a usage or input error.\n" },
+      "  against the peak of the kernels' unit.  Exit status 0, or 2 for a usage\n"
+      "  or input error, or a peer that fails or prints no figures.\n" },
     { "compare", "compare two engines (or an engine and a recording) tap by tap",
       "usage: tritcheck compare MODEL [options]\n"
       "  --ref ENGINE|dump:DIR   the reference (default ref)\n"
@@ -170,7 +178,7 @@ static const usage usages[] = {
       "                          replaced by the reference's; chained: both run free\n"
       "  --tokens 1,2,3 | --prompt TEXT | --random N [--seed S]   the prompt (default --random 16)\n"
       "  --gen N                 tokens generated after the prompt, one at a time (default 16)\n"
-      "  --precision i2s|fp32    --threads N   --ctx N\n"
+      "  --precision i2s|fp32|q8k  --threads N   --ctx N\n"
       "  --tol X                 pass when every tap's scaled error <= X (default 1e-5)\n"
       "  --q8-margin X           accept an off-by-one int8 code as a boundary flip when the two\n"
       "                          sides' unrounded x*s differ and lie within X of the same\n"
@@ -193,17 +201,17 @@ static const usage usages[] = {
       "                        the input (default --random 256)\n"
       "  --ctx N               tokens per chunk (default: the model's context)\n"
       "  --engine ref|fast     the subject's engine (the baseline runs on ref)\n"
-      "  --precision P         the subject's precision (default i2s)\n"
+      "  --precision P         the subject's precision: i2s (default), fp32 or q8k\n"
       "  --baseline-precision P  the baseline's (default fp32)\n"
       "  --threads N   -o RECEIPT [--sign KEY]\n"
       "  Reports weight-level error (with --baseline), per-layer cosine and NMSE of\n"
       "  blk.N.out, per-position KL, top-1 agreement, top-5 overlap and perplexity,\n"
       "  each with its definition.\n" },
     { "kernels", "check every kernel against the reference kernels, and time them",
-      "usage: tritcheck kernels [--engine fast|PLUGIN.so] [--isa scalar|avx2|avx512] [options]\n"
+      "usage: tritcheck kernels [--engine fast|PLUGIN.so] [--isa scalar|avx2|avx512|amx] [options]\n"
       "  --engine fast|PLUGIN.so  the fast engine's kernels (default), or a kernel plug-in\n"
       "                        (see tritcheck-kernels(3)); a path without '/' is in .\n"
-      "  --isa scalar|avx2|avx512  which of the fast engine's tables (default: the best here)\n"
+      "  --isa scalar|avx2|avx512|amx  which of the fast engine's tables (default: the best here)\n"
       "  --filter NAME         only kernels whose name contains NAME (i2s_gemv, i2s_gemm,\n"
       "                        rmsnorm_q8, rmsnorm, f16_gemv, f16_gemm, attention_head);\n"
       "                        'large' runs the large cases (the 2b4t LM head)\n"
@@ -249,10 +257,20 @@ static const usage usages[] = {
       "  taken from the receipt.\n"
       "  Exit status 0 valid, 1 invalid or not all checked, 2 cannot check.\n" },
     { "diff", "what changed between two receipts",
-      "usage: tritcheck diff OLD NEW\n"
-      "  Per tap: scaled error before and after, verdict flips; kernel variants that\n"
-      "  started or stopped running; verdict, determinism and timing changes.\n"
-      "  Exit status 1 when a verdict got worse, else 0; 2 on bad input.\n" },
+      "usage: tritcheck diff OLD NEW [--force]\n"
+      "  compare receipts: per tap, scaled error before and after, verdict flips;\n"
+      "  kernel variants that started or stopped running; verdict, determinism and\n"
+      "  timing changes.  Exit status 1 when a verdict got worse.\n"
+      "  bench and accuracy receipts (the benchmark gate): first every difference in\n"
+      "  the setting (model, threads, prompt length, CPU, engine, layout, kernel\n"
+      "  counters, tool version, input); then each figure old -> new, judged:\n"
+      "  bench: regression when the new range (min-max over repeats or rounds)\n"
+      "  lies wholly below the old, improvement when wholly above, else noise;\n"
+      "  accuracy: regression when a mean over positions got worse by more than\n"
+      "  twice the old standard error.  Exit status 1 on a regression.  Receipts\n"
+      "  of different models or thread counts (bench), or models, baselines or\n"
+      "  inputs (accuracy), are refused (exit 2) unless --force.\n"
+      "  Exit status 0 otherwise; 2 on bad input.\n" },
     { "report", "a receipt as one self-contained HTML page",
       "usage: tritcheck report RECEIPT -o FILE.html [--pubkey KEY.pub]\n"
       "  Whether the receipt verified (its signature authenticated only by --pubkey),\n"

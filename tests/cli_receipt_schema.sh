@@ -23,10 +23,11 @@ $T accuracy "$d/m.gguf" --random 20 --ctx 8 -o "$d/acc.json" > /dev/null || fail
 $T gen --preset tiny --latent -o "$d/l.gguf" && $T quantize -q "$d/l.gguf" "$d/q.gguf" || fail latent
 $T accuracy "$d/q.gguf" --baseline "$d/l.gguf" --random 10 -o "$d/acc2.json" > /dev/null || fail "latent accuracy"
 
+$T bench "$d/m.gguf" --threads 1 --prompt-len 4 --gen 2 --repeat 1 --json > "$d/bench.json" || fail bench
 $T kernels --filter rmsnorm -o "$d/kern.json" > /dev/null || fail kernels
 $T kernels --filter rmsnorm --perf --repeat 1 -o "$d/kperf.json" > /dev/null || fail "kernels --perf"
 $T conform smoke --suite-dir "$(dirname "$S")" --vectors "${TC_VECTORS:-vectors}" --cand ref -o "$d/conf" > /dev/null || fail conform
-$PY - "$S" "$d"/conf/summary.json "$d"/conf/negative-flipped-code.json "$d"/pass.json "$d"/fail.json "$d"/rec.json "$d"/acc.json "$d"/acc2.json "$d"/kern.json "$d"/kperf.json <<'PYEOF' || fail "schema"
+$PY - "$S" "$d"/conf/summary.json "$d"/conf/negative-flipped-code.json "$d"/pass.json "$d"/fail.json "$d"/rec.json "$d"/acc.json "$d"/acc2.json "$d"/kern.json "$d"/kperf.json "$d"/bench.json <<'PYEOF' || fail "schema"
 import json, sys, jsonschema
 schema = json.load(open(sys.argv[1]))
 jsonschema.Draft7Validator.check_schema(schema)

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "audit/diff.h"
+#include "audit/gate.h"
 #include "audit/verify.h"
 #include "receipt/receipt.h"
 
@@ -155,7 +156,8 @@ static void diff_timings(const cJSON *a, const cJSON *b, FILE *out)
     }
 }
 
-tc_status tc_diff_receipts(const char *old_path, const char *new_path, FILE *out, bool *worse, tc_err *err)
+tc_status tc_diff_receipts(const char *old_path, const char *new_path, bool force, FILE *out, bool *worse,
+                           tc_err *err)
 {
     cJSON *a, *b;
     *worse = false;
@@ -169,6 +171,8 @@ tc_status tc_diff_receipts(const char *old_path, const char *new_path, FILE *out
     if (!ka || !kb || strcmp(ka, kb)) {
         s = tc_fail(err, TC_E_USAGE, "diff: %s is a %s receipt, %s a %s receipt", old_path, ka ? ka : "?", new_path,
                     kb ? kb : "?");
+    } else if (tc_gate_handles(ka)) {
+        s = tc_gate(a, b, force, out, worse, err);
     } else {
         int changes = diff_model(a, b, out);
         changes += diff_taps(a, b, out, worse);

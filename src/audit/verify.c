@@ -15,6 +15,7 @@
 #include "base/fileio.h"
 #include "base/num.h"
 #include "base/sha256.h"
+#include "check/against.h"
 #include "check/bench.h"
 #include "audit/coverage.h"
 #include "audit/verify.h"
@@ -1076,6 +1077,62 @@ static void check_kernels(problems *p, const cJSON *r)
 
 /* ---- bench receipts: the derived figures follow from the measured ones ---- */
 
+/* bench.against: each side's median, min and max over the rounds it
+ * lists, the ratios round by round, and tritcheck's last round the bench
+ * section's own figures. */
+static void check_against(problems *p, const cJSON *r)
+{
+    const cJSON *a = tc_audit_at(r, "bench.against");
+    if (!a) return;
+    const double rounds = tc_audit_num(tc_audit_at(a, "rounds"));
+    if (!(rounds >= 1 && rounds <= TC_AGAINST_MAX_ROUNDS && rounds == floor(rounds))) {
+        problem(p, "consistency: bench.against.rounds: expected 1 to %d", TC_AGAINST_MAX_ROUNDS);
+        return;
+    }
+    const uint32_t n = (uint32_t)rounds;
+    static const char *const side[] = { "prefill_tok_s", "decode_tok_s", "peer_prefill_tok_s", "peer_decode_tok_s" };
+    double v[4][TC_AGAINST_MAX_ROUNDS];
+    for (int i = 0; i < 4; i++) {
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(a, side[i]);
+        const cJSON *list = cJSON_GetObjectItemCaseSensitive(o, "rounds");
+        if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) != (int)n) {
+            problem(p, "consistency: bench.against.%s.rounds: expected %u numbers", side[i], n);
+            return;
+        }
+        for (uint32_t k = 0; k < n; k++) {
+            v[i][k] = tc_audit_num(cJSON_GetArrayItem(list, (int)k));
+            if (!(v[i][k] > 0) || !isfinite(v[i][k])) {
+                problem(p, "consistency: bench.against.%s.rounds[%u]: expected a positive number", side[i], k);
+                return;
+            }
+        }
+        double w[TC_AGAINST_MAX_ROUNDS];
+        memcpy(w, v[i], n * sizeof *w);
+        const tc_stat s = tc_stat_of(w, n);
+        const double got[3] = { tc_audit_num(tc_audit_at(o, "median")), tc_audit_num(tc_audit_at(o, "min")),
+                                tc_audit_num(tc_audit_at(o, "max")) },
+                     want[3] = { s.median, s.min, s.max };
+        for (int j = 0; j < 3; j++)
+            if (!(fabs(got[j] - want[j]) <= 1e-9 * fabs(want[j])))
+                problem(p, "consistency: bench.against.%s: median, min, max %.17g, %.17g, %.17g; its rounds give "
+                        "%.17g, %.17g, %.17g", side[i], got[0], got[1], got[2], want[0], want[1], want[2]);
+    }
+    static const char *const ratio[] = { "prefill_ratio", "decode_ratio" };
+    for (int i = 0; i < 2; i++) {
+        const tc_stat s = tc_against_ratio(v[i], v[i + 2], n);
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(a, ratio[i]);
+        if (!(fabs(tc_audit_num(tc_audit_at(o, "median")) - s.median) <= 1e-9 * s.median) ||
+            !(fabs(tc_audit_num(tc_audit_at(o, "min")) - s.min) <= 1e-9 * s.min) ||
+            !(fabs(tc_audit_num(tc_audit_at(o, "max")) - s.max) <= 1e-9 * s.max))
+            problem(p, "consistency: bench.against.%s is not the rounds' tritcheck / peer (median %.17g)", ratio[i],
+                    s.median);
+    }
+    static const char *const own[] = { "bench.prefill_tok_s.median", "bench.decode_tok_s.median" };
+    for (int i = 0; i < 2; i++)
+        if (tc_audit_num(tc_audit_at(r, own[i])) != v[i][n - 1])
+            problem(p, "consistency: %s is not the last round's (%.17g)", own[i], v[i][n - 1]);
+}
+
 static void check_bench(problems *p, const cJSON *r)
 {
     static const char *const f[] = { "bench.engine", "bench.prefill_tok_s.median", "bench.decode_tok_s.median",
@@ -1135,6 +1192,7 @@ static void check_bench(problems *p, const cJSON *r)
         double hi = tc_audit_num(cJSON_GetObjectItemCaseSensitive(o, "max"));
         if (!(lo <= md && md <= hi)) problem(p, "consistency: %s: expected min <= median <= max", spreads[i]);
     }
+    check_against(p, r);
 }
 
 /* ---- one row per receipt kind ---- */

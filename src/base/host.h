@@ -16,6 +16,7 @@ typedef enum tc_cpu_feature {
     TC_CPU_AVX512BW,
     TC_CPU_AVX512VL,
     TC_CPU_AVX512VNNI,
+    TC_CPU_AMX_INT8,   /* AMX tiles and int8 products, enabled for this process */
     TC_CPU_N_FEATURES
 } tc_cpu_feature;
 

@@ -43,6 +43,7 @@ enum { TC_BENCH_MAX_KERNELS = 32, TC_BENCH_MAX_REPEAT = 1000 };
 
 typedef struct tc_bench_result {
     char engine[256];           /* resolved engine name ("fast:avx2", "plugin:PATH") */
+    char weight_layout[32];     /* the kernels' weight layout ("i2s-x16"), or "": as stored */
     int n_threads;
     uint32_t prompt_len, n_gen, repeat;
     tc_bench_stat prefill_tps;  /* prefill tokens per second */
@@ -99,8 +100,14 @@ tc_status tc_bench_run(const tc_model *m, const tc_bench_opts *o, tc_bench_resul
 void tc_bench_print(const tc_bench_result *r, FILE *out);
 cJSON *tc_bench_json(const tc_bench_result *r);
 
+/* {"median", "min", "max"} of a statistic (NULL when out of memory). */
+cJSON *tc_bench_stat_json(const tc_bench_stat *s);
+
 /* A sealed receipt (SPEC 6) of kind "bench": the model section (hashing
- * the file at path) and the result as "bench".  TC_OK, TC_E_IO, TC_E_NOMEM. */
-tc_status tc_bench_receipt(const tc_model *m, const char *path, const tc_bench_result *r, cJSON **out, tc_err *err);
+ * the file at path) and the result as "bench", with `against` (a peer's
+ * figures, check/against.h; taken over, may be NULL) inside it.  TC_OK,
+ * TC_E_IO, TC_E_NOMEM. */
+tc_status tc_bench_receipt(const tc_model *m, const char *path, const tc_bench_result *r, cJSON *against, cJSON **out,
+                           tc_err *err);
 
 #endif

@@ -213,19 +213,27 @@ double tc_probe_ghz(void)
     return c.ghz;
 }
 
-/* AVX-512 VNNI: two 512-bit vpdpbusd per cycle (64 MACs each);
+/* AMX: one 16x16x64 TDPBSUD per 16 cycles (1024 MACs per cycle);
+ * AVX-512 VNNI: two 512-bit vpdpbusd per cycle (64 MACs each);
  * AVX2: two 256-bit vpmaddubsw per cycle (32 MACs each). */
-int tc_probe_int8_macs(const char **isa)
+int tc_probe_int8_macs(const char *isa, const char **unit)
 {
-    if (tc_cpu_has(TC_CPU_AVX512VNNI)) {
-        *isa = "avx512vnni";
+    /* the units each ISA's kernels may use, best first */
+    const int any = !isa, avx512 = any || !strcmp(isa, "avx512") || !strcmp(isa, "amx"),
+              avx2 = avx512 || !strcmp(isa, "avx2");
+    if ((any || !strcmp(isa, "amx")) && tc_cpu_has(TC_CPU_AMX_INT8)) {
+        *unit = "amx-int8";
+        return 1024;
+    }
+    if (avx512 && tc_cpu_has(TC_CPU_AVX512VNNI)) {
+        *unit = "avx512vnni";
         return 128;
     }
-    if (tc_cpu_has(TC_CPU_AVX2)) {
-        *isa = "avx2";
+    if (avx2 && tc_cpu_has(TC_CPU_AVX2)) {
+        *unit = "avx2";
         return 64;
     }
-    *isa = "scalar";
+    *unit = "scalar";
     return 1;
 }
 

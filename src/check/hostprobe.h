@@ -36,9 +36,11 @@ void tc_probe_clock(tc_clock *c);
 /* tc_probe_clock's ghz. */
 double tc_probe_ghz(void);
 
-/* int8 multiply-accumulates per cycle per core of the best integer SIMD
- * unit here (128 AVX-512 VNNI, 64 AVX2, 1 scalar); *isa names the unit. */
-int tc_probe_int8_macs(const char **isa);
+/* int8 multiply-accumulates per cycle per core of the best integer unit
+ * here that kernels of isa may use ("scalar", "avx2", "avx512", "amx";
+ * NULL: any), as the vendor rates it (1024 AMX tiles, 128 AVX-512 VNNI,
+ * 64 AVX2, 1 scalar); *unit names the unit ("amx-int8", "avx512vnni"). */
+int tc_probe_int8_macs(const char *isa, const char **unit);
 
 /* The last-level cache's size in bytes (sysconf: L3, else L2); 0 when
  * unknown. */

@@ -59,10 +59,8 @@ static tc_status measure_ceilings(tc_ks_ceilings *cl, const char *isa, tc_err *e
     tc_status st = tc_probe_bandwidth((size_t)256 << 20, 1, &cl->bw_gbps, NULL, err);
     if (st) return st;
     cl->ghz = tc_probe_ghz();
-    cl->int8_macs = tc_probe_int8_macs(&cl->peak_isa);
-    /* the scalar kernels get the scalar unit's ceilings: 1 MAC per cycle */
-    if (isa && !strcmp(isa, "scalar")) cl->int8_macs = 1, cl->peak_isa = "scalar";
-    if (isa && !strcmp(isa, "avx2") && cl->int8_macs > 64) cl->int8_macs = 64, cl->peak_isa = "avx2";
+    /* each table gets its own unit's ceilings (scalar: 1 MAC per cycle) */
+    cl->int8_macs = tc_probe_int8_macs(isa, &cl->peak_isa);
     cl->int8_gmacs = cl->ghz * cl->int8_macs;
     /* fp32 FMA lanes x 2 units: 16 per 256-bit unit pair, 32 for AVX-512 */
     int fp32 = cl->int8_macs >= 128 ? 32 : cl->int8_macs >= 64 ? 16 : 1;
@@ -295,6 +293,7 @@ tc_status tc_kernels_run(const tc_kernels_opts *o, FILE *out, cJSON **receipt, b
         snprintf(name, sizeof name, "fast:%s", kt->isa);
         cJSON_AddStringToObject(engine, "id", name);
         cJSON_AddStringToObject(engine, "isa", kt->isa);
+        if (kt->layout) cJSON_AddStringToObject(engine, "weight_layout", kt->layout);
     } else if (!(st = tc_sha256_file(tc_plugin_path(p), sha, err))) {
         cJSON_AddStringToObject(engine, "id", kt->isa);
         cJSON_AddStringToObject(engine, "plugin", tc_plugin_path(p));

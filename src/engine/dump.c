@@ -23,6 +23,14 @@ struct tc_dump {
     size_t n_tokens, cap_tokens;
     char engine[32];      /* "ref", or "" */
     char precision[16];   /* "i2s", or "" */
+    /* what another program's recording says about itself (dump.h) */
+    uint32_t n_prompt;    /* first batch, 0 when unknown */
+    char *model_file;     /* or NULL */
+    char model_sha[65];   /* hex, or "" */
+    cJSON *identity;      /* object, or NULL */
+    cJSON *unmapped;      /* [{"name", "op", "shape"}], or NULL */
+    cJSON *missing;       /* [{"tap", "reason"}], or NULL */
+    cJSON *notes;         /* [strings], or NULL */
 };
 
 tc_dump *tc_dump_new(void)
@@ -41,6 +49,11 @@ void tc_dump_free(tc_dump *d)
     }
     free(d->taps);
     free(d->tokens);
+    free(d->model_file);
+    cJSON_Delete(d->identity);
+    cJSON_Delete(d->unmapped);
+    cJSON_Delete(d->missing);
+    cJSON_Delete(d->notes);
     free(d);
 }
 
@@ -135,6 +148,105 @@ tc_status tc_dump_set_engine(tc_dump *d, const char *engine, const char *precisi
     snprintf(d->precision, sizeof d->precision, "%s", precision);
     return TC_OK;
 }
+
+/* ---- what another program's recording says about itself ---- */
+
+void tc_dump_set_prompt_tokens(tc_dump *d, uint32_t n) { d->n_prompt = n; }
+uint32_t tc_dump_prompt_tokens(const tc_dump *d) { return d->n_prompt; }
+
+tc_status tc_dump_set_model(tc_dump *d, const char *file, const char *sha256, tc_err *err)
+{
+    char *f = strdup(file);
+    if (!f) return tc_fail(err, TC_E_NOMEM, "dump: out of memory");
+    free(d->model_file);
+    d->model_file = f;
+    snprintf(d->model_sha, sizeof d->model_sha, "%s", sha256);
+    return TC_OK;
+}
+
+const char *tc_dump_model_sha256(const tc_dump *d) { return d->model_sha; }
+
+void tc_dump_set_identity(tc_dump *d, cJSON *identity)
+{
+    cJSON_Delete(d->identity);
+    d->identity = identity;
+}
+
+const cJSON *tc_dump_identity(const tc_dump *d) { return d->identity; }
+
+/* The entry of *list whose `key` is value, or NULL. */
+static const cJSON *list_find(const cJSON *list, const char *key, const char *value)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, list) {
+        const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, key));
+        if (v && !strcmp(v, value)) return it;
+    }
+    return NULL;
+}
+
+/* Append item to *list (created on first use); item NULL: out of memory. */
+static tc_status list_add(cJSON **list, cJSON *item, tc_err *err)
+{
+    if (!*list && !(*list = cJSON_CreateArray())) {
+        cJSON_Delete(item);
+        return tc_fail(err, TC_E_NOMEM, "dump: out of memory");
+    }
+    if (!item || !cJSON_AddItemToArray(*list, item)) {
+        cJSON_Delete(item);
+        return tc_fail(err, TC_E_NOMEM, "dump: out of memory");
+    }
+    return TC_OK;
+}
+
+tc_status tc_dump_add_unmapped(tc_dump *d, const char *name, const char *op, const int64_t *ne, int n_dims,
+                               tc_err *err)
+{
+    if (list_find(d->unmapped, "name", name)) return TC_OK;
+    cJSON *o = cJSON_CreateObject();
+    if (o) {
+        cJSON_AddStringToObject(o, "name", name);
+        cJSON_AddStringToObject(o, "op", op);
+        cJSON *shape = cJSON_AddArrayToObject(o, "shape");
+        for (int i = 0; i < n_dims && shape; i++) cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)ne[i]));
+    }
+    return list_add(&d->unmapped, o, err);
+}
+
+size_t tc_dump_n_unmapped(const tc_dump *d) { return (size_t)cJSON_GetArraySize(d->unmapped); }
+
+const char *tc_dump_unmapped(const tc_dump *d, size_t i)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(d->unmapped, (int)i), "name"));
+}
+
+tc_status tc_dump_add_missing(tc_dump *d, const char *tap, const char *reason, tc_err *err)
+{
+    if (list_find(d->missing, "tap", tap)) return TC_OK;
+    cJSON *o = cJSON_CreateObject();
+    if (o) {
+        cJSON_AddStringToObject(o, "tap", tap);
+        cJSON_AddStringToObject(o, "reason", reason);
+    }
+    return list_add(&d->missing, o, err);
+}
+
+size_t tc_dump_n_missing(const tc_dump *d) { return (size_t)cJSON_GetArraySize(d->missing); }
+
+const char *tc_dump_missing(const tc_dump *d, size_t i, const char **reason)
+{
+    const cJSON *o = cJSON_GetArrayItem(d->missing, (int)i);
+    if (reason) *reason = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "reason"));
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "tap"));
+}
+
+tc_status tc_dump_add_note(tc_dump *d, const char *note, tc_err *err)
+{
+    return list_add(&d->notes, cJSON_CreateString(note), err);
+}
+
+size_t tc_dump_n_notes(const tc_dump *d) { return (size_t)cJSON_GetArraySize(d->notes); }
+const char *tc_dump_note(const tc_dump *d, size_t i) { return cJSON_GetStringValue(cJSON_GetArrayItem(d->notes, (int)i)); }
 
 /* ---- writing ---- */
 
@@ -257,6 +369,20 @@ tc_status tc_dump_write(const tc_dump *d, const char *dir, tc_err *err)
     if (d->precision[0]) cJSON_AddStringToObject(root, "precision", d->precision);
     cJSON *tokens = cJSON_AddArrayToObject(root, "tokens");
     for (size_t i = 0; i < d->n_tokens; i++) cJSON_AddItemToArray(tokens, cJSON_CreateNumber(d->tokens[i]));
+    if (d->n_prompt) cJSON_AddNumberToObject(root, "prompt_tokens", d->n_prompt);
+    if (d->model_sha[0]) {
+        cJSON *model = cJSON_AddObjectToObject(root, "model");
+        if (d->model_file) cJSON_AddStringToObject(model, "file", d->model_file);
+        cJSON_AddStringToObject(model, "sha256", d->model_sha);
+    }
+    if (d->identity) cJSON_AddItemToObject(root, "engine_identity", cJSON_Duplicate(d->identity, true));
+    /* a recorder (identity set) says "none" explicitly with an empty list */
+    cJSON *lists[3] = { d->unmapped, d->missing, d->notes };
+    const char *keys[3] = { "unmapped", "missing", "notes" };
+    for (int i = 0; i < 3; i++) {
+        if (lists[i]) cJSON_AddItemToObject(root, keys[i], cJSON_Duplicate(lists[i], true));
+        else if (d->identity && i < 2) cJSON_AddArrayToObject(root, keys[i]);
+    }
     cJSON *taps = cJSON_AddArrayToObject(root, "taps");
     for (size_t i = 0; i < d->n_taps && s == TC_OK; i++) s = write_tap(dir, &d->taps[i], taps, &w, err);
     if (s == TC_OK) {
@@ -372,6 +498,53 @@ static tc_status load_tap(tc_dump *d, const char *dir, const cJSON *o, tc_err *e
     return TC_OK;
 }
 
+/* A list key of index.json: absent, or an array of objects each with a
+ * string `key` (or of strings, key NULL); kept as it is. */
+static tc_status load_list(const cJSON *root, const char *name, const char *key, cJSON **out, const char *path,
+                           tc_err *err)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, name), *it;
+    if (!a) return TC_OK;
+    if (!cJSON_IsArray(a)) return tc_fail(err, TC_E_FORMAT, "%s: %s: expected an array", path, name);
+    cJSON_ArrayForEach(it, a) {
+        const bool ok = key ? cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, key)) : cJSON_IsString(it);
+        if (!ok)
+            return tc_fail(err, TC_E_FORMAT, "%s: %s: expected %s%s%s", path, name, key ? "objects with a string \"" : "strings",
+                           key ? key : "", key ? "\"" : "");
+    }
+    return (*out = cJSON_Duplicate(a, true)) ? TC_OK : tc_fail(err, TC_E_NOMEM, "dump: out of memory");
+}
+
+/* The optional keys another program's recording adds (dump.h). */
+static tc_status load_self(tc_dump *d, const cJSON *root, const char *path, tc_err *err)
+{
+    const cJSON *np = cJSON_GetObjectItemCaseSensitive(root, "prompt_tokens");
+    if (np) {
+        double v = cJSON_GetNumberValue(np);
+        if (!(v >= 1 && v <= (double)d->n_tokens) || v != (uint32_t)v)
+            return tc_fail(err, TC_E_FORMAT, "%s: prompt_tokens: expected 1..%zu", path, d->n_tokens);
+        d->n_prompt = (uint32_t)v;
+    }
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    if (model) {
+        const char *sha = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(model, "sha256"));
+        const char *file = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(model, "file"));
+        if (!sha || strlen(sha) != 64 || strspn(sha, "0123456789abcdef") != 64)
+            return tc_fail(err, TC_E_FORMAT, "%s: model.sha256: expected 64 lower-case hex digits", path);
+        tc_status s = tc_dump_set_model(d, file ? file : "", sha, err);
+        if (s) return s;
+    }
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "engine_identity");
+    if (id) {
+        if (!cJSON_IsObject(id)) return tc_fail(err, TC_E_FORMAT, "%s: engine_identity: expected an object", path);
+        if (!(d->identity = cJSON_Duplicate(id, true))) return tc_fail(err, TC_E_NOMEM, "dump: out of memory");
+    }
+    tc_status s = load_list(root, "unmapped", "name", &d->unmapped, path, err);
+    if (!s) s = load_list(root, "missing", "tap", &d->missing, path, err);
+    if (!s) s = load_list(root, "notes", NULL, &d->notes, path, err);
+    return s;
+}
+
 tc_status tc_dump_load(const char *dir, tc_dump **out, tc_err *err)
 {
     *out = NULL;
@@ -403,6 +576,7 @@ tc_status tc_dump_load(const char *dir, tc_dump **out, tc_err *err)
         const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "engine"));
         const char *p = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "precision"));
         tc_dump_set_engine(d, e ? e : "", p ? p : "", err);
+        s = load_self(d, root, path, err);
     }
     cJSON_Delete(root);
     if (s) {

@@ -18,13 +18,14 @@ void tc_engine_opts_default(tc_engine_opts *o)
 
 const char *tc_precision_name(tc_precision p)
 {
-    return p == TC_PRECISION_FP32 ? "fp32" : "i2s";
+    return p == TC_PRECISION_FP32 ? "fp32" : p == TC_PRECISION_Q8K ? "q8k" : "i2s";
 }
 
 tc_status tc_precision_from_name(const char *name, tc_precision *out)
 {
     if (!strcmp(name, "i2s") || !strcmp(name, "i2_s")) *out = TC_PRECISION_I2S;
     else if (!strcmp(name, "fp32") || !strcmp(name, "f32")) *out = TC_PRECISION_FP32;
+    else if (!strcmp(name, "q8k") || !strcmp(name, "q8_k")) *out = TC_PRECISION_Q8K;
     else return TC_E_USAGE;
     return TC_OK;
 }
@@ -71,7 +72,7 @@ tc_status tc_engine_init(tc_engine *e, const tc_engine_vtable *vt, const tc_mode
     e->opts = *o;
     if (o->n_threads < 1 || o->n_threads > 1024)
         return tc_fail(err, TC_E_USAGE, "engine %s: %d threads: expected 1..1024", vt->name, o->n_threads);
-    if (o->precision != TC_PRECISION_I2S && o->precision != TC_PRECISION_FP32)
+    if (o->precision != TC_PRECISION_I2S && o->precision != TC_PRECISION_FP32 && o->precision != TC_PRECISION_Q8K)
         return tc_fail(err, TC_E_USAGE, "engine %s: unknown precision %d", vt->name, (int)o->precision);
     if (o->inject && (st_inject = check_inject(vt->name, o->inject, &m->hp, o->precision, err))) return st_inject;
     if (e->opts.n_ctx == 0) e->opts.n_ctx = m->hp.n_ctx;
@@ -121,6 +122,8 @@ void tc_engine_free(tc_engine *e)
 }
 
 const char *tc_engine_name(const tc_engine *e) { return e->vt->name; }
+
+const char *tc_engine_weight_layout(const tc_engine *e) { return e->vt->weight_layout; }
 const tc_engine_opts *tc_engine_options(const tc_engine *e) { return &e->opts; }
 const tc_model *tc_engine_model(const tc_engine *e) { return e->model; }
 uint32_t tc_engine_n_past(const tc_engine *e) { return e->n_past; }
@@ -242,6 +245,8 @@ cJSON *tc_engine_describe(const tc_engine *e)
     if (rec) {
         cJSON_AddStringToObject(o, "id", "dump");
         cJSON_AddStringToObject(o, "recording", rec->dir);
+        if (rec->recorded_by) cJSON_AddItemToObject(o, "recorded_by", cJSON_Duplicate(rec->recorded_by, true));
+        if (rec->model_sha256 && rec->model_sha256[0]) cJSON_AddStringToObject(o, "model_sha256", rec->model_sha256);
         return o;
     }
     const tc_engine_opts *eo = &e->opts;
@@ -250,6 +255,7 @@ cJSON *tc_engine_describe(const tc_engine *e)
     cJSON_AddNumberToObject(o, "threads", eo->n_threads);
     cJSON_AddNumberToObject(o, "context", eo->n_ctx);
     if (eo->inject) cJSON_AddStringToObject(o, "inject", eo->inject);
+    if (e->vt->weight_layout) cJSON_AddStringToObject(o, "weight_layout", e->vt->weight_layout);
     cJSON *k = cJSON_AddObjectToObject(o, "kernels");
     for (size_t i = 0; i < e->n_kernels; i++)
         if (e->kernels[i].calls) cJSON_AddNumberToObject(k, e->kernels[i].name, (double)e->kernels[i].calls);

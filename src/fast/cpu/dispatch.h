@@ -10,17 +10,18 @@
 
 #include "engine/ktable.h"
 
-/* The tables (NULL-free).  The AVX2 and AVX-512 tables exist in every
- * build; calling them on a CPU without the ISA is undefined: check with
- * tc_fast_isa_supported first. */
+/* The tables (NULL-free).  The AVX2, AVX-512 and AMX tables exist in
+ * every x86 build; calling them on a CPU without the ISA is undefined:
+ * check with tc_fast_isa_supported first. */
 extern const tc_fast_kernels tc_fast_kernels_scalar;
 extern const tc_fast_kernels tc_fast_kernels_avx2;
 extern const tc_fast_kernels tc_fast_kernels_avx512;
+extern const tc_fast_kernels tc_fast_kernels_amx;
 
 /* ---- dispatch (dispatch.c) ---- */
 
-/* Whether this CPU runs isa ("scalar", "avx2", "avx512"); false for an
- * unknown name. */
+/* Whether this CPU runs isa ("scalar", "avx2", "avx512", "amx"); false
+ * for an unknown name.  "amx" also asks the OS for the tile state. */
 int tc_fast_isa_supported(const char *isa);
 
 /* The table for isa, or for the best ISA this CPU has when isa is NULL,
