@@ -11,6 +11,7 @@
 
 #include "check/accuracy.h"
 #include "check/compare.h"
+#include "engine/registry.h"
 #include "receipt/receipt.h"
 #include "base/fileio.h"
 #include "base/num.h"
@@ -652,15 +653,6 @@ static tc_status input_of(const cJSON *r, uint32_t n_random, tc_input *in, int32
     return TC_OK;
 }
 
-/* Engines verify opens on a receipt's word alone: the built-in ones. */
-static bool builtin_engine(const char *id)
-{
-    static const char *const ok[] = { "ref", "fast", "fast:scalar", "fast:avx2", "fast:avx512", "cuda" };
-    for (size_t i = 0; id && i < sizeof ok / sizeof ok[0]; i++)
-        if (!strcmp(id, ok[i])) return true;
-    return false;
-}
-
 /* The engine a rerun runs for the side `side` ("engines.ref") of the
  * receipt: the user's (flag), else the receipt's when it is built in.
  * NULL when neither: the side is not rerun, and the reason is printed. */
@@ -670,7 +662,7 @@ static const char *rerun_engine(problems *p, const char *user, const cJSON *r, c
     const cJSON *e = tc_audit_at(r, side);
     const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "id"));
     const char *rec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "recording"));
-    if (!rec && builtin_engine(id)) return id;
+    if (!rec && tc_engine_is_builtin(id)) return id;   /* engines verify opens on a receipt's word alone */
     char what[200];
     snprintf(what, sizeof what, "%s %.120s", rec ? "the recording" : "the engine", rec ? rec : id ? id : "?");
     for (char *c = what; *c; c++)
