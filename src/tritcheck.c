@@ -147,6 +147,21 @@ static tc_status write_receipt(cJSON *receipt, const char *path, const char *key
     return s;
 }
 
+/* The file a plug-in engine name ("plugin:PATH") loads, or NULL. */
+static const char *plugin_file(const char *engine)
+{
+    return engine && !strncmp(engine, "plugin:", 7) ? engine + 7 : NULL;
+}
+
+/* TC_OK unless out (may be NULL) is one of the inputs: every command that
+ * writes refuses to overwrite what it reads (base/fileio.h). */
+static tc_status check_output(const char *out, const char *in0, const char *in1, const char *in2, const char *in3,
+                              tc_err *err)
+{
+    const char *inputs[] = { in0, in1, in2, in3 };
+    return tc_check_output(out, inputs, 4, err);
+}
+
 /* Progress on stderr, only when it is a terminal. */
 static void progress_bar(void *user, uint32_t done, uint32_t total)
 {
@@ -228,6 +243,8 @@ static int cmd_quantize(int argc, char **argv)
     }
     if (argc - optind != 2) return usage_error("quantize", "%s", "expected IN and OUT");
     tc_err err = { 0 };
+    tc_status s = check_output(argv[optind + 1], argv[optind], NULL, NULL, NULL, &err);
+    if (s) return report(s, &err);
     return report(tc_quantize_file_to(argv[optind], argv[optind + 1], type, quiet ? NULL : stdout, &err), &err);
 }
 
@@ -313,8 +330,8 @@ static tc_status print_bench(const tc_model *m, const char *path, const tc_bench
     cJSON *receipt = NULL, *against = ar ? tc_against_json(ar) : NULL;
     if (ar && !against) return tc_fail(err, TC_E_NOMEM, "out of memory");
     tc_status s = tc_bench_receipt(m, path, r, against, &receipt, err);
-    char *txt = receipt ? cJSON_Print(receipt) : NULL;
-    if (txt) printf("%s\n", txt);
+    char *txt = receipt ? tc_receipt_text(receipt) : NULL;
+    if (txt) fputs(txt, stdout);
     else if (s == TC_OK) s = tc_fail(err, TC_E_NOMEM, "out of memory");
     free(txt);
     cJSON_Delete(receipt);
@@ -422,9 +439,11 @@ static int cmd_compare(int argc, char **argv)
     tc_err err = { 0 };
     cJSON *receipt = NULL;
     bool pass;
+    tc_status s = check_output(out, job.model_path, key, plugin_file(job.ref), plugin_file(job.cand), &err);
+    if (s) return report(s, &err);
     set.job = job;
-    tc_status s = set.prompts_path ? tc_compare_set_run(&set, stdout, out ? &receipt : NULL, &pass, &err)
-                                   : tc_compare_job_run(&job, stdout, out ? &receipt : NULL, &pass, &err);
+    s = set.prompts_path ? tc_compare_set_run(&set, stdout, out ? &receipt : NULL, &pass, &err)
+                         : tc_compare_job_run(&job, stdout, out ? &receipt : NULL, &pass, &err);
     if (!s && out) s = write_receipt(receipt, out, key, true, &err);
     cJSON_Delete(receipt);
     if (s) return report(s, &err);
@@ -461,7 +480,9 @@ static int cmd_kernels(int argc, char **argv)
     tc_err err = { 0 };
     cJSON *receipt = NULL;
     bool all;
-    tc_status s = tc_kernels_run(&o, stdout, receipt_path ? &receipt : NULL, &all, &err);
+    tc_status s = check_output(receipt_path, key, plugin_file(o.engine), o.engine, NULL, &err);
+    if (s) return report(s, &err);
+    s = tc_kernels_run(&o, stdout, receipt_path ? &receipt : NULL, &all, &err);
     if (s == TC_OK && receipt_path) s = write_receipt(receipt, receipt_path, key, false, &err);
     cJSON_Delete(receipt);
     if (s) return report(s, &err);
@@ -519,7 +540,10 @@ static int cmd_accuracy(int argc, char **argv)
     }
     tc_err err = { 0 };
     cJSON *receipt = NULL;
-    tc_status s = tc_accuracy_run(&o, stdout, &receipt, &err);
+    tc_status s = check_output(out, o.model_path, o.baseline_path, o.corpus, key, &err);
+    if (!s) s = check_output(out, plugin_file(o.engine), NULL, NULL, NULL, &err);
+    if (s) return report(s, &err);
+    s = tc_accuracy_run(&o, stdout, &receipt, &err);
     if (!s && out) s = write_receipt(receipt, out, key, true, &err);
     cJSON_Delete(receipt);
     return report(s, &err);
@@ -591,34 +615,60 @@ static int cmd_vectors(int argc, char **argv)
     return all ? 0 : 1;
 }
 
+/* verify's verdict lines: what was checked, and what was not. */
+static int print_verdict(const tc_verify_opts *o, const tc_verify_result *r)
+{
+    if (!r->valid) {
+        printf("INVALID\n");
+        return 1;
+    }
+    const tc_seal_info *si = &r->seal;
+    if (si->authenticated)
+        printf("VALID: schema, digest, signature (Ed25519 by the --pubkey key, sha256:%s), consistency\n", si->signer);
+    else
+        printf("VALID: schema, digest, consistency%s\n", si->has_signature ? "" : " (unsigned)");
+    if (si->has_signature && !si->authenticated)
+        printf("NOT AUTHENTICATED: signed by the key with fingerprint sha256:%s, which no --pubkey vouches for "
+               "(anyone can make a key and sign)\n", si->signer);
+    if (r->model_checked) printf("VALID: model file %s (size, SHA-256, architecture, hyper-parameters, tensor types)\n", o->model);
+    if (r->rerun)
+        printf("VALID: every figure reproduced%s\n", r->n_unchecked ? " (the fields listed as unchecked are not)" : "");
+    if (!r->complete) {
+        printf("INCOMPLETE: not rerun (see above)\n");
+        return 1;
+    }
+    return 0;
+}
+
 static int cmd_verify(int argc, char **argv)
 {
     tc_verify_opts o = { 0 };
     int c, rc;
     while ((c = next_opt("verify", argc, argv, "h", verify_options, &rc)) != -1) {
-        if (!c) return rc;
-        if (c == 'm') o.model = optarg;
-        else if (c == 'k') o.pubkey = optarg;
-        else if (c == 'b') o.baseline = optarg;
-        else if (c == 'r') o.rerun = true;
-        else if (c == 's') {
-            uint32_t v;
+        uint32_t v;
+        switch (c) {
+        case 0: return rc;
+        case 'm': o.model = optarg; break;
+        case 'k': o.pubkey = optarg; break;
+        case 'b': o.baseline = optarg; break;
+        case 'r': o.rerun = true; break;
+        case 'R': o.ref = optarg; break;
+        case 'C': o.cand = optarg; break;
+        case 'e': o.engine = optarg; break;
+        case 's':
             if (!parse_u32(optarg, 0, TC_SHARD_MAX - 1, &v)) return usage_error("verify", "invalid value '%s'", optarg);
             o.one_shard = true;
             o.shard = (int)v;
+            break;
         }
     }
     if (o.one_shard && !o.rerun) return usage_error("verify", "%s", "--shard I goes with --rerun");
     if (argc - optind != 1) return usage_error("verify", "%s", "expected one RECEIPT");
     tc_err err = { 0 };
-    bool valid;
-    tc_status s = tc_verify(argv[optind], &o, stdout, &valid, &err);
+    tc_verify_result res;
+    tc_status s = tc_verify_receipt(argv[optind], &o, stdout, &res, &err);
     if (s) return report(s, &err);
-    printf("%s\n", valid ? "VALID: schema, digest, signature, consistency"
-                           : "INVALID");
-    if (valid && o.model) printf("VALID: model hash\n");
-    if (valid && o.rerun) printf("VALID: every figure reproduced\n");
-    return valid ? 0 : 1;
+    return print_verdict(&o, &res);
 }
 
 static int cmd_merge(int argc, char **argv)
@@ -664,15 +714,16 @@ static int cmd_diff(int argc, char **argv)
 
 static int cmd_report(int argc, char **argv)
 {
-    const char *out = NULL;
+    const char *out = NULL, *pubkey = NULL;
     int c, rc;
     while ((c = next_opt("report", argc, argv, "o:h", report_options, &rc)) != -1) {
         if (!c) return rc;
-        out = optarg;   /* 'o' */
+        if (c == 'o') out = optarg;
+        else pubkey = optarg;   /* 'k' */
     }
     if (argc - optind != 1 || !out) return usage_error("report", "%s", "expected RECEIPT -o FILE.html");
     tc_err err = { 0 };
-    return report(tc_report_html(argv[optind], out, &err), &err);
+    return report(tc_report_html(argv[optind], out, pubkey, &err), &err);
 }
 
 /* Open a model or vocabulary-only GGUF and build its tokenizer. */

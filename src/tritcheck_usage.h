@@ -96,7 +96,9 @@ static const struct option vectors_options[] = {
 static const struct option verify_options[] = {
     { "model", required_argument, 0, 'm' }, { "pubkey", required_argument, 0, 'k' },
     { "baseline", required_argument, 0, 'b' }, { "rerun", no_argument, 0, 'r' },
-    { "shard", required_argument, 0, 's' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    { "shard", required_argument, 0, 's' }, { "ref", required_argument, 0, 'R' },
+    { "cand", required_argument, 0, 'C' }, { "engine", required_argument, 0, 'e' },
+    { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
 static const struct option merge_options[] = {
@@ -105,7 +107,8 @@ static const struct option merge_options[] = {
 };
 
 static const struct option report_options[] = {
-    { "output", required_argument, 0, 'o' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    { "output", required_argument, 0, 'o' }, { "pubkey", required_argument, 0, 'k' },
+    { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
 };
 
 static const struct option tokenize_options[] = {
@@ -277,14 +280,20 @@ static const usage usages[] = {
       "  Exit status 0, or 2 when the receipts are not the shards of one job (one line\n"
       "  says why) or one is damaged.\n" },
     { "verify", "check a receipt: schema, digest, signature, consistency, rerun",
-      "usage: tritcheck verify RECEIPT [--model FILE] [--baseline FILE] [--pubkey KEY.pub] [--rerun [--shard I]]\n"
+      "usage: tritcheck verify RECEIPT [--model FILE] [--baseline FILE] [--pubkey KEY.pub]\n"
+      "                        [--rerun [--shard I] [--ref ENGINE] [--cand ENGINE] [--engine ENGINE]]\n"
       "  Checks the schema, the digest and signature, that every verdict follows from\n"
-      "  the figures and criteria, and with --model the model's SHA-256.  --rerun (with\n"
-      "  --model) runs the comparison again and lists every figure that differs.\n"
+      "  the figures and criteria, and with --model the model section against the file.\n"
+      "  Without --pubkey a signature is reported with its key's fingerprint as not\n"
+      "  authenticated.  --rerun (with --model) runs the receipt again and lists every\n"
+      "  field that differs, and those no rerun can reproduce.  It runs only the engines\n"
+      "  named here (--ref/--cand for compare, --engine for accuracy) or built-in ones\n"
+      "  (ref, fast, fast:ISA, cuda) the receipt names: never a plug-in or recording\n"
+      "  taken from the receipt.\n"
       "  A shard's receipt: its range and job; a merged one (tritcheck merge): its\n"
       "  shard list, ranges and counts, and the digest of each shard receipt beside\n"
       "  it; --rerun --shard I runs only shard I again against its part.\n"
-      "  Exit status 0 valid, 1 invalid, 2 cannot check.\n" },
+      "  Exit status 0 valid, 1 invalid or not all checked, 2 cannot check.\n" },
     { "diff", "what changed between two receipts",
       "usage: tritcheck diff OLD NEW [--force]\n"
       "  compare receipts: per tap, scaled error before and after, verdict flips;\n"
@@ -301,9 +310,11 @@ static const usage usages[] = {
       "  inputs (accuracy), are refused (exit 2) unless --force.\n"
       "  Exit status 0 otherwise; 2 on bad input.\n" },
     { "report", "a receipt as one self-contained HTML page",
-      "usage: tritcheck report RECEIPT -o FILE.html\n"
-      "  Summary, an SVG chart of each tap's scaled error (log scale) against the\n"
-      "  tolerance, the tap table, the kernels that ran and the provenance.\n" },
+      "usage: tritcheck report RECEIPT -o FILE.html [--pubkey KEY.pub]\n"
+      "  Whether the receipt verified (its signature authenticated only by --pubkey),\n"
+      "  summary, an SVG chart of each tap's scaled error (log scale) against the\n"
+      "  tolerance, the tap table, the kernels that ran and the provenance.  Every\n"
+      "  string from the receipt is escaped; the page runs no script.\n" },
     { "keygen", "make an Ed25519 key pair for signing receipts",
       "usage: tritcheck keygen KEY\n"
       "  Writes KEY (private, PEM, mode 0600) and KEY.pub (public, PEM).\n" },

@@ -41,7 +41,7 @@ const char *tc_merge_units_path(const char *kind);
 /* A merged receipt's view of shard `index` (its "merged" section lists
  * it): the units of that shard cut out of the joined parts, its own
  * kernel counts and timings, the figures derived again as the shard's
- * own receipt had them, and no "merged" section.  NULL with err set:
+ * own receipt had them, its "shard" section, and no "merged" section.  NULL with err set:
  * TC_E_USAGE (no such shard, not a merged receipt), TC_E_FORMAT,
  * TC_E_NOMEM. */
 cJSON *tc_merge_shard_view(const cJSON *merged, int index, tc_err *err);

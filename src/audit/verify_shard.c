@@ -117,7 +117,7 @@ static void check_beside(const cJSON *entry, const char *dir, const char *job_id
     }
     const char *sdg = cJSON_GetStringValue(tc_audit_at(sr, "digest.value"));
     const char *sid = cJSON_GetStringValue(tc_audit_at(sr, "shard.job_id"));
-    if (tc_receipt_check_seal(sr, NULL, NULL)) say(k, "merged: shard %d: %s fails its own digest", i, file);
+    if (tc_receipt_check_seal(sr, NULL, NULL, NULL)) say(k, "merged: shard %d: %s fails its own digest", i, file);
     else if (!dg || !sdg || strcmp(dg, sdg)) say(k, "merged: shard %d: %s's digest is not the one listed", i, file);
     else if (!sid || !job_id || strcmp(sid, job_id)) say(k, "merged: shard %d: %s is a shard of another job", i, file);
     else if (whole(tc_audit_at(sr, "shard.index")) != i) say(k, "merged: shard %d: %s is shard %g", i, file, whole(tc_audit_at(sr, "shard.index")));

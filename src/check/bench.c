@@ -88,7 +88,12 @@ static tc_status measure_machine(const tc_bench_opts *o, tc_bench_result *r, tc_
     tc_status st = tc_probe_bandwidth(o->bw_bytes ? o->bw_bytes : (size_t)256 << 20, o->n_threads, &r->bw_gbps,
                                       &r->bw_streams, err);
     if (st) return st;
-    r->ghz = tc_probe_ghz();
+    tc_clock clock;
+    tc_probe_clock(&clock);
+    r->ghz = clock.ghz;
+    r->ghz_method = clock.method;
+    r->ghz_cpuinfo = clock.cpuinfo_ghz;
+    r->ghz_agrees = clock.agrees;
     const int online = tc_cpus_online();
     r->cores = online < o->n_threads ? online : o->n_threads;
     return TC_OK;
@@ -125,7 +130,12 @@ static tc_status timed_runs(tc_engine *e, const tc_model *m, const tc_bench_opts
     size_t nk;
     const tc_kernel_count *k = tc_engine_kernels(e, &nk);
     r->n_kernels = nk < TC_BENCH_MAX_KERNELS ? nk : TC_BENCH_MAX_KERNELS;
-    memcpy(r->kernels, k, r->n_kernels * sizeof *k);   /* names are static strings */
+    /* copied: a plug-in's counter names live in the plug-in, which is
+     * unloaded with the engine before the result is printed */
+    for (size_t i = 0; i < r->n_kernels; i++) {
+        snprintf(r->kernels[i].name, sizeof r->kernels[i].name, "%s", k[i].name ? k[i].name : "?");
+        r->kernels[i].calls = k[i].calls;
+    }
     return st;
 }
 
@@ -234,6 +244,9 @@ void tc_bench_print(const tc_bench_result *r, FILE *out)
     }
     fprintf(out, "paired            each repeat's decode against a pass just before it: median %.1f %% "
             "(passes %.2f-%.2f GB/s)\n", 100.0 * r->paired_ratio, bw_lo, bw_hi);
+    fprintf(out, "clock             %.2f GHz measured (%s); /proc/cpuinfo says ", r->ghz, r->ghz_method);
+    if (r->ghz_cpuinfo > 0) fprintf(out, "%.2f GHz%s\n", r->ghz_cpuinfo, r->ghz_agrees ? "" : " (they disagree: see doc/perf.md)");
+    else fprintf(out, "nothing\n");
     fprintf(out, "prefill int8      %.1f GMAC/s; peak %.1f GMAC/s (%d core%s x %.2f GHz x %d MAC/cycle, %s) = %.1f %%\n",
             r->prefill_gmacs, r->peak_gmacs, r->cores, r->cores == 1 ? "" : "s", r->ghz, r->macs_per_cycle,
             r->peak_isa, 100.0 * r->prefill_peak_ratio);
@@ -288,6 +301,8 @@ cJSON *tc_bench_json(const tc_bench_result *r)
     cJSON_AddNumberToObject(o, "prefill_macs_per_token", r->prefill_macs);
     cJSON_AddNumberToObject(o, "prefill_gmac_s", r->prefill_gmacs);
     cJSON_AddNumberToObject(o, "ghz", r->ghz);
+    cJSON_AddStringToObject(o, "ghz_method", r->ghz_method ? r->ghz_method : "");
+    cJSON_AddNumberToObject(o, "ghz_cpuinfo", r->ghz_cpuinfo);
     cJSON_AddNumberToObject(o, "cores", r->cores);
     cJSON_AddNumberToObject(o, "macs_per_cycle", r->macs_per_cycle);
     cJSON_AddStringToObject(o, "peak_isa", r->peak_isa ? r->peak_isa : "");

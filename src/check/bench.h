@@ -42,7 +42,7 @@ typedef tc_stat tc_bench_stat;
 enum { TC_BENCH_MAX_KERNELS = 32, TC_BENCH_MAX_REPEAT = 1000 };
 
 typedef struct tc_bench_result {
-    char engine[32];            /* resolved engine name ("fast:avx2") */
+    char engine[256];           /* resolved engine name ("fast:avx2", "plugin:PATH") */
     char weight_layout[32];     /* the kernels' weight layout ("i2s-x16"), or "": as stored */
     int n_threads;
     uint32_t prompt_len, n_gen, repeat;
@@ -65,7 +65,10 @@ typedef struct tc_bench_result {
     double paired_bytes;
     double prefill_macs;        /* int8 MACs of the I2_S linears per prefill token */
     double prefill_gmacs;       /* median prefill, 1e9 int8 MACs per second */
-    double ghz;                 /* measured core clock */
+    double ghz;                 /* measured core clock (tc_probe_clock) */
+    const char *ghz_method;     /* how it was measured */
+    double ghz_cpuinfo;         /* what /proc/cpuinfo says (0: nothing) */
+    bool ghz_agrees;            /* the two within a factor 1.5 */
     int cores;                  /* cores the peak assumes: min(threads, online cpus) */
     int macs_per_cycle;         /* int8 MACs per cycle per core of the best SIMD unit */
     const char *peak_isa;       /* which unit: "avx512vnni", "avx2", "scalar" */
@@ -75,7 +78,10 @@ typedef struct tc_bench_result {
                                  * mapped model); 0 where /proc/self/status has no VmHWM */
     double model_bytes;         /* the model file's size */
     size_t n_kernels;           /* the engine's kernel counters after the run */
-    tc_kernel_count kernels[TC_BENCH_MAX_KERNELS];
+    struct {
+        char name[128];         /* a copy: a plug-in's names are gone once it is unloaded */
+        uint64_t calls;
+    } kernels[TC_BENCH_MAX_KERNELS];
 } tc_bench_result;
 
 /* Defaults: engine fast, one thread per online core, 128 prompt tokens, 128 generated, 5 repeats. */

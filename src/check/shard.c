@@ -131,7 +131,11 @@ cJSON *tc_engine_options_json(const cJSON *described)
 
 tc_status tc_receipt_as_written(cJSON **r, tc_err *err)
 {
-    char *txt = cJSON_PrintUnformatted(*r);
+    /* the receipt printer's text: every double as the file holds it
+     * (cJSON_Print may drop a 16th or 17th digit); a document it cannot
+     * print (a non-finite number, before sealing) goes through cJSON's */
+    char *txt = tc_receipt_text(*r);
+    if (!txt) txt = cJSON_PrintUnformatted(*r);
     cJSON *back = txt ? cJSON_Parse(txt) : NULL;
     free(txt);
     if (!back) return tc_fail(err, TC_E_NOMEM, "out of memory");

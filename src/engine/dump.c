@@ -1,6 +1,7 @@
 /* dump.c -- recorded taps in memory and on disk (layout in dump.h). */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "base/fileio.h"
 #include "base/json.h"
+#include "base/num.h"
 #include "base/sha256.h"
 #include "engine/dump.h"
 
@@ -320,6 +322,33 @@ static tc_status write_tap(const char *dir, const tc_dump_tap *t, cJSON *taps, w
     return TC_OK;
 }
 
+tc_status tc_dump_check_dir(const char *dir, tc_err *err)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) return tc_fail(err, TC_E_IO, "%s: not a directory", dir);
+        if (access(dir, W_OK) != 0) return tc_fail(err, TC_E_IO, "%s: cannot write: %s", dir, strerror(errno));
+        return TC_OK;
+    }
+    if (errno != ENOENT) return tc_fail(err, TC_E_IO, "%s: %s", dir, strerror(errno));
+    /* absent: its parent must be a directory we may create it in */
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", dir);
+    char *slash = strrchr(parent, '/');
+    while (slash && slash > parent && slash[1] == '\0') {   /* "dir/" */
+        *slash = '\0';
+        slash = strrchr(parent, '/');
+    }
+    if (!slash) snprintf(parent, sizeof parent, ".");
+    else if (slash == parent) parent[1] = '\0';
+    else *slash = '\0';
+    if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode) || access(parent, W_OK) != 0)
+        return tc_fail(err, TC_E_IO, "%s: cannot create: %s", dir,
+                       stat(parent, &st) != 0 ? strerror(errno) : !S_ISDIR(st.st_mode) ? "not in a directory"
+                       : strerror(EACCES));
+    return TC_OK;
+}
+
 tc_status tc_dump_write(const tc_dump *d, const char *dir, tc_err *err)
 {
     written w = { 0 };
@@ -390,11 +419,16 @@ static tc_status read_exact(const char *dir, const char *name, size_t want, cons
                             tc_err *err)
 {
     char path[4096];
+    struct stat st;
     *out = NULL;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     if (access(path, F_OK) != 0) {
         snprintf(path, sizeof path, "%s/%s.gz", dir, name);
         if (access(path, F_OK) != 0) return tc_fail(err, TC_E_IO, "%s/%s: cannot open (nor %s.gz)", dir, name, name);
+    } else if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uintmax_t)st.st_size != want) {
+        /* the cheap check first: a plain file has the size the shape says */
+        return tc_fail(err, TC_E_FORMAT, "%s: expected %zu bytes (the shape in index.json), the file has %jd", path,
+                       want, (intmax_t)st.st_size);
     }
     void *buf;
     size_t got;
@@ -427,13 +461,19 @@ static tc_status load_tap(tc_dump *d, const char *dir, const cJSON *o, tc_err *e
     const char *dtype = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "dtype"));
     if (!name || !cJSON_IsArray(shape) || cJSON_GetArraySize(shape) != 2)
         return tc_fail(err, TC_E_FORMAT, "%s/index.json: taps: expected {\"tap\": NAME, \"shape\": [positions, width]}", dir);
-    double np = cJSON_GetNumberValue(cJSON_GetArrayItem(shape, 0)), w = cJSON_GetNumberValue(cJSON_GetArrayItem(shape, 1));
-    if (!(np >= 1 && np < (1 << 24) && w >= 1 && w < (1 << 24)) || np != (uint32_t)np || w != (uint32_t)w)
-        return tc_fail(err, TC_E_FORMAT, "%s/index.json: tap %s: shape: expected two positive integers", dir, name);
+    uint32_t np, w;
+    if (!tc_num_to_u32(cJSON_GetNumberValue(cJSON_GetArrayItem(shape, 0)), 1, (1u << 24) - 1, &np) ||
+        !tc_num_to_u32(cJSON_GetNumberValue(cJSON_GetArrayItem(shape, 1)), 1, (1u << 24) - 1, &w))
+        return tc_fail(err, TC_E_FORMAT, "%s/index.json: tap %s: shape: expected two integers 1..16777215", dir, name);
+    /* a tap holds a row per position the recording ran, and no more: what
+     * a claim of rows may cost is bounded by the tokens, not by the claim */
+    if (np > d->n_tokens)
+        return tc_fail(err, TC_E_FORMAT, "%s/index.json: tap %s: shape: %" PRIu32 " positions, but the recording has %zu "
+                       "tokens", dir, name, np, d->n_tokens);
     bool q8 = dtype && !strcmp(dtype, "int8");
     if (dtype && !q8 && strcmp(dtype, "float32"))
         return tc_fail(err, TC_E_FORMAT, "%s/index.json: tap %s: dtype: expected float32 or int8, found %s", dir, name, dtype);
-    tc_tap probe = { .name = name, .kind = q8 ? TC_TAP_Q8 : TC_TAP_F32, .width = (uint32_t)w };
+    tc_tap probe = { .name = name, .kind = q8 ? TC_TAP_Q8 : TC_TAP_F32, .width = w };
     if (tc_dump_find(d, name))
         return tc_fail(err, TC_E_FORMAT, "%s/index.json: tap %s: listed twice", dir, name);
     tc_dump_tap *t = entry_for(d, &probe, err);
@@ -444,7 +484,7 @@ static tc_status load_tap(tc_dump *d, const char *dir, const cJSON *o, tc_err *e
     if (!file) file = deffile;
     if (strchr(file, '/')) return tc_fail(err, TC_E_FORMAT, "%s/index.json: tap %s: file must be a plain name", dir, name);
     const char *hex = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "sha256"));
-    size_t n_el = (size_t)np * (size_t)w;
+    size_t n_el = (size_t)np * w;
     tc_status s = read_exact(dir, file, n_el * (q8 ? 1 : sizeof(float)), hex, q8 ? (void **)&t->q8 : (void **)&t->f, err);
     if (s) return s;
     if (q8) {
@@ -454,7 +494,7 @@ static tc_status load_tap(tc_dump *d, const char *dir, const cJSON *o, tc_err *e
             return tc_fail(err, TC_E_FORMAT, "%s/index.json: tap %s: scale_file: expected a plain file name", dir, name);
         if ((s = read_exact(dir, sf, (size_t)np * sizeof(float), sh, (void **)&t->scale, err))) return s;
     }
-    t->n_pos = (uint32_t)np;
+    t->n_pos = np;
     return TC_OK;
 }
 
@@ -522,9 +562,8 @@ tc_status tc_dump_load(const char *dir, tc_dump **out, tc_err *err)
     const cJSON *it;
     cJSON_ArrayForEach(it, tokens) {
         if (s) break;
-        double v = cJSON_GetNumberValue(it);
-        int32_t tok = (int32_t)v;
-        if (!(v >= 0 && v < 2147483647.0) || (double)tok != v)
+        int32_t tok;
+        if (!tc_num_to_i32(cJSON_GetNumberValue(it), 0, INT32_MAX, &tok))
             s = tc_fail(err, TC_E_FORMAT, "%s: tokens: expected non-negative integers", path);
         else
             s = tc_dump_add_tokens(d, &tok, 1, err);

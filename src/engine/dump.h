@@ -122,6 +122,11 @@ const char *tc_dump_precision(const tc_dump *d);
  * size or hash mismatch: the message names the file and field), TC_E_NOMEM. */
 tc_status tc_dump_load(const char *dir, tc_dump **out, tc_err *err);
 
+/* Whether tc_dump_write could write into dir: a writable directory, or
+ * absent in a writable directory; checked before a run, so that a bad
+ * --dump is the first thing said.  TC_OK or TC_E_IO naming the reason. */
+tc_status tc_dump_check_dir(const char *dir, tc_err *err);
+
 /* Write the recording into dir (created if absent).  Each file is written
  * to a temporary beside it and renamed; index.json comes last.  On failure
  * every file this call wrote is removed (and dir, if this call created

@@ -39,4 +39,10 @@ tc_status tc_engine_kernel_table(const char *name, const tc_fast_kernels **kt, t
 /* Whether name is "ref". */
 int tc_engine_is_ref(const char *name);
 
+/* Whether name is an engine compiled into tritcheck (ref, fast, fast:ISA,
+ * cuda): one that loads no file.  A plug-in (plugin:PATH) or a recording
+ * (dump:DIR) is not: verify --rerun opens those only when the user names
+ * them. */
+int tc_engine_is_builtin(const char *name);
+
 #endif
