@@ -211,7 +211,9 @@ const tc_fast_kernels tc_fast_kernels_avx512 = {
     .layout = "i2s-x16", .layout_bytes = tc_x16_bytes, .repack = tc_fast_avx512_x16_repack,
     .i2s_gemv = tc_fast_avx512_x16_gemv, .i2s_gemm = tc_fast_avx512_x16_gemm,
     .i2s_gemv_name = "fast.cpu.avx512vnni.i2s_gemv", .i2s_gemm_name = "fast.cpu.avx512vnni.i2s_gemm",
-    TC_SIMD_AVX2_FLOAT_KERNELS,
+    .f16_gemm = tc_fast_avx512_f16_gemm,
+    .f16_gemv_name = "fast.cpu.avx512.f16_gemv", .f16_gemm_name = "fast.cpu.avx2.f16_gemm",
+    TC_SIMD_AVX2_OTHER_KERNELS,
 };
 
 #else

@@ -33,14 +33,24 @@ void tc_fast_avx512_x16_repack(const uint8_t *in, size_t K, size_t rows, uint8_t
 void tc_fast_avx512_x16_rest(const uint8_t *w, size_t K, size_t gb, size_t ge, size_t r0, size_t r1,
                              const int8_t *q, const int32_t *qsum, size_t n, int32_t *out, size_t ld);
 
+/* The F16 head with the AVX2 table's arithmetic (the same bits) and, in
+ * decode, four rows in lockstep in AVX-512VL's 32 ymm registers. */
+void tc_fast_avx512_f16_gemm(const uint16_t *w, size_t K, size_t r0, size_t r1, const float *x, size_t n, float *y,
+                             size_t ld);
+
 /* The float and element-wise rows of a kernel table: the AVX2 kernels
  * and their counter names, in the AVX2 table and (borrowed) in the
  * AVX-512 one, so that the two cannot drift apart. */
 #define TC_SIMD_AVX2_FLOAT_KERNELS                                                                      \
-    .rmsnorm_q8 = tc_fast_avx2_rmsnorm_q8, .rmsnorm = tc_fast_avx2_rmsnorm,                            \
-    .rmsnorm_q8_name = "fast.cpu.avx2.rmsnorm_q8", .rmsnorm_name = "fast.cpu.avx2.rmsnorm",            \
     .f16_gemm = tc_fast_avx2_f16_gemm,                                                                 \
     .f16_gemv_name = "fast.cpu.avx2.f16_gemv", .f16_gemm_name = "fast.cpu.avx2.f16_gemm",              \
+    TC_SIMD_AVX2_OTHER_KERNELS
+
+/* The same without the F16 head: the AVX-512 tables bring their own
+ * (tc_fast_avx512_f16_gemm, decode four rows at a time). */
+#define TC_SIMD_AVX2_OTHER_KERNELS                                                                      \
+    .rmsnorm_q8 = tc_fast_avx2_rmsnorm_q8, .rmsnorm = tc_fast_avx2_rmsnorm,                            \
+    .rmsnorm_q8_name = "fast.cpu.avx2.rmsnorm_q8", .rmsnorm_name = "fast.cpu.avx2.rmsnorm",            \
     .attention_head = tc_fast_avx2_attention_head, .attention_name = "fast.cpu.avx2.attention",        \
     .i2s_scale = tc_fast_avx2_i2s_scale, .relu2_mul = tc_fast_avx2_relu2_mul, .add = tc_fast_avx2_add, \
     .relu2_mul_name = "fast.cpu.avx2.relu2_mul", .add_name = "fast.cpu.avx2.add"
