@@ -6,7 +6,7 @@
 #include "engine/engine.h"
 #include "engine/ktable.h"
 
-/* The fast CPU engine with kernels for isa ("scalar", "avx2", "avx512"; NULL
+/* The fast CPU engine with kernels for isa ("scalar", "avx2", "neon" ...; NULL
  * or "": the TC_ISA environment variable, else the best the CPU has).
  * TC_OK, TC_E_USAGE (unknown ISA, bad options), TC_E_RANGE,
  * TC_E_UNSUPPORTED (the CPU lacks the ISA, the precision is not i2s, a
