@@ -23,6 +23,8 @@
 #include "check/vectors.h"
 #include "audit/verify.h"
 #include "audit/diff.h"
+#include "audit/merge.h"
+#include "check/against.h"
 #include "check/bench.h"
 #include "format/tokenizer.h"
 #include "check/ksuite.h"
@@ -129,6 +131,12 @@ static bool parse_double(const char *s, double *out)
     return !errno && !*end;
 }
 
+/* --shard I/N: 0 <= I < N. */
+static bool parse_shard(const char *s, tc_shard *out)
+{
+    return tc_shard_parse(s, out, NULL) == TC_OK;
+}
+
 /* Seal (signed with key, if any) and write a receipt to path; with say,
  * print where it went. */
 static tc_status write_receipt(cJSON *receipt, const char *path, const char *key, bool say, tc_err *err)
@@ -137,6 +145,21 @@ static tc_status write_receipt(cJSON *receipt, const char *path, const char *key
     if (!s) s = tc_receipt_write(receipt, path, err);
     if (!s && say) printf("receipt: %s%s\n", path, key ? " (signed)" : "");
     return s;
+}
+
+/* The file a plug-in engine name ("plugin:PATH") loads, or NULL. */
+static const char *plugin_file(const char *engine)
+{
+    return engine && !strncmp(engine, "plugin:", 7) ? engine + 7 : NULL;
+}
+
+/* TC_OK unless out (may be NULL) is one of the inputs: every command that
+ * writes refuses to overwrite what it reads (base/fileio.h). */
+static tc_status check_output(const char *out, const char *in0, const char *in1, const char *in2, const char *in3,
+                              tc_err *err)
+{
+    const char *inputs[] = { in0, in1, in2, in3 };
+    return tc_check_output(out, inputs, 4, err);
 }
 
 /* Progress on stderr, only when it is a terminal. */
@@ -207,14 +230,22 @@ static int cmd_gen(int argc, char **argv)
 static int cmd_quantize(int argc, char **argv)
 {
     bool quiet = false;
+    tc_type type = TC_TYPE_I2_S;
     int c, rc;
-    while ((c = next_opt("quantize", argc, argv, "qh", quantize_options, &rc)) != -1) {
+    while ((c = next_opt("quantize", argc, argv, "qt:h", quantize_options, &rc)) != -1) {
         if (!c) return rc;
-        quiet = true;   /* 'q' */
+        if (c == 'q') {
+            quiet = true;
+        } else if (tc_type_from_name(optarg, &type) != TC_OK ||
+                   (type != TC_TYPE_I2_S && type != TC_TYPE_TQ1_0 && type != TC_TYPE_TQ2_0)) {
+            return usage_error("quantize", "--type %s: expected i2_s, tq1_0 or tq2_0", optarg);
+        }
     }
     if (argc - optind != 2) return usage_error("quantize", "%s", "expected IN and OUT");
     tc_err err = { 0 };
-    return report(tc_quantize_file(argv[optind], argv[optind + 1], quiet ? NULL : stdout, &err), &err);
+    tc_status s = check_output(argv[optind + 1], argv[optind], NULL, NULL, NULL, &err);
+    if (s) return report(s, &err);
+    return report(tc_quantize_file_to(argv[optind], argv[optind + 1], type, quiet ? NULL : stdout, &err), &err);
 }
 
 static int cmd_inspect(int argc, char **argv)
@@ -286,17 +317,21 @@ static int cmd_run(int argc, char **argv)
     return report(s, &err);
 }
 
-/* bench's results: a sealed receipt on stdout (--json), or the table. */
-static tc_status print_bench(const tc_model *m, const char *path, const tc_bench_result *r, bool json, tc_err *err)
+/* bench's results (with a peer's when ar is not NULL): a sealed receipt
+ * on stdout (--json), or the tables. */
+static tc_status print_bench(const tc_model *m, const char *path, const tc_bench_result *r,
+                             const tc_against_result *ar, bool json, tc_err *err)
 {
     if (!json) {
         tc_bench_print(r, stdout);
+        if (ar) tc_against_print(ar, stdout);
         return TC_OK;
     }
-    cJSON *receipt = NULL;
-    tc_status s = tc_bench_receipt(m, path, r, &receipt, err);
-    char *txt = receipt ? cJSON_Print(receipt) : NULL;
-    if (txt) printf("%s\n", txt);
+    cJSON *receipt = NULL, *against = ar ? tc_against_json(ar) : NULL;
+    if (ar && !against) return tc_fail(err, TC_E_NOMEM, "out of memory");
+    tc_status s = tc_bench_receipt(m, path, r, against, &receipt, err);
+    char *txt = receipt ? tc_receipt_text(receipt) : NULL;
+    if (txt) fputs(txt, stdout);
     else if (s == TC_OK) s = tc_fail(err, TC_E_NOMEM, "out of memory");
     free(txt);
     cJSON_Delete(receipt);
@@ -307,7 +342,8 @@ static int cmd_bench(int argc, char **argv)
 {
     tc_bench_opts o;
     tc_bench_opts_default(&o);
-    const char *isa = NULL;
+    const char *isa = NULL, *against = NULL;
+    uint32_t rounds = 3;
     bool json = false;
     int c, rc;
     while ((c = next_opt("bench", argc, argv, "h", bench_options, &rc)) != -1) {
@@ -320,6 +356,8 @@ static int cmd_bench(int argc, char **argv)
         case 'p': ok = parse_u32(optarg, 1, 1u << 20, &o.prompt_len); break;
         case 'g': ok = parse_u32(optarg, 1, 1u << 20, &o.n_gen); break;
         case 'r': ok = parse_u32(optarg, 1, 1000, &o.repeat); break;
+        case 'A': against = optarg; break;
+        case 'R': ok = parse_u32(optarg, 1, TC_AGAINST_MAX_ROUNDS, &rounds); break;
         case 'J': json = true; break;
         }
         if (!ok) return usage_error("bench", "invalid value '%s'", optarg);
@@ -333,10 +371,18 @@ static int cmd_bench(int argc, char **argv)
     }
     tc_err err = { 0 };
     tc_model *m = NULL;
-    tc_bench_result r;
     tc_status s = tc_model_load(argv[optind], &m, &err);
-    if (s == TC_OK) s = tc_bench_run(m, &o, &r, &err);
-    if (s == TC_OK) s = print_bench(m, argv[optind], &r, json, &err);
+    if (against) {   /* rounds against a peer's llama-bench */
+        tc_against_result *ar = malloc(sizeof *ar);
+        if (!ar && s == TC_OK) s = tc_fail(&err, TC_E_NOMEM, "out of memory");
+        if (s == TC_OK) s = tc_bench_against(m, argv[optind], &o, against, rounds, ar, &err);
+        if (s == TC_OK) s = print_bench(m, argv[optind], &ar->last, ar, json, &err);
+        free(ar);
+    } else {
+        tc_bench_result r;
+        if (s == TC_OK) s = tc_bench_run(m, &o, &r, &err);
+        if (s == TC_OK) s = print_bench(m, argv[optind], &r, NULL, json, &err);
+    }
     tc_model_free(m);
     return report(s, &err);
 }
@@ -344,6 +390,7 @@ static int cmd_bench(int argc, char **argv)
 static int cmd_compare(int argc, char **argv)
 {
     tc_compare_job job = { .ref = "ref", .cand = "fast", .in.seed = 1, .n_gen = 16 };
+    tc_compare_set set = { 0 };
     tc_engine_opts_default(&job.eng);
     tc_compare_opts_default(&job.opts);
     const char *out = NULL, *key = NULL;
@@ -373,21 +420,30 @@ static int cmd_compare(int argc, char **argv)
         case 'D': job.opts.determinism = false; break;
         case 'I': ok = strchr(optarg, ':') != NULL; job.inject = optarg; break;
         case 'X': ok = *optarg != '\0'; job.opts.select = optarg; break;
+        case 'Q': set.prompts_path = optarg; break;
+        case 'x': ok = parse_shard(optarg, &set.shard); break;
         }
         if (!ok) return usage_error("compare", "invalid value '%s'", optarg);
     }
     if (argc - optind != 1) return usage_error("compare", "%s", "expected one MODEL");
-    if (tc_input_count(&job.in) > 1) return usage_error("compare", "%s", "give one of --tokens, --prompt and --random");
+    if (tc_input_count(&job.in) + (set.prompts_path != NULL) > 1)
+        return usage_error("compare", "%s", "give one of --tokens, --prompt, --prompts and --random");
     if (key && !out) return usage_error("compare", "%s", "--sign needs -o RECEIPT");
+    if (tc_shard_on(&set.shard) && (!set.prompts_path || !out))
+        return usage_error("compare", "%s", "--shard needs --prompts FILE and -o RECEIPT (merge reads it)");
     job.model_path = argv[optind];
     if (isatty(2)) {
         job.opts.progress = progress_bar;
-        job.opts.progress_user = (void *)"compare";
+        job.opts.progress_user = (void *)(set.prompts_path ? "prompts" : "compare");
     }
     tc_err err = { 0 };
     cJSON *receipt = NULL;
     bool pass;
-    tc_status s = tc_compare_job_run(&job, stdout, out ? &receipt : NULL, &pass, &err);
+    tc_status s = check_output(out, job.model_path, key, plugin_file(job.ref), plugin_file(job.cand), &err);
+    if (s) return report(s, &err);
+    set.job = job;
+    s = set.prompts_path ? tc_compare_set_run(&set, stdout, out ? &receipt : NULL, &pass, &err)
+                         : tc_compare_job_run(&job, stdout, out ? &receipt : NULL, &pass, &err);
     if (!s && out) s = write_receipt(receipt, out, key, true, &err);
     cJSON_Delete(receipt);
     if (s) return report(s, &err);
@@ -414,15 +470,19 @@ static int cmd_kernels(int argc, char **argv)
         case 'o': receipt_path = optarg; break;
         case 'k': key = optarg; break;
         case 'v': o.verbose = true; break;
+        case 'x': ok = parse_shard(optarg, &o.shard); break;
         }
         if (!ok) return usage_error("kernels", "invalid value '%s'", optarg);
     }
     if (argc != optind) return usage_error("kernels", "unexpected argument '%s'", argv[optind]);
     if (key && !receipt_path) return usage_error("kernels", "%s", "--sign needs -o RECEIPT");
+    if (tc_shard_on(&o.shard) && !receipt_path) return usage_error("kernels", "%s", "--shard needs -o RECEIPT (merge reads it)");
     tc_err err = { 0 };
     cJSON *receipt = NULL;
     bool all;
-    tc_status s = tc_kernels_run(&o, stdout, receipt_path ? &receipt : NULL, &all, &err);
+    tc_status s = check_output(receipt_path, key, plugin_file(o.engine), o.engine, NULL, &err);
+    if (s) return report(s, &err);
+    s = tc_kernels_run(&o, stdout, receipt_path ? &receipt : NULL, &all, &err);
     if (s == TC_OK && receipt_path) s = write_receipt(receipt, receipt_path, key, false, &err);
     cJSON_Delete(receipt);
     if (s) return report(s, &err);
@@ -463,6 +523,7 @@ static int cmd_accuracy(int argc, char **argv)
         case 'j': ok = parse_threads(optarg, &o.n_threads); break;
         case 'o': out = optarg; break;
         case 'k': key = optarg; break;
+        case 'x': ok = parse_shard(optarg, &o.shard); break;
         }
         if (!ok) return usage_error("accuracy", "invalid value '%s'", optarg);
     }
@@ -471,6 +532,7 @@ static int cmd_accuracy(int argc, char **argv)
     if (n_inputs > 1) return usage_error("accuracy", "%s", "give one of --tokens, --prompt, --corpus and --random");
     if (n_inputs == 0) o.n_random = 256;
     if (key && !out) return usage_error("accuracy", "%s", "--sign needs -o RECEIPT");
+    if (tc_shard_on(&o.shard) && !out) return usage_error("accuracy", "%s", "--shard needs -o RECEIPT (merge reads it)");
     o.model_path = argv[optind];
     if (isatty(2)) {
         o.progress = progress_bar;
@@ -478,7 +540,10 @@ static int cmd_accuracy(int argc, char **argv)
     }
     tc_err err = { 0 };
     cJSON *receipt = NULL;
-    tc_status s = tc_accuracy_run(&o, stdout, &receipt, &err);
+    tc_status s = check_output(out, o.model_path, o.baseline_path, o.corpus, key, &err);
+    if (!s) s = check_output(out, plugin_file(o.engine), NULL, NULL, NULL, &err);
+    if (s) return report(s, &err);
+    s = tc_accuracy_run(&o, stdout, &receipt, &err);
     if (!s && out) s = write_receipt(receipt, out, key, true, &err);
     cJSON_Delete(receipt);
     return report(s, &err);
@@ -501,6 +566,7 @@ static int cmd_conform(int argc, char **argv)
         case 'S': o.suite_dir = optarg; break;
         case 'V': o.vectors = optarg; break;
         case 'M': o.model_dir = optarg; break;
+        case 'x': ok = parse_shard(optarg, &o.shard); break;
         }
         if (!ok) return usage_error("conform", "invalid value '%s'", optarg);
     }
@@ -515,23 +581,63 @@ static int cmd_conform(int argc, char **argv)
 
 static int cmd_vectors(int argc, char **argv)
 {
-    const char *cand = "ref";
-    double tol = 1e-5;
+    tc_vectors_job job = { .cand = "ref", .tol = 1e-5 };
+    const char *out = NULL, *key = NULL;
     int c, rc;
-    while ((c = next_opt("vectors", argc, argv, "h", vectors_options, &rc)) != -1) {
-        if (!c) return rc;
-        if (c == 'c') cand = optarg;
-        else if (c == 'T' && (!parse_double(optarg, &tol) || tol < 0))
-            return usage_error("vectors", "invalid value '%s'", optarg);
+    while ((c = next_opt("vectors", argc, argv, "o:h", vectors_options, &rc)) != -1) {
+        bool ok = true;
+        switch (c) {
+        case 0: return rc;
+        case 'c': job.cand = optarg; break;
+        case 'T': ok = parse_double(optarg, &job.tol) && job.tol >= 0; break;
+        case 'o': out = optarg; break;
+        case 'k': key = optarg; break;
+        case 'x': ok = parse_shard(optarg, &job.shard); break;
+        }
+        if (!ok) return usage_error("vectors", "invalid value '%s'", optarg);
     }
     if (argc - optind != 2 || (strcmp(argv[optind], "generate") && strcmp(argv[optind], "check")))
         return usage_error("vectors", "%s", "expected generate DIR or check DIR");
     tc_err err = { 0 };
-    if (!strcmp(argv[optind], "generate")) return report(tc_vectors_generate(argv[optind + 1], stdout, &err), &err);
+    if (!strcmp(argv[optind], "generate")) {
+        if (out || tc_shard_on(&job.shard)) return usage_error("vectors", "%s", "-o and --shard go with check");
+        return report(tc_vectors_generate(argv[optind + 1], stdout, &err), &err);
+    }
+    if (key && !out) return usage_error("vectors", "%s", "--sign needs -o RECEIPT");
+    if (tc_shard_on(&job.shard) && !out) return usage_error("vectors", "%s", "--shard needs -o RECEIPT (merge reads it)");
+    job.dir = argv[optind + 1];
     bool all;
-    tc_status s = tc_vectors_check(argv[optind + 1], cand, tol, stdout, &all, &err);
+    cJSON *receipt = NULL;
+    tc_status s = tc_vectors_job_run(&job, stdout, out ? &receipt : NULL, &all, &err);
+    if (!s && out) s = write_receipt(receipt, out, key, false, &err);
+    cJSON_Delete(receipt);
     if (s) return report(s, &err);
     return all ? 0 : 1;
+}
+
+/* verify's verdict lines: what was checked, and what was not. */
+static int print_verdict(const tc_verify_opts *o, const tc_verify_result *r)
+{
+    if (!r->valid) {
+        printf("INVALID\n");
+        return 1;
+    }
+    const tc_seal_info *si = &r->seal;
+    if (si->authenticated)
+        printf("VALID: schema, digest, signature (Ed25519 by the --pubkey key, sha256:%s), consistency\n", si->signer);
+    else
+        printf("VALID: schema, digest, consistency%s\n", si->has_signature ? "" : " (unsigned)");
+    if (si->has_signature && !si->authenticated)
+        printf("NOT AUTHENTICATED: signed by the key with fingerprint sha256:%s, which no --pubkey vouches for "
+               "(anyone can make a key and sign)\n", si->signer);
+    if (r->model_checked) printf("VALID: model file %s (size, SHA-256, architecture, hyper-parameters, tensor types)\n", o->model);
+    if (r->rerun)
+        printf("VALID: every figure reproduced%s\n", r->n_unchecked ? " (the fields listed as unchecked are not)" : "");
+    if (!r->complete) {
+        printf("INCOMPLETE: not rerun (see above)\n");
+        return 1;
+    }
+    return 0;
 }
 
 static int cmd_verify(int argc, char **argv)
@@ -539,46 +645,85 @@ static int cmd_verify(int argc, char **argv)
     tc_verify_opts o = { 0 };
     int c, rc;
     while ((c = next_opt("verify", argc, argv, "h", verify_options, &rc)) != -1) {
-        if (!c) return rc;
-        if (c == 'm') o.model = optarg;
-        else if (c == 'k') o.pubkey = optarg;
-        else if (c == 'b') o.baseline = optarg;
-        else if (c == 'r') o.rerun = true;
+        uint32_t v;
+        switch (c) {
+        case 0: return rc;
+        case 'm': o.model = optarg; break;
+        case 'k': o.pubkey = optarg; break;
+        case 'b': o.baseline = optarg; break;
+        case 'r': o.rerun = true; break;
+        case 'R': o.ref = optarg; break;
+        case 'C': o.cand = optarg; break;
+        case 'e': o.engine = optarg; break;
+        case 's':
+            if (!parse_u32(optarg, 0, TC_SHARD_MAX - 1, &v)) return usage_error("verify", "invalid value '%s'", optarg);
+            o.one_shard = true;
+            o.shard = (int)v;
+            break;
+        }
     }
+    if (o.one_shard && !o.rerun) return usage_error("verify", "%s", "--shard I goes with --rerun");
     if (argc - optind != 1) return usage_error("verify", "%s", "expected one RECEIPT");
     tc_err err = { 0 };
-    bool valid;
-    tc_status s = tc_verify(argv[optind], &o, stdout, &valid, &err);
+    tc_verify_result res;
+    tc_status s = tc_verify_receipt(argv[optind], &o, stdout, &res, &err);
     if (s) return report(s, &err);
-    printf("%s\n", valid ? "VALID: schema, digest, signature, consistency"
-                           : "INVALID");
-    if (valid && o.model) printf("VALID: model hash\n");
-    if (valid && o.rerun) printf("VALID: every figure reproduced\n");
-    return valid ? 0 : 1;
+    return print_verdict(&o, &res);
+}
+
+static int cmd_merge(int argc, char **argv)
+{
+    const char *out = NULL, *key = NULL, *pubkey = NULL;
+    int c, rc;
+    while ((c = next_opt("merge", argc, argv, "o:h", merge_options, &rc)) != -1) {
+        switch (c) {
+        case 0: return rc;
+        case 'o': out = optarg; break;
+        case 'k': key = optarg; break;
+        case 'p': pubkey = optarg; break;
+        }
+    }
+    if (argc - optind < 1 || !out) return usage_error("merge", "%s", "expected SHARD.json... -o RECEIPT");
+    tc_err err = { 0 };
+    cJSON *merged = NULL;
+    tc_status s = tc_merge((const char *const *)argv + optind, (size_t)(argc - optind), pubkey, stdout, &merged, &err);
+    if (!s) s = write_receipt(merged, out, key, true, &err);
+    cJSON_Delete(merged);
+    return report(s, &err);
 }
 
 static int cmd_diff(int argc, char **argv)
 {
     if (asks_help(argc, argv)) return show_usage("diff");
-    if (argc != 3) return usage_error("diff", "%s", "expected OLD and NEW receipts");
+    const char *path[2];
+    int n = 0;
+    bool force = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--force")) force = true;
+        else if (argv[i][0] == '-' && argv[i][1]) return usage_error("diff", "unknown option '%s'", argv[i]);
+        else if (n < 2) path[n++] = argv[i];
+        else return usage_error("diff", "%s", "expected OLD and NEW receipts");
+    }
+    if (n != 2) return usage_error("diff", "%s", "expected OLD and NEW receipts");
     tc_err err = { 0 };
     bool worse;
-    tc_status s = tc_diff_receipts(argv[1], argv[2], stdout, &worse, &err);
+    tc_status s = tc_diff_receipts(path[0], path[1], force, stdout, &worse, &err);
     if (s) return report(s, &err);
     return worse ? 1 : 0;
 }
 
 static int cmd_report(int argc, char **argv)
 {
-    const char *out = NULL;
+    const char *out = NULL, *pubkey = NULL;
     int c, rc;
     while ((c = next_opt("report", argc, argv, "o:h", report_options, &rc)) != -1) {
         if (!c) return rc;
-        out = optarg;   /* 'o' */
+        if (c == 'o') out = optarg;
+        else pubkey = optarg;   /* 'k' */
     }
     if (argc - optind != 1 || !out) return usage_error("report", "%s", "expected RECEIPT -o FILE.html");
     tc_err err = { 0 };
-    return report(tc_report_html(argv[optind], out, &err), &err);
+    return report(tc_report_html(argv[optind], out, pubkey, &err), &err);
 }
 
 /* Open a model or vocabulary-only GGUF and build its tokenizer. */
@@ -730,7 +875,7 @@ static int cmd_help(int argc, char **argv);
 static const command commands[] = {
     { "gen", cmd_gen }, { "quantize", cmd_quantize }, { "inspect", cmd_inspect }, { "run", cmd_run },
     { "bench", cmd_bench }, { "compare", cmd_compare }, { "accuracy", cmd_accuracy }, { "kernels", cmd_kernels },
-    { "conform", cmd_conform }, { "vectors", cmd_vectors }, { "verify", cmd_verify }, { "diff", cmd_diff },
+    { "conform", cmd_conform }, { "vectors", cmd_vectors }, { "merge", cmd_merge }, { "verify", cmd_verify }, { "diff", cmd_diff },
     { "report", cmd_report }, { "keygen", cmd_keygen }, { "devices", cmd_devices }, { "tokenize", cmd_tokenize },
     { "detokenize", cmd_detokenize }, { "help", cmd_help },
 };

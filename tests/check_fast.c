@@ -21,13 +21,14 @@
 #include "engine/engine.h"
 #include "engine/registry.h"
 #include "fast/cpu/dispatch.h"
+#include "fast/cpu/x16.h"
 #include "tools/gen.h"
 #include "format/model.h"
 #include "testutil.h"
 #include "format/types.h"
 
-static const char *const isas[] = { "scalar", "avx2", "avx512", "neon", "neon_dotprod", "neon_i8mm" };
-enum { N_ISA = 6 };
+static const char *const isas[] = { "scalar", "avx2", "avx512", "amx", "neon", "neon_dotprod", "neon_i8mm" };
+enum { N_ISA = 7 };
 
 /* ---- helpers ---- */
 
@@ -56,7 +57,7 @@ static void skip_note(const char *isa)
     static int noted[N_ISA];
     for (int i = 0; i < N_ISA; i++)
         if (!strcmp(isas[i], isa) && !noted[i]++)
-            fprintf(stderr, "check_fast: this CPU lacks %s: its kernels are built but not run here\n", isa);
+            fprintf(stderr, "check_fast: this CPU lacks %s: not run here\n", isa);
 }
 
 /* ---- core: I2_S kernels ---- */
@@ -101,13 +102,27 @@ static void random_q8(gsl_rng *g, int8_t *q, size_t n, size_t K)
         }
 }
 
+/* The codes as kt reads them: packed I2_S rows w, or (a table that names
+ * a layout) rewritten into it as the engine does; free() either. */
+static uint8_t *as_table_reads(const tc_fast_kernels *kt, uint8_t *w, size_t K, size_t rows)
+{
+    if (!kt->repack) return w;
+    const size_t bytes = kt->layout_bytes(K, rows);
+    uint8_t *p = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    ck_assert_ptr_nonnull(p);
+    kt->repack(w, K, rows, p);
+    free(w);
+    return p;
+}
+
 static void check_i2s_shape(const tc_fast_kernels *kt, gsl_rng *g, size_t rows, size_t K, size_t n)
 {
     int8_t *tern = malloc(rows * K), *q = malloc(n * K);
-    int32_t *want = malloc(n * rows * sizeof *want), *got = malloc(n * rows * sizeof *got), qsum[8];
+    int32_t *want = malloc(n * rows * sizeof *want), *got = malloc(n * rows * sizeof *got), qsum[64];
+    ck_assert_uint_le(n, 64);
     random_ternary(g, tern, rows, K);
     random_q8(g, q, n, K);
-    uint8_t *w = pack_rows(tern, rows, K);
+    uint8_t *w = as_table_reads(kt, pack_rows(tern, rows, K), K, rows);
     for (size_t t = 0; t < n; t++) qsum[t] = tc_fast_q8_sum(q + t * K, K);
     ref_gemm(tern, rows, K, q, n, want);
     /* gemm over all rows in two ranges (a split like two threads) */
@@ -152,7 +167,51 @@ START_TEST(i2s_kernels_match_reference)
             check_i2s_shape(kt, g, 640, ks[i], 5);
             check_i2s_shape(kt, g, 2560, ks[i], i == 3 ? 2 : 5);
         }
+        /* prefill-sized batches: 32-token tiles and what is left over */
+        check_i2s_shape(kt, g, 17, 2560, 41);
+        check_i2s_shape(kt, g, 50, 1152, 64);
+        check_i2s_shape(kt, g, 100, 6912, 33);
     }
+    gsl_rng_free(g);
+}
+END_TEST
+
+/* The i2s-x16 layout as x16.h documents it: super-block (g, c), packed
+ * byte p, bits 2f+1:2f hold code(row 16g + r, input 64c + 4kk + j) for
+ * p + 256 f = 64 kk + 4 r + j; padding rows hold code 1; code 3 reads 1. */
+START_TEST(x16_layout_as_documented)
+{
+    const size_t K = 384, rows = 37;   /* 3 groups, the last with 5 rows */
+    gsl_rng *g = rng_new(16);
+    uint8_t *w = malloc(rows * K / 4), *x = malloc(tc_x16_bytes(K, rows));
+    for (size_t i = 0; i < rows * K / 4; i++) w[i] = (uint8_t)gsl_rng_uniform_int(g, 256);   /* codes 0..3 */
+    ck_assert_uint_eq(tc_x16_bytes(K, rows), 3 * (K / 64) * 256);
+    tc_x16_repack(w, K, rows, x);
+    for (size_t gr = 0; gr < 3; gr++)
+        for (size_t c = 0; c < K / 64; c++)
+            for (size_t p = 0; p < 256; p++)
+                for (unsigned f = 0; f < 4; f++) {
+                    const size_t b = p + 256 * f, kk = b / 64, r = b % 64 / 4, j = b % 4, row = 16 * gr + r;
+                    unsigned want = 1;
+                    if (row < rows) {
+                        want = (unsigned)(tc_i2s_code_value(tc_i2s_code(w + row * K / 4, 64 * c + 4 * kk + j)) + 1);
+                    }
+                    const unsigned got = x[(gr * (K / 64) + c) * 256 + p] >> (2 * f) & 3u;
+                    ck_assert_msg(got == want, "group %zu chunk %zu byte %zu field %u: %u, want %u", gr, c, p, f, got,
+                                  want);
+                }
+    /* every table's rewrite into the layout is this one's, byte for byte */
+    for (int v = 0; v < N_ISA; v++) {
+        const tc_fast_kernels *kt = tc_fast_kernels_for(isas[v]);
+        if (!tc_fast_isa_supported(isas[v]) || !kt->repack) continue;
+        ck_assert_str_eq(kt->layout, "i2s-x16");
+        ck_assert_uint_eq(kt->layout_bytes(K, rows), tc_x16_bytes(K, rows));
+        uint8_t *y = malloc(tc_x16_bytes(K, rows));
+        kt->repack(w, K, rows, y);
+        ck_assert_msg(!memcmp(x, y, tc_x16_bytes(K, rows)), "%s: its rewrite differs", isas[v]);
+        free(y);
+    }
+    free(w), free(x);
     gsl_rng_free(g);
 }
 END_TEST
@@ -193,8 +252,13 @@ START_TEST(code3_is_sanitized)
     ref_gemm(tern, rows, K, q, 1, want);
     for (int v = 0; v < N_ISA; v++) {
         if (!tc_fast_isa_supported(isas[v])) continue;
-        tc_fast_kernels_for(isas[v])->i2s_gemv(clean, K, 0, rows, q, &qsum, got);
+        const tc_fast_kernels *kt = tc_fast_kernels_for(isas[v]);
+        uint8_t *copy = malloc(sizeof clean);
+        memcpy(copy, clean, sizeof clean);
+        copy = as_table_reads(kt, copy, K, rows);
+        kt->i2s_gemv(copy, K, 0, rows, q, &qsum, got);
         for (size_t r = 0; r < rows; r++) ck_assert_int_eq(got[r], want[r]);
+        free(copy);
     }
     gsl_rng_free(g);
 }
@@ -644,7 +708,8 @@ static tc_status cmp_tap(void *user, const tc_tap *tap, tc_err *err)
  * and replaced tap by tap */
 static void isolated_vs_ref(tc_model *m, uint32_t n_pre, uint32_t n)
 {
-    int32_t tokens[32];
+    int32_t tokens[64];
+    ck_assert_uint_le(n, 64);
     gsl_rng *g = rng_new(99);
     for (uint32_t i = 0; i < n; i++) tokens[i] = (int32_t)gsl_rng_uniform_int(g, m->hp.n_vocab);
     gsl_rng_free(g);
@@ -688,6 +753,16 @@ START_TEST(engine_matches_ref_tiny)
     char *p;
     tc_model *m = gen_model("tiny", TC_TYPE_I2_S, &p);
     isolated_vs_ref(m, 9, 13);
+    drop_model(m, p);
+}
+END_TEST
+
+/* a prefill long enough for the 32-token tiles (amx) and a remainder */
+START_TEST(engine_matches_ref_long_prefill)
+{
+    char *p;
+    tc_model *m = gen_model("tiny", TC_TYPE_I2_S, &p);
+    isolated_vs_ref(m, 45, 47);
     drop_model(m, p);
 }
 END_TEST
@@ -766,6 +841,11 @@ START_TEST(bit_identical_for_any_thread_count)
         uint64_t h1 = run_hash(m, name, 1, tokens, 7, 10), h2 = run_hash(m, name, 2, tokens, 7, 10),
                  h2b = run_hash(m, name, 2, tokens, 7, 10), h3 = run_hash(m, name, 3, tokens, 7, 10);
         ck_assert_msg(h1 == h2 && h2 == h2b && h2 == h3, "%s: taps differ across thread counts", name);
+        /* a prefill of 40: a 32-token tile and a rest, split differently */
+        int32_t long_tokens[42];
+        for (int i = 0; i < 42; i++) long_tokens[i] = (tokens[i % 10] + 7 * i) % 2000;
+        h1 = run_hash(m, name, 1, long_tokens, 40, 42), h3 = run_hash(m, name, 3, long_tokens, 40, 42);
+        ck_assert_msg(h1 == h3, "%s: a long prefill differs across thread counts", name);
     }
     drop_model(m, p);
 }
@@ -789,12 +869,13 @@ START_TEST(kernel_counters_name_the_variant)
         const tc_kernel_count *k = tc_engine_kernels(e, &nk);
         uint64_t gemm = 0, gemv = 0;
         /* the variant that ran, by name: the AVX-512 table's are VNNI's,
-         * and the I8MM table's GEMV is the DotProd one (one token leaves
-         * smmla half idle) */
+         * the AMX table's GEMV is AVX-512 VNNI's, and the I8MM table's
+         * GEMV is the DotProd one (one token leaves smmla half idle) */
+        const char *vnni = !strcmp(isas[v], "avx512") || !strcmp(isas[v], "amx") ? "avx512vnni" : isas[v];
         char want_gemv[64];
-        snprintf(want, sizeof want, "fast.cpu.%s.i2s_gemm", !strcmp(isas[v], "avx512") ? "avx512vnni" : isas[v]);
+        snprintf(want, sizeof want, "fast.cpu.%s.i2s_gemm", !strcmp(isas[v], "amx") ? "amx" : vnni);
         snprintf(want_gemv, sizeof want_gemv, "fast.cpu.%s.i2s_gemv",
-                 !strcmp(isas[v], "avx512") ? "avx512vnni" : !strcmp(isas[v], "neon_i8mm") ? "neon_dotprod" : isas[v]);
+                 !strcmp(isas[v], "neon_i8mm") ? "neon_dotprod" : vnni);
         for (size_t i = 0; i < nk; i++) {
             ck_assert(!strncmp(k[i].name, "fast.cpu.", 9));
             if (!strcmp(k[i].name, want)) gemm = k[i].calls;
@@ -813,12 +894,12 @@ START_TEST(kernel_counters_name_the_variant)
     tc_engine_free(e);
     unsetenv("TC_ISA");
     ck_assert_int_eq(tc_engine_open("fast", m, NULL, &e, &err), TC_OK);
-    /* the best: AVX-512 over AVX2 on x86; I8MM over DotProd over plain
-     * NEON on aarch64 */
+    /* the best: AMX over AVX-512 over AVX2 on x86; I8MM over DotProd
+     * over plain NEON on aarch64 */
     const char *best = "fast:scalar";
-    const char *const order[] = { "avx512", "avx2", "neon_i8mm", "neon_dotprod", "neon" };
+    const char *const order[] = { "amx", "avx512", "avx2", "neon_i8mm", "neon_dotprod", "neon" };
     char bestname[32];
-    for (int i = 4; i >= 0; i--)
+    for (int i = 5; i >= 0; i--)
         if (tc_fast_isa_supported(order[i])) snprintf(bestname, sizeof bestname, "fast:%s", order[i]), best = bestname;
     ck_assert_str_eq(tc_engine_name(e), best);
     tc_engine_free(e);
@@ -1025,12 +1106,14 @@ int main(void)
     TCase *core = tcase_create("core"), *errors = tcase_create("errors"), *limits = tcase_create("limits");
     tcase_set_timeout(core, 600);
     tcase_add_test(core, i2s_kernels_match_reference);
+    tcase_add_test(core, x16_layout_as_documented);
     tcase_add_test(core, code3_is_sanitized);
     tcase_add_test(core, rmsnorm_q8_matches_reference);
     tcase_add_test(core, f16_gemm_matches_reference);
     tcase_add_test(core, attention_matches_reference);
     tcase_add_test(core, neon_tables_give_scalar_bits);
     tcase_add_test(core, engine_matches_ref_tiny);
+    tcase_add_test(core, engine_matches_ref_long_prefill);
     tcase_add_test(core, engine_matches_ref_small);
     tcase_add_test(core, engine_matches_ref_bitnet_cpp_vector);
     tcase_add_test(core, bit_identical_for_any_thread_count);

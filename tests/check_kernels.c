@@ -22,7 +22,7 @@
 #include "testutil.h"
 #include "audit/verify.h"
 
-static const char *const isas[] = { "scalar", "avx2", "avx512", "neon", "neon_dotprod", "neon_i8mm" };
+static const char *const isas[] = { "scalar", "avx2", "avx512", "amx", "neon", "neon_dotprod", "neon_i8mm" };
 enum { N_ISA = sizeof isas / sizeof isas[0] };
 
 /* the example plug-ins, built by make check beside the tests */

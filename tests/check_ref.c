@@ -346,6 +346,130 @@ static void make_tokens(int32_t *t, uint32_t n, uint32_t vocab)
     }
 }
 
+/* ---- core: llama.cpp's Q8_K arithmetic (precision q8k, doc/q8k.md) ---- */
+
+START_TEST(q8k_quantize_known_answer)
+{
+    /* block 0: -2.385 comes first among the two largest, so max = -2.385
+     * and iscale = -127 / max = +53.249477; block 1: +2.385 first, so the
+     * codes are negated and d < 0; block 2: all zero, d = 0 */
+    float x[3 * 256] = { 0 };
+    x[0] = -2.385f, x[1] = 2.385f;
+    x[2] = 0x1.5a24eep-4f;   /* x * iscale: exactly 4.50000019 in real numbers, 4.5f as a float product: 4 */
+    x[3] = 0x1.33af0cp-7f;   /* 0.5000000097 -> 0.5f: ties to even, 0 (an FMA would give 1) */
+    x[4] = 0x1.0d392ap-4f;   /* 3.4999999687 -> 3.5f: ties to even, 4 */
+    x[5] = 1.0f;             /* 53.249477 -> 53 */
+    x[256] = 2.385f, x[257] = -2.385f, x[258] = 1.0f;
+    int8_t q[3 * 256];
+    float d[3];
+    tc_ref_quantize_q8k(x, 3 * 256, q, d);
+    const float iscale = -127.0f / -2.385f;
+    ck_assert_float_eq(iscale, 53.2494774f);
+    ck_assert_float_eq(d[0], 1.0f / iscale);
+    const int8_t want0[6] = { -127, 127, 4, 0, 4, 53 };
+    for (int i = 0; i < 6; i++) ck_assert_int_eq(q[i], want0[i]);
+    for (int i = 6; i < 256; i++) ck_assert_int_eq(q[i], 0);
+    ck_assert_float_eq(d[1], -d[0]);
+    ck_assert_int_eq(q[256], -127);
+    ck_assert_int_eq(q[257], 127);
+    ck_assert_int_eq(q[258], -53);
+    ck_assert_float_eq(d[2], 0.0f);
+    for (int i = 512; i < 768; i++) ck_assert_int_eq(q[i], 0);
+}
+END_TEST
+
+/* The hand-derived blocks of tests/check_tq.c against known codes. */
+START_TEST(q8k_tq_dot_known_answer)
+{
+    uint8_t tq2[2 * 66];
+    memset(tq2, 0x55, sizeof tq2);   /* all zero trits */
+    tq2[0] = 0x56, tq2[1] = 0x51, tq2[32] = 0x54, tq2[63] = 0x95;   /* +1 @0, -1 @33, -1 @128, +1 @255 */
+    tq2[64] = 0xc5, tq2[65] = 0x40;                                  /* d = 2.384765625 */
+    memcpy(tq2 + 66, tq2, 66);
+    tq2[130] = 0x00, tq2[131] = 0x3c;                                /* second block: d = 1 */
+    int8_t q[512];
+    for (int i = 0; i < 512; i++) q[i] = 3;
+    q[0] = 10, q[33] = -7, q[128] = 5, q[255] = 100;   /* block 0: 10 + 7 - 5 + 100 = 112 */
+    q[256] = -1, q[256 + 255] = 2;                      /* block 1: -1 - 3 - 3 + 2 = -5 */
+    const float da[2] = { 0.0187795274f, -0.5f };
+    double want = 112.0 * (double)(float)(da[0] * 2.384765625f) - 5.0 * (double)(float)(da[1] * 1.0f);
+    ck_assert_double_eq(tc_ref_tq_dot_q8k(tq2, 0, q, da, 512), want);
+
+    uint8_t tq1[54];
+    memset(tq1, 0x80, 48);
+    tq1[0] = 0x2b, tq1[1] = 0x9c, tq1[42] = 0x2b;                    /* -1 @0, +1 @33, -1 @170 */
+    tq1[48] = 0x62, tq1[49] = 0x7f, tq1[50] = 0x7f, tq1[51] = 0x82;  /* -1 @244, +1 @255 */
+    tq1[52] = 0x00, tq1[53] = 0x38;                                  /* d = 0.5 */
+    for (int i = 0; i < 256; i++) q[i] = 1;
+    q[0] = 10, q[33] = 20, q[170] = 30, q[244] = 40, q[255] = 50;   /* -10 + 20 - 30 - 40 + 50 = -10 */
+    ck_assert_double_eq(tc_ref_tq_dot_q8k(tq1, 1, q, da, 256), -10.0 * (double)(float)(da[0] * 0.5f));
+}
+END_TEST
+
+START_TEST(q8k_round_f16)
+{
+    const float x[3] = { 2.385f, 1.0f + 0x1p-11f, 65520.0f };
+    float y[3];
+    tc_ref_round_f16(x, 3, y);
+    ck_assert_float_eq(y[0], 2.384765625f);
+    ck_assert_float_eq(y[1], 1.0f);        /* a tie, to even */
+    ck_assert(isinf(y[2]));
+}
+END_TEST
+
+#define LLAMA_TQ2 "external/llama-cpp/tq-1block-tq2_0.gguf.gz"
+
+/* q8k on llama.cpp's TQ2_0 file: every float tap, no .q8 tap; the kernel
+ * counters name the Q8_K kernels; prefill and decode agree; and the
+ * result stays near fp32 on the same weights (top-1 on every position). */
+START_TEST(q8k_engine_on_llama_tq2_0)
+{
+    enum { N = 40 };
+    tc_model *m = load_vector_model(LLAMA_TQ2, NULL);
+    int32_t tok[N];
+    make_tokens(tok, N, m->hp.n_vocab);
+    tc_dump *a = run_prefill(m, TC_PRECISION_Q8K, 1, 64, tok, N);
+    tc_dump *f = run_prefill(m, TC_PRECISION_FP32, 1, 64, tok, N);
+    ck_assert_uint_eq(tc_dump_n_taps(a), 3 + 17 * m->hp.n_layer);
+    ck_assert_ptr_null(tc_dump_find(a, "blk.0.attn_norm.q8"));
+    const tc_dump_tap *la = tc_dump_find(a, "logits"), *lf = tc_dump_find(f, "logits");
+    for (uint32_t p = 0; p < N; p++)
+        ck_assert_uint_eq(tc_argmax(la->f + (size_t)p * la->width, la->width),
+                          tc_argmax(lf->f + (size_t)p * lf->width, lf->width));
+    double e = scaled_err(la->f, lf->f, (size_t)N * la->width);
+    ck_assert_msg(e > 1e-6 && e < 0.05, "q8k against fp32: scaled error %.3g", e);   /* quantized, but close */
+
+    tc_engine_opts o = { .precision = TC_PRECISION_Q8K, .n_threads = 2, .n_ctx = 64 };
+    tc_engine *eng;
+    tc_err err;
+    ck_assert_int_eq(tc_engine_open("ref", m, &o, &eng, &err), TC_OK);
+    tc_dump *b = tc_dump_new();
+    tc_engine_set_tap(eng, tc_dump_tap_fn, b);
+    ck_assert_msg(tc_engine_prefill(eng, tok, 5, 0, &err) == TC_OK, "%s", err.msg);
+    for (uint32_t i = 5; i < N; i++) ck_assert_int_eq(tc_engine_decode(eng, tok[i], &err), TC_OK);
+    for (size_t i = 0; i < tc_dump_n_taps(a); i++) {
+        const tc_dump_tap *ta = tc_dump_get(a, i), *tb = tc_dump_find(b, ta->name);
+        double e1 = scaled_err(tb->f, ta->f, (size_t)N * ta->width);
+        ck_assert_msg(e1 <= 1e-6, "%s: prefill vs decode %.3g", ta->name, e1);
+    }
+    size_t n;
+    const tc_kernel_count *k = tc_engine_kernels(eng, &n);
+    uint64_t tq2 = 0, qk = 0, r16 = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(k[i].name, "ref.tq2_q8k_gemv")) tq2 = k[i].calls;
+        if (!strcmp(k[i].name, "ref.quantize_q8k")) qk = k[i].calls;
+        if (!strcmp(k[i].name, "ref.round_f16")) r16 = k[i].calls;
+    }
+    const uint64_t batches = 1 + (N - 5);
+    ck_assert_uint_eq(tq2, batches * 7 * m->hp.n_layer);
+    ck_assert_uint_eq(qk, batches * 4 * m->hp.n_layer);
+    ck_assert_uint_eq(r16, batches);
+    tc_engine_free(eng);
+    tc_dump_free(a), tc_dump_free(b), tc_dump_free(f);
+    tc_model_free(m);
+}
+END_TEST
+
 static void prefill_vs_decode(tc_precision prec)
 {
     enum { N = 300 };
@@ -706,6 +830,30 @@ START_TEST(full_context_in_one_batch)
 }
 END_TEST
 
+/* q8k needs TQ1_0/TQ2_0 linears; i2s refuses them */
+START_TEST(q8k_precision_needs_tq_weights)
+{
+    tc_model *m = load_vector_model(BITNET_DIR "tiny-bitnet-b158-i2_s.gguf.gz", NULL);
+    tc_engine_opts o = { .precision = TC_PRECISION_Q8K, .n_threads = 1 };
+    tc_engine *e = NULL;
+    tc_err err;
+    ck_assert_int_eq(tc_engine_open("ref", m, &o, &e, &err), TC_E_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(err.msg, "precision q8k needs TQ1_0 or TQ2_0"));
+    ck_assert_int_eq(tc_engine_open("fast", m, &o, &e, &err), TC_E_UNSUPPORTED);
+    tc_model_free(m);
+    m = load_vector_model(LLAMA_TQ2, NULL);
+    o.precision = TC_PRECISION_I2S;
+    ck_assert_int_eq(tc_engine_open("ref", m, &o, &e, &err), TC_E_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(err.msg, "is TQ2_0"));
+    tc_precision p;
+    ck_assert_int_eq(tc_precision_from_name("q8k", &p), TC_OK);
+    ck_assert_int_eq(p, TC_PRECISION_Q8K);
+    ck_assert_str_eq(tc_precision_name(p), "q8k");
+    ck_assert_int_eq(tc_precision_from_name("q8", &p), TC_E_USAGE);
+    tc_model_free(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ref");
@@ -730,6 +878,11 @@ int main(void)
     tcase_add_test(core, kernel_counters_observe_dispatch);
     tcase_add_test(core, tap_replacement_is_used);
     tcase_add_test(core, dump_writes_vectors_layout);
+    tcase_add_test(core, q8k_quantize_known_answer);
+    tcase_add_test(core, q8k_tq_dot_known_answer);
+    tcase_add_test(core, q8k_round_f16);
+    tcase_add_test(core, q8k_engine_on_llama_tq2_0);
+    tcase_add_test(errors, q8k_precision_needs_tq_weights);
     tcase_add_test(errors, perturbed_weight_fails_at_its_layer);
     tcase_add_test(errors, bad_tokens_and_positions_are_range_errors);
     tcase_add_test(errors, bad_options_are_rejected);

@@ -18,7 +18,7 @@ grep -q '^PASS' "$d/out" || fail "ref vs ref verdict"
 grep -q '"bit_identical":	true' "$d/same.json" || fail "determinism measured"
 
 # ref against the fast engine, every ISA this CPU runs
-for e in fast fast:scalar fast:avx2 fast:avx512 fast:neon fast:neon_dotprod fast:neon_i8mm; do
+for e in fast fast:scalar fast:avx2 fast:avx512 fast:amx fast:neon fast:neon_dotprod fast:neon_i8mm; do
     $T compare "$d/m.gguf" --ref ref --cand $e --random 8 --gen 4 --threads 2 > "$d/out" 2>&1
     rc=$?
     grep -q 'cannot run the' "$d/out" && continue

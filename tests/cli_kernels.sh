@@ -13,7 +13,7 @@ trap 'rm -rf "$d"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 # ---- the fast engine, each ISA ----
-for isa in scalar avx2 avx512 neon neon_dotprod neon_i8mm; do
+for isa in scalar avx2 avx512 amx neon neon_dotprod neon_i8mm; do
     $T kernels --isa $isa -o "$d/$isa.json" > "$d/o.$isa" 2> "$d/e.$isa"
     rc=$?
     if [ $rc -eq 2 ] && grep -q "this CPU cannot run the $isa kernels" "$d/e.$isa"; then
@@ -69,7 +69,11 @@ $T gen --preset tiny -o "$d/m.gguf" > /dev/null || fail gen
 $T compare "$d/m.gguf" --cand plugin:$P/libtc_example_plugin.so --random 6 --gen 3 -o "$d/c.json" > "$d/o" 2>&1 ||
     fail "compare --cand plugin: $(tail -5 "$d/o")"
 grep -q '"plugin.example.i2s_gemv"' "$d/c.json" || fail "compare: plug-in kernels not counted"
-$T verify "$d/c.json" --model "$d/m.gguf" --rerun > "$d/v" || fail "verify --rerun: $(cat "$d/v")"
+# a plug-in is rerun only when the user names it; never on the receipt's word
+$T verify "$d/c.json" --model "$d/m.gguf" --rerun > "$d/v"; [ $? -eq 1 ] || fail "verify --rerun loaded the receipt's plug-in"
+grep -q '^  not rerun: engines.cand names the engine plugin:' "$d/v" || fail "verify --rerun: $(cat "$d/v")"
+$T verify "$d/c.json" --model "$d/m.gguf" --rerun --cand plugin:$P/libtc_example_plugin.so > "$d/v" ||
+    fail "verify --rerun --cand plugin: $(cat "$d/v")"
 $T compare "$d/m.gguf" --cand plugin:$P/libtc_example_plugin_abi2.so --random 4 --gen 1 > "$d/o" 2> "$d/e"
 [ $? -eq 2 ] || fail "compare with a refused plug-in: expected 2"
 grep -q "ABI version 2" "$d/e" || fail "compare: $(cat "$d/e")"

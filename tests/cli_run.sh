@@ -56,6 +56,19 @@ for f in "$d/d1"/*; do cmp -s "$f" "$d/d2/$(basename "$f")" || fail "not determi
 $T run "$d/bnf.gguf" --precision fp32 --tokens 1,72 -n 1 --dump "$d/d3" > /dev/null 2>&1 || fail "dump fp32"
 ls "$d/d3" | grep -q '\.i8$' && fail "fp32 has no q8 taps"
 
+# ---- llama.cpp's TQ2_0 file in precision q8k: no .q8 taps, the Q8_K kernels ----
+gzip -dc "$V/external/llama-cpp/tq-1block-tq2_0.gguf.gz" > "$d/tq2.gguf" || exit 99
+$T run "$d/tq2.gguf" --precision q8k --tokens 256,72,101 -n 3 --dump "$d/d4" > "$d/out" 2>/dev/null || fail "run q8k"
+grep -q '^generated:' "$d/out" || fail "q8k generated"
+[ "$(ls "$d/d4" | grep -c '\.f32$')" -eq $((3 + 17 * 1)) ] || fail "q8k float taps: $(ls "$d/d4" | wc -l)"
+ls "$d/d4" | grep -q '\.i8$' && fail "q8k has no q8 taps"
+grep -q '"precision":.*"q8k"' "$d/d4/index.json" || fail "q8k in index.json"
+$T run "$d/tq2.gguf" --precision fp32 --tokens 256,72,101 -n 3 > "$d/out32" 2>/dev/null || fail "run fp32 on TQ2_0"
+expect_error "q8k on I2_S weights" "$d/bn.gguf" --precision q8k --tokens 1,2
+grep -q "precision q8k needs TQ1_0 or TQ2_0" "$d/err" || fail "q8k message: $(cat "$d/err")"
+expect_error "i2s on TQ2_0 weights" "$d/tq2.gguf" --tokens 1,2
+expect_error "fast engine has no q8k" "$d/tq2.gguf" --engine fast --precision q8k --tokens 1,2
+
 # ---- errors: exit 2, one line, nothing dumped ----
 expect_error "out of vocabulary" "$d/bn.gguf" --tokens 1,256,3
 grep -q "bn.gguf: token 256 (index 1) is outside the vocabulary" "$d/err" || fail "oov message: $(cat "$d/err")"

@@ -1,4 +1,10 @@
-/* report.c -- a receipt as one self-contained HTML page. */
+/* report.c -- a receipt as one self-contained HTML page.
+ *
+ * A receipt is untrusted input and the page is opened in a browser: every
+ * string from the receipt goes through put_text (HTML-escaped, never a
+ * format string), a Content-Security-Policy forbids scripts and every
+ * other fetch, and the page says whether the receipt verified. */
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -6,6 +12,7 @@
 #include <string.h>
 
 #include "base/fileio.h"
+#include "base/num.h"
 #include "receipt/receipt.h"
 #include "audit/report.h"
 #include "audit/verify.h"
@@ -37,17 +44,26 @@ static void put(sbuf *b, const char *fmt, ...)
     }
 }
 
-/* Text with HTML's special characters escaped. */
+/* Text with HTML's special characters escaped (quotes too: safe in an
+ * attribute); control characters dropped.  NULL prints "?". */
 static void put_text(sbuf *b, const char *s)
 {
-    for (; s && *s; s++) {
+    if (!s) s = "?";
+    while (*s) {
+        size_t run = strcspn(s, "<>&\"'\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11\x12\x13"
+                                "\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f");
+        if (run) put(b, "%.*s", (int)(run > INT_MAX ? INT_MAX : run), s);
+        s += run;
         switch (*s) {
+        case '\0': return;
         case '<': put(b, "&lt;"); break;
         case '>': put(b, "&gt;"); break;
         case '&': put(b, "&amp;"); break;
         case '"': put(b, "&quot;"); break;
-        default: put(b, "%c", *s);
+        case '\'': put(b, "&#39;"); break;
+        default: break;   /* a control character */
         }
+        s++;
     }
 }
 
@@ -74,7 +90,7 @@ static void chart(sbuf *b, const cJSON *results, double tol)
     }
     const cJSON *t;
     int i = 0, last_layer = -2, max_layer = 0;
-    cJSON_ArrayForEach(t, results) if (num(t, "layer") > max_layer) max_layer = (int)num(t, "layer");
+    cJSON_ArrayForEach(t, results) if (num(t, "layer") > max_layer) max_layer = (int)tc_num_clamp(num(t, "layer"), 0, 1 << 20);
     const int step = max_layer / 8 + 1;   /* at most about eight layer labels */
     cJSON_ArrayForEach(t, results) {
         double e = num(t, "scaled_err"), v = e > 0 ? log10(e) : lo;
@@ -86,7 +102,7 @@ static void chart(sbuf *b, const cJSON *results, double tol)
             H - B - y, pass ? "#4a90d9" : "#d0021b");
         put_text(b, str(t, "tap"));
         put(b, ": %.3g</title></rect>\n", e);
-        int layer = (int)num(t, "layer");
+        int layer = (int)tc_num_clamp(num(t, "layer"), -1, 1 << 20);
         if (layer != last_layer && layer >= 0 && layer % step == 0)
             put(b, "<text x='%.1f' y='%d' font-size='10'>blk.%d</text>\n", x, H - B + 14, layer);
         last_layer = layer;
@@ -146,9 +162,11 @@ static void accuracy_body(sbuf *b, const cJSON *r)
     bw = nb > 0 ? (double)(W - L - 10) / nb : 0;
     put(b, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' role='img' aria-label='KL histogram'>\n", W, H);
     i = 0;
+    const cJSON *edge = cJSON_IsArray(edges) ? edges->child : NULL;   /* walked alongside: no lookup by index */
     cJSON_ArrayForEach(c, cnt) {
         double hgt = c->valuedouble / maxc * (H - T - B), x = L + i * bw;
-        double lo = cJSON_GetArrayItem(edges, i) ? cJSON_GetArrayItem(edges, i)->valuedouble : 0;
+        double lo = edge ? tc_audit_num(edge) : 0;
+        if (edge) edge = edge->next;
         put(b, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='#7b61a8'><title>[%.3g, ...): %.0f</title></rect>\n",
             x, H - B - hgt, bw > 2 ? bw - 1 : bw, hgt, lo, c->valuedouble);
         if (i % 4 == 1) put(b, "<text x='%.1f' y='%d' font-size='10'>%.0e</text>\n", x, H - B + 14, lo);
@@ -162,22 +180,28 @@ static void accuracy_body(sbuf *b, const cJSON *r)
 static void conform_body(sbuf *b, const cJSON *r)
 {
     const cJSON *su = get(r, "suite"), *sum = get(r, "summary"), *c;
-    put(b, "<h1>tritcheck conform %s: <span class='%s'>", str(su, "name") ? str(su, "name") : "?",
-        str(sum, "verdict") && !strcmp(str(sum, "verdict"), "conforms") ? "pass" : "fail");
+    put(b, "<h1>tritcheck conform ");
+    put_text(b, str(su, "name"));
+    put(b, ": <span class='%s'>", str(sum, "verdict") && !strcmp(str(sum, "verdict"), "conforms") ? "pass" : "fail");
     put_text(b, str(sum, "verdict"));
     put(b, "</span></h1>\n<p>Candidate <b>");
     put_text(b, str(su, "candidate"));
     put(b, "</b>; %.0f of %.0f cases conform. Manifest <code>", num(sum, "conforming"), num(sum, "cases"));
     put_text(b, str(su, "manifest"));
-    put(b, "</code> (SHA-256 <code>%s</code>).</p>\n", str(su, "manifest_sha256") ? str(su, "manifest_sha256") : "?");
+    put(b, "</code> (SHA-256 <code>");
+    put_text(b, str(su, "manifest_sha256"));
+    put(b, "</code>).</p>\n");
     put(b, "<table><tr><th>case</th><th>expected</th><th>verdict</th><th>first failure</th><th>conforms</th>"
            "<th>receipt</th></tr>\n");
     cJSON_ArrayForEach(c, get(r, "cases")) {
         bool ok = cJSON_IsTrue(get(c, "conforms"));
         put(b, "<tr><td>");
         put_text(b, str(c, "name"));
-        put(b, "</td><td>%s</td><td>%s</td><td><code>", str(c, "expect") ? str(c, "expect") : "",
-            str(c, "verdict") ? str(c, "verdict") : "");
+        put(b, "</td><td>");
+        put_text(b, str(c, "expect"));
+        put(b, "</td><td>");
+        put_text(b, str(c, "verdict"));
+        put(b, "</td><td><code>");
         put_text(b, str(c, "first_failure"));
         put(b, "</code></td><td class='%s'>%s</td><td><code>", ok ? "pass" : "fail", ok ? "yes" : "NO");
         put_text(b, str(c, "receipt"));
@@ -188,15 +212,53 @@ static void conform_body(sbuf *b, const cJSON *r)
 
 /* ---- the page ---- */
 
-/* "S" or "?" when s is NULL. */
-static const char *or_q(const char *s) { return s ? s : "?"; }
-
 static void page_head(sbuf *b, const cJSON *r)
 {
-    put(b, "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>tritcheck %s receipt</title>\n"
+    /* no script runs and nothing is fetched, whatever a receipt holds */
+    put(b, "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>\n"
+           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+           "img-src data:; form-action 'none'; base-uri 'none'\">\n<title>tritcheck ");
+    put_text(b, str(r, "kind"));
+    put(b, " receipt</title>\n"
            "<style>body{font:14px/1.4 sans-serif;margin:2em;color:#222}table{border-collapse:collapse}"
            "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}.pass{color:#2a7d2a}.fail{color:#d0021b}"
-           "code{font-size:12px}</style></head><body>\n", str(r, "kind") ? str(r, "kind") : "");
+           "code{font-size:12px}.verified{border:2px solid #2a7d2a;padding:4px 8px}"
+           ".unverified{border:2px solid #d0021b;padding:4px 8px}pre{white-space:pre-wrap}</style></head><body>\n");
+}
+
+/* Whether the receipt verified (tc_verify_receipt: schema, digest,
+ * signature, consistency; not the model, no rerun), first on the page:
+ * a tampered receipt is never labelled signed. */
+static void verification(sbuf *b, const char *in_path, const char *pubkey)
+{
+    tc_verify_opts o = { .pubkey = pubkey };
+    tc_verify_result res;
+    tc_err e = { 0 };
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    tc_status s = mem ? tc_verify_receipt(in_path, &o, mem, &res, &e) : tc_fail(&e, TC_E_NOMEM, "out of memory");
+    if (mem) fclose(mem);
+    const bool ok = !s && res.valid;
+    put(b, "<p class='%s'><b>%s</b>", ok ? "verified" : "unverified", ok ? "Verified" : "NOT VERIFIED");
+    if (s) {
+        put(b, ": ");
+        put_text(b, e.msg);
+    } else if (!ok) {
+        put(b, ": this receipt fails tritcheck verify; its figures below are not to be trusted.</p>\n<pre>");
+        put_text(b, text);
+        put(b, "</pre><p>");
+    } else {
+        put(b, ": schema, digest, consistency");
+        if (res.seal.authenticated) put(b, "; signature by the trusted key (sha256:%s)", res.seal.signer);
+        else if (res.seal.has_signature)
+            put(b, "; signed by the key with fingerprint sha256:%s, NOT AUTHENTICATED (give report --pubkey "
+                   "KEY.pub: anyone can make a key and sign)", res.seal.signer);
+        else put(b, "; unsigned");
+        put(b, ". The figures were not run again (tritcheck verify --model FILE --rerun does).");
+    }
+    put(b, "</p>\n");
+    free(text);
 }
 
 static void accuracy_page(sbuf *b, const cJSON *r)
@@ -204,7 +266,9 @@ static void accuracy_page(sbuf *b, const cJSON *r)
     const cJSON *model = get(r, "model");
     put(b, "<h1>tritcheck accuracy: I2_S against an FP32 baseline</h1>\n<p>Model <code>");
     put_text(b, str(model, "file"));
-    put(b, "</code>, SHA-256 <code>%s</code>. Baseline: ", or_q(str(model, "sha256")));
+    put(b, "</code>, SHA-256 <code>");
+    put_text(b, str(model, "sha256"));
+    put(b, "</code>. Baseline: ");
     put_text(b, str(get(r, "comparison"), "baseline"));
     put(b, ". %d tokens.</p>\n", cJSON_GetArraySize(get(get(r, "input"), "tokens")));
     accuracy_body(b, r);
@@ -270,17 +334,24 @@ static void compare_summary(sbuf *b, const cJSON *r)
     const char *verdict = str(sum, "verdict");
     bool pass = verdict && !strcmp(verdict, "pass");
     bool incomplete = verdict && !strcmp(verdict, "incomplete");
-    put(b, "<h1>tritcheck %s: <span class='%s'>%s</span></h1>\n", str(r, "kind") ? str(r, "kind") : "",
-        pass ? "pass" : "fail", verdict ? (pass ? "PASS" : incomplete ? "INCOMPLETE" : "FAIL") : "?");
+    put(b, "<h1>tritcheck ");
+    put_text(b, str(r, "kind"));
+    put(b, ": <span class='%s'>%s</span></h1>\n", pass ? "pass" : "fail",
+        verdict ? (pass ? "PASS" : incomplete ? "INCOMPLETE" : "FAIL") : "?");
     put(b, "<p>Model <code>");
     put_text(b, str(model, "file"));
-    put(b, "</code> (%s, %.0f bytes, SHA-256 <code>%s</code>). ", or_q(str(model, "architecture")),
-        num(model, "size"), or_q(str(model, "sha256")));
+    put(b, "</code> (");
+    put_text(b, str(model, "architecture"));
+    put(b, ", %.0f bytes, SHA-256 <code>", num(model, "size"));
+    put_text(b, str(model, "sha256"));
+    put(b, "</code>). ");
     put(b, "Reference <b>");
     put_text(b, cJSON_GetStringValue(get(get(get(r, "engines"), "ref"), "id")));
     put(b, "</b>, candidate <b>");
     put_text(b, cJSON_GetStringValue(get(get(get(r, "engines"), "cand"), "id")));
-    put(b, "</b>, %s mode, %d tokens.</p>\n", or_q(str(crit, "mode")), cJSON_GetArraySize(get(get(r, "input"), "tokens")));
+    put(b, "</b>, ");
+    put_text(b, str(crit, "mode"));
+    put(b, " mode, %d tokens.</p>\n", cJSON_GetArraySize(get(get(r, "input"), "tokens")));
     put(b, "<p>%.0f taps compared, %.0f failed", num(sum, "taps_compared"), num(sum, "taps_failed"));
     const cJSON *ff = get(sum, "first_failure");
     if (cJSON_IsObject(ff)) {
@@ -347,27 +418,37 @@ static void compare_page(sbuf *b, const cJSON *r)
 static void provenance(sbuf *b, const cJSON *r)
 {
     const cJSON *tool = get(r, "tool"), *host = get(r, "host");
-    put(b, "<h2>Provenance</h2>\n<p>tritcheck %s (commit <code>%s</code>), ", or_q(str(tool, "version")),
-        or_q(str(tool, "git_commit")));
+    put(b, "<h2>Provenance</h2>\n<p>tritcheck ");
+    put_text(b, str(tool, "version"));
+    put(b, " (commit <code>");
+    put_text(b, str(tool, "git_commit"));
+    put(b, "</code>), ");
     put(b, "compiler ");
     put_text(b, str(tool, "compiler"));
     put(b, "; host ");
     put_text(b, str(host, "cpu_model"));
     put(b, ", ");
     put_text(b, str(host, "os"));
-    put(b, "; created %s. Digest <code>%s</code>%s.</p>\n</body></html>\n", or_q(str(r, "created")),
-        str(get(r, "digest"), "value") ? str(get(r, "digest"), "value") : "none",
-        get(r, "signature") ? ", signed (Ed25519)" : ", unsigned");
+    put(b, "; created ");
+    put_text(b, str(r, "created"));
+    put(b, ". Digest <code>");
+    put_text(b, str(get(r, "digest"), "value"));
+    put(b, "</code> (its signature, if any: see the top of the page).</p>\n</body></html>\n");
 }
 
-tc_status tc_report_html(const char *in_path, const char *out_path, tc_err *err)
+tc_status tc_report_html(const char *in_path, const char *out_path, const char *pubkey, tc_err *err)
 {
     cJSON *r;
-    tc_status s = tc_receipt_load(in_path, &r, err);
+    const char *inputs[] = { in_path, pubkey };
+    unsigned char key[32];
+    tc_status s = tc_check_output(out_path, inputs, 2, err);
+    if (!s && pubkey) s = tc_pubkey_load(pubkey, key, err);   /* a key that cannot be read is the user's error */
     if (s) return s;
+    if ((s = tc_receipt_load(in_path, &r, err))) return s;
     sbuf b = { 0 };
     const char *kind = str(r, "kind");
     page_head(&b, r);
+    verification(&b, in_path, pubkey);
     if (kind && !strcmp(kind, "conform")) conform_body(&b, r);
     else if (kind && !strcmp(kind, "accuracy")) accuracy_page(&b, r);
     else compare_page(&b, r);

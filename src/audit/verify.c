@@ -1,5 +1,6 @@
 /* verify.c -- checking receipts (`tritcheck verify`), and reading their
  * fields for diff.c and report.c. */
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -10,31 +11,51 @@
 
 #include "check/accuracy.h"
 #include "check/compare.h"
+#include "engine/registry.h"
 #include "receipt/receipt.h"
+#include "base/fileio.h"
+#include "base/num.h"
 #include "base/sha256.h"
+#include "check/against.h"
 #include "check/bench.h"
 #include "audit/coverage.h"
+#include "audit/merge.h"
 #include "audit/verify.h"
+#include "audit/verify_shard.h"
 
 /* ---- a list of problems ---- */
 
+/* The problems found, and what the checks need to know. */
 typedef struct problems {
     FILE *out;
     int n;
+    const unsigned char *trusted;   /* the user's public key (32 bytes), or NULL */
+    char first[300];                /* the first problem's text */
 } problems;
+
+/* at most this many problems are printed; the rest are counted */
+enum { PROBLEMS_SHOWN = 40 };
 
 static void problem(problems *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void problem(problems *p, const char *fmt, ...)
 {
     va_list ap;
+    char line[1024];
     va_start(ap, fmt);
-    if (p->out) {
-        fputs("  - ", p->out);
-        vfprintf(p->out, fmt, ap);
-        fputc('\n', p->out);
-    }
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    /* a receipt's strings reach the terminal: no control characters */
+    for (char *c = line; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
+    if (p->out && p->n < PROBLEMS_SHOWN) fprintf(p->out, "  - %s\n", line);
+    if (p->n == 0) snprintf(p->first, sizeof p->first, "%.299s", line);
     p->n++;
+}
+
+/* The line that says how many problems were not printed. */
+static void problems_end(const problems *p)
+{
+    if (p->out && p->n > PROBLEMS_SHOWN) fprintf(p->out, "  - ... and %d more problems\n", p->n - PROBLEMS_SHOWN);
 }
 
 /* ---- reading a receipt's fields ---- */
@@ -66,6 +87,78 @@ const cJSON *tc_audit_tap(const cJSON *results, const char *name)
         if (n && !strcmp(n, name)) return t;
     }
     return NULL;
+}
+
+/* ---- an index by name ---- */
+
+typedef struct ix_entry {
+    const char *name;
+    const cJSON *item;
+    size_t order;   /* position in the container: the first of equal names wins */
+} ix_entry;
+
+struct tc_audit_index {
+    ix_entry *e;
+    size_t n;
+};
+
+static int ix_cmp(const void *a, const void *b)
+{
+    const ix_entry *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+tc_audit_index *tc_audit_index_new(const cJSON *container, const char *member)
+{
+    size_t n = 0, k = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, container) n++;
+    tc_audit_index *ix = calloc(1, sizeof *ix);
+    if (!ix || !(ix->e = malloc((n ? n : 1) * sizeof *ix->e))) {
+        free(ix);
+        return NULL;
+    }
+    cJSON_ArrayForEach(c, container) {
+        const char *name = !member ? c->string : cJSON_IsString(c) ? c->valuestring
+                           : cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, member));
+        if (name) ix->e[ix->n++] = (ix_entry){ name, c, k };
+        k++;
+    }
+    qsort(ix->e, ix->n, sizeof *ix->e, ix_cmp);
+    return ix;
+}
+
+/* The first entry whose name is >= name. */
+static size_t ix_lower(const tc_audit_index *ix, const char *name)
+{
+    size_t lo = 0, hi = ix ? ix->n : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(ix->e[mid].name, name) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+const cJSON *tc_audit_index_find(const tc_audit_index *ix, const char *name)
+{
+    size_t lo = ix_lower(ix, name);
+    return lo < (ix ? ix->n : 0) && !strcmp(ix->e[lo].name, name) ? ix->e[lo].item : NULL;
+}
+
+size_t tc_audit_index_count(const tc_audit_index *ix, const char *name)
+{
+    size_t i = ix_lower(ix, name), n = 0;
+    while (i + n < (ix ? ix->n : 0) && !strcmp(ix->e[i + n].name, name)) n++;
+    return n;
+}
+
+void tc_audit_index_free(tc_audit_index *ix)
+{
+    if (!ix) return;
+    free(ix->e);
+    free(ix);
 }
 
 /* ---- schema: required fields and their types ---- */
@@ -215,123 +308,440 @@ static void check_consistency_compare(problems *p, const cJSON *r)
         problem(p, "consistency: input.tokens has %zu ids, but prompt_tokens + generated_tokens = %g", n_tokens, pt + gt);
 }
 
+/* ---- what a rerun takes from the receipt: in range, or not at all ---- */
+
+/* v as a short JSON text for a message (at most 60 characters). */
+static void shown(const cJSON *v, char *buf, size_t n)
+{
+    if (cJSON_IsNumber(v)) {   /* every digit: two figures may differ in the 17th */
+        snprintf(buf, n, "%.17g", v->valuedouble);
+        return;
+    }
+    char *t = v ? cJSON_PrintUnformatted(v) : NULL;
+    snprintf(buf, n, "%.60s%s", t ? t : "nothing", t && strlen(t) > 60 ? "..." : "");
+    free(t);
+}
+
+/* The field at path, when present, an integer in [lo, hi]. */
+static void opt_int(problems *p, const cJSON *r, const char *path, int64_t lo, int64_t hi)
+{
+    const cJSON *v = tc_audit_at(r, path);
+    int64_t x;
+    char buf[80];
+    if (v && !(cJSON_IsNumber(v) && tc_num_to_i64(v->valuedouble, lo, hi, &x))) {
+        shown(v, buf, sizeof buf);
+        problem(p, "schema: %s: expected an integer %" PRId64 "..%" PRId64 ", found %s", path, lo, hi, buf);
+    }
+}
+
+/* Every item of the array at path a token id (0..2^31-1). */
+static void need_token_ids(problems *p, const cJSON *r, const char *path)
+{
+    const cJSON *v;
+    size_t i = 0;
+    cJSON_ArrayForEach(v, tc_audit_at(r, path)) {
+        int32_t x;
+        if (!cJSON_IsNumber(v) || !tc_num_to_i32(v->valuedouble, 0, INT32_MAX, &x)) {
+            char buf[80];
+            shown(v, buf, sizeof buf);
+            problem(p, "schema: %s[%zu]: expected a token id (an integer 0..2147483647), found %s", path, i, buf);
+            return;
+        }
+        i++;
+    }
+}
+
+/* An engine section's threads, context and precision. */
+static void engine_params(problems *p, const cJSON *r, const char *side)
+{
+    char path[64];
+    snprintf(path, sizeof path, "engines.%s.threads", side);
+    opt_int(p, r, path, 1, 1024);
+    snprintf(path, sizeof path, "engines.%s.context", side);
+    opt_int(p, r, path, 1, 1 << 24);
+    snprintf(path, sizeof path, "engines.%s.precision", side);
+    const cJSON *v = tc_audit_at(r, path);
+    tc_precision prec;
+    if (v && (!cJSON_IsString(v) || tc_precision_from_name(v->valuestring, &prec)))
+        problem(p, "schema: %s: expected \"i2s\" or \"fp32\"", path);
+}
+
+static void check_inputs_compare(problems *p, const cJSON *r)
+{
+    need_token_ids(p, r, "input.tokens");
+    opt_int(p, r, "input.prompt_tokens", 0, INT32_MAX);
+    opt_int(p, r, "input.generated_tokens", 0, INT32_MAX);
+    engine_params(p, r, "ref");
+    engine_params(p, r, "cand");
+    double tol = tc_audit_num(tc_audit_at(r, "criteria.tolerance")),
+           margin = tc_audit_num(tc_audit_at(r, "criteria.q8_margin"));
+    if (cJSON_IsNumber(tc_audit_at(r, "criteria.tolerance")) && !(tol >= 0))
+        problem(p, "schema: criteria.tolerance: expected a number >= 0");
+    if (cJSON_IsNumber(tc_audit_at(r, "criteria.q8_margin")) && !(margin >= 0 && margin < 0.5))
+        problem(p, "schema: criteria.q8_margin: expected a number in [0, 0.5)");
+}
+
+static void check_inputs_accuracy(problems *p, const cJSON *r)
+{
+    need_token_ids(p, r, "input.tokens");
+    opt_int(p, r, "input.chunk", 1, 1 << 24);
+    engine_params(p, r, "subject");
+    engine_params(p, r, "baseline");
+}
+
+/* ---- a receipt against what a rerun (or the model) gives ----
+ *
+ * Every field of the receipt is either reproduced (the rerun gives the
+ * same value), checked against the model (the model section, when
+ * --model is given), or listed as unchecked: the provenance (when and
+ * where it ran, by which build) and the times, which no rerun can give
+ * again.  Objects are matched by key through an index and arrays item by
+ * item, so the walk is O(n log n) in the size of the receipt. */
+
+/* Paths, with "*" for any one key, that a rerun cannot reproduce. */
+static const char *const unreproducible[] = {
+    "created", "tool", "host", "timings", "engines.*.seconds",
+    "engines.*.recording", "input.recording",   /* a directory: the one the user named ran */
+    "conformance_case",                         /* what a suite expected, checked by its summary */
+};
+
+typedef struct walk {
+    problems *p;
+    const char *label;          /* "rerun" or "model" */
+    const char *comp[600];      /* the path, component by component */
+    int depth;
+    char unchecked[1024];       /* the unreproducible paths met, comma-separated */
+    size_t n_unchecked;
+    int notes;                  /* fields the rerun gives that the receipt lacks */
+    bool skip_model;            /* the model section was checked against the file */
+    const char *const *extra;   /* more unreproducible paths (the run's own), or NULL */
+    size_t n_extra;
+} walk;
+
+/* The path as text ("results[3].max_abs"); components that are indices
+ * are stored as "[3]". */
+static void path_text(const walk *w, char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < w->depth && len < n; i++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%s", i && w->comp[i][0] != '[' ? "." : "", w->comp[i]);
+}
+
+/* Whether the path so far is one the rerun cannot reproduce. */
+static bool is_unreproducible(const walk *w)
+{
+    const size_t n_fixed = sizeof unreproducible / sizeof unreproducible[0];
+    for (size_t k = 0; k < n_fixed + w->n_extra; k++) {
+        char pat[64];
+        snprintf(pat, sizeof pat, "%s", k < n_fixed ? unreproducible[k] : w->extra[k - n_fixed]);
+        int i = 0;
+        bool match = true;
+        for (char *save = NULL, *c = strtok_r(pat, ".", &save); c; c = strtok_r(NULL, ".", &save), i++)
+            if (i >= w->depth || (strcmp(c, "*") && strcmp(c, w->comp[i]))) match = false;
+        if (match && i == w->depth) return true;
+    }
+    return false;
+}
+
+static bool same_leaf(const cJSON *a, const cJSON *b)
+{
+    if ((a->type & 0xff) != (b->type & 0xff)) return false;
+    if (cJSON_IsNumber(a)) return a->valuedouble == b->valuedouble;
+    if (cJSON_IsString(a)) return !strcmp(a->valuestring, b->valuestring);
+    return true;   /* true, false, null */
+}
+
+static void differ(walk *w, const cJSON *a, const cJSON *b)
+{
+    char path[512], x[80], y[80];
+    path_text(w, path, sizeof path);
+    shown(a, x, sizeof x);
+    shown(b, y, sizeof y);
+    if (!strcmp(w->label, "model"))
+        problem(w->p, "model: %s: the receipt says %s, the model file gives %s", path, x, y);
+    else
+        problem(w->p, "rerun: %s: recorded %s, now %s", path, x, y);
+}
+
+static void compare_tree(walk *w, const cJSON *a, const cJSON *b);
+
+/* Descend into child (key or index text) of a and b (b may be NULL). */
+static void descend(walk *w, const char *comp, const cJSON *a, const cJSON *b)
+{
+    if (w->depth >= (int)(sizeof w->comp / sizeof w->comp[0])) return;   /* deeper than a strict parse allows */
+    w->comp[w->depth++] = comp;
+    if (w->depth == 1 && w->skip_model && !strcmp(comp, "model")) {
+        /* checked against the model file already */
+    } else if (is_unreproducible(w)) {
+        char path[512];
+        path_text(w, path, sizeof path);
+        size_t len = strlen(w->unchecked);
+        if (len + strlen(path) + 3 < sizeof w->unchecked)
+            snprintf(w->unchecked + len, sizeof w->unchecked - len, "%s%s", len ? ", " : "", path);
+        w->n_unchecked++;
+    } else if (!b) {
+        char path[512], x[80];
+        path_text(w, path, sizeof path);
+        shown(a, x, sizeof x);
+        problem(w->p, "%s: %s: the receipt says %s, the %s gives nothing", w->label, path, x,
+                strcmp(w->label, "model") ? "rerun" : "model file");
+    } else {
+        compare_tree(w, a, b);
+    }
+    w->depth--;
+}
+
+static void compare_tree(walk *w, const cJSON *a, const cJSON *b)
+{
+    if (cJSON_IsObject(a) && cJSON_IsObject(b)) {
+        tc_audit_index *ib = tc_audit_index_new(b, NULL), *ia = tc_audit_index_new(a, NULL);
+        if (!ia || !ib) {
+            problem(w->p, "%s: out of memory comparing the receipt", w->label);
+        } else {
+            const cJSON *c;
+            cJSON_ArrayForEach(c, a) {
+                if (w->depth == 0 && (!strcmp(c->string, "digest") || !strcmp(c->string, "signature"))) continue;
+                descend(w, c->string, c, tc_audit_index_find(ib, c->string));
+            }
+            cJSON_ArrayForEach(c, b)
+                if (!tc_audit_index_find(ia, c->string)) w->notes++;
+        }
+        tc_audit_index_free(ia);
+        tc_audit_index_free(ib);
+    } else if (cJSON_IsArray(a) && cJSON_IsArray(b)) {
+        const cJSON *x = a->child, *y = b->child;
+        size_t i = 0;
+        char idx[32];
+        for (; x && y; x = x->next, y = y->next, i++) {
+            snprintf(idx, sizeof idx, "[%zu]", i);
+            descend(w, idx, x, y);
+        }
+        if (x || y) {
+            char path[512];
+            path_text(w, path, sizeof path);
+            problem(w->p, "%s: %s: the receipt lists %d items, the %s %d", w->label, path, cJSON_GetArraySize(a),
+                    strcmp(w->label, "model") ? "rerun" : "model file", cJSON_GetArraySize(b));
+        }
+    } else if (cJSON_IsObject(a) || cJSON_IsArray(a) || cJSON_IsObject(b) || cJSON_IsArray(b) || !same_leaf(a, b)) {
+        differ(w, a, b);
+    }
+}
+
+/* What a corpus run's rerun cannot give again: verify reads no file a
+ * receipt names, so the ids run, not the text. */
+static const char *const corpus_fields[] = { "input.source", "input.corpus", "input.corpus_sha256",
+                                              "input.corpus_bytes", "input.tokenizer_sha256" };
+
+/* Compare the receipt r with again (a rerun's receipt); list on out what
+ * cannot be reproduced (with corpus: a corpus's description too).
+ * *n_unchecked counts it. */
+static void reproduced(problems *p, const cJSON *r, const cJSON *again, bool skip_model, bool corpus,
+                       size_t *n_unchecked)
+{
+    walk *w = calloc(1, sizeof *w);
+    if (!w) {
+        problem(p, "rerun: out of memory comparing the receipt");
+        return;
+    }
+    w->p = p;
+    w->label = "rerun";
+    w->skip_model = skip_model;
+    if (corpus) {
+        w->extra = corpus_fields;
+        w->n_extra = sizeof corpus_fields / sizeof corpus_fields[0];
+    }
+    compare_tree(w, r, again);
+    if (p->out && w->n_unchecked)
+        fprintf(p->out, "  unchecked (no rerun reproduces them): %s\n", w->unchecked);
+    if (p->out && w->notes)
+        fprintf(p->out, "  note: the rerun gives %d field%s the receipt does not have\n", w->notes,
+                w->notes == 1 ? "" : "s");
+    *n_unchecked = w->n_unchecked;
+    free(w);
+}
+
+/* ---- the model section against the file ---- */
+
+/* Every field of the model section as the file gives it, and every
+ * token id inside its vocabulary.  TC_OK, or an error when the file is
+ * not a model (TC_E_IO, TC_E_FORMAT, TC_E_MODEL, TC_E_NOMEM). */
+static tc_status check_model(problems *p, const cJSON *r, const char *model, tc_err *err)
+{
+    tc_model *m = NULL;
+    tc_status s = tc_model_load(model, &m, err);
+    if (s) return s;
+    cJSON *mine = cJSON_CreateObject();
+    if (!mine) s = tc_fail(err, TC_E_NOMEM, "out of memory");
+    if (!s) s = tc_receipt_add_model(mine, m, model, err);
+    if (!s) {
+        walk *w = calloc(1, sizeof *w);
+        if (!w) {
+            s = tc_fail(err, TC_E_NOMEM, "out of memory");
+        } else {
+            w->p = p;
+            w->label = "model";
+            w->comp[0] = "model";
+            w->depth = 1;
+            compare_tree(w, tc_audit_at(r, "model"), tc_audit_at(mine, "model"));
+            free(w);
+        }
+        const cJSON *t;
+        size_t i = 0;
+        cJSON_ArrayForEach(t, tc_audit_at(r, "input.tokens")) {
+            int32_t id;   /* an id that is not one at all is the schema's problem */
+            if (tc_num_to_i32(tc_audit_num(t), 0, INT32_MAX, &id) && (uint32_t)id >= m->hp.n_vocab) {
+                problem(p, "model: input.tokens[%zu]: token %" PRId32 " is outside the model's vocabulary (0..%" PRIu32
+                        ")", i, id, m->hp.n_vocab - 1);
+                break;
+            }
+            i++;
+        }
+    }
+    cJSON_Delete(mine);
+    tc_model_free(m);
+    return s;
+}
+
 /* ---- rerun ---- */
 
-/* The receipt's input.tokens as a new array of *n ids. */
+/* The receipt's input.tokens (checked: ids 0..2^31-1) as a new array. */
 static tc_status receipt_tokens(const cJSON *r, int32_t **out, size_t *n, tc_err *err)
 {
     const cJSON *tl = tc_audit_at(r, "input.tokens"), *it;
     int32_t *tokens = malloc(((size_t)cJSON_GetArraySize(tl) + 1) * sizeof *tokens);
     if (!tokens) return tc_fail(err, TC_E_NOMEM, "out of memory");
     *n = 0;
-    cJSON_ArrayForEach(it, tl) tokens[(*n)++] = (int32_t)tc_audit_num(it);
+    cJSON_ArrayForEach(it, tl) {
+        if (!tc_num_to_i32(tc_audit_num(it), 0, INT32_MAX, &tokens[*n])) {
+            free(tokens);
+            return tc_fail(err, TC_E_FORMAT, "input.tokens[%zu]: expected a token id", *n);
+        }
+        (*n)++;
+    }
     *out = tokens;
     return TC_OK;
 }
 
-/* Each of the n paths must print the same in the receipt and its rerun;
- * the two forms are shown up to `shown` characters. */
-static void same_parts(problems *p, const cJSON *r, const cJSON *again, const char *const *paths, size_t n, int shown)
+/* The receipt's input as a rerun takes it: its recipe where the recipe
+ * is self-contained (seeded random ids: n_random of them; a prompt), so
+ * that the ids are reproduced too, else the ids themselves (*tokens, the
+ * caller frees; *corpus for a corpus, whose file is not read again). */
+static tc_status input_of(const cJSON *r, uint32_t n_random, tc_input *in, int32_t **tokens, bool *corpus,
+                          tc_err *err)
 {
-    for (size_t i = 0; i < n; i++) {
-        const cJSON *a = tc_audit_at(r, paths[i]), *b = tc_audit_at(again, paths[i]);
-        char *x = a ? cJSON_PrintUnformatted(a) : NULL, *y = b ? cJSON_PrintUnformatted(b) : NULL;
-        if ((x || y) && (!x || !y || strcmp(x, y)))
-            problem(p, "rerun: %s: recorded %.*s%s, now %.*s%s", paths[i], shown, x ? x : "absent",
-                    x && strlen(x) > (size_t)shown ? "..." : "", shown, y ? y : "absent",
-                    y && strlen(y) > (size_t)shown ? "..." : "");
-        free(x);
-        free(y);
+    const char *src = cJSON_GetStringValue(tc_audit_at(r, "input.source"));
+    const char *prompt = cJSON_GetStringValue(tc_audit_at(r, "input.prompt"));
+    int64_t seed;
+    memset(in, 0, sizeof *in);
+    *tokens = NULL;
+    *corpus = src && !strcmp(src, "corpus");
+    if (src && !strncmp(src, "random", 6) && n_random > 0) {
+        if (!tc_num_to_i64(tc_audit_num(tc_audit_at(r, "input.seed")), 0, (int64_t)1 << 53, &seed))
+            return tc_fail(err, TC_E_FORMAT, "rerun: input.seed: expected an integer 0..2^53");
+        in->n_random = n_random;
+        in->seed = (uint64_t)seed;
+        return TC_OK;
     }
+    if (src && !strcmp(src, "prompt") && prompt) {
+        in->prompt = prompt;
+        return TC_OK;
+    }
+    size_t n = 0;
+    tc_status s = receipt_tokens(r, tokens, &n, err);
+    if (s) return s;
+    in->tokens = *tokens;
+    in->n_tokens = (uint32_t)n;
+    return TC_OK;
 }
 
-/* The comparison a compare receipt records, as a job: the engines (a
- * recording by its directory), precision, threads, context, criteria and,
- * unless a recording brings its own, the tokens (*tokens, the caller
- * frees).  ref and cand hold the engine names. */
-static tc_status compare_job_of(const cJSON *r, const char *model, tc_compare_job *job, char ref[512],
-                                char cand[512], int32_t **tokens, tc_err *err)
+/* The engine a rerun runs for the side `side` ("engines.ref") of the
+ * receipt: the user's (flag), else the receipt's when it is built in.
+ * NULL when neither: the side is not rerun, and the reason is printed. */
+static const char *rerun_engine(problems *p, const char *user, const cJSON *r, const char *side, const char *flag)
+{
+    if (user) return user;
+    const cJSON *e = tc_audit_at(r, side);
+    const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "id"));
+    const char *rec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "recording"));
+    if (!rec && tc_engine_is_builtin(id)) return id;   /* engines verify opens on a receipt's word alone */
+    char what[200];
+    snprintf(what, sizeof what, "%s %.120s", rec ? "the recording" : "the engine", rec ? rec : id ? id : "?");
+    for (char *c = what; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
+    if (p->out)
+        fprintf(p->out, "  not rerun: %s names %s; verify opens only the built-in engines (ref, fast, fast:ISA, "
+                "cuda) on a receipt's word, never a plug-in or a recording: give %s ENGINE to rerun that side\n",
+                side, what, flag);
+    return NULL;
+}
+
+/* The comparison a compare receipt records, as a job: the engines the
+ * user names (or built-in ones the receipt names), precision, threads,
+ * context, criteria and, unless a recording brings its own, the tokens
+ * (*tokens, the caller frees).  *refused when a side cannot be rerun. */
+static tc_status compare_job_of(problems *p, const cJSON *r, const tc_verify_opts *vo, tc_compare_job *job,
+                                int32_t **tokens, bool *corpus, bool *refused, tc_err *err)
 {
     *tokens = NULL;
+    *corpus = false;
     tc_engine_opts_default(&job->eng);
     tc_compare_opts_default(&job->opts);
-    const cJSON *eref = tc_audit_at(r, "engines.ref"), *ecand = tc_audit_at(r, "engines.cand");
-    const char *rid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(eref, "id"));
-    const char *cid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ecand, "id"));
-    const char *rrec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(eref, "recording"));
-    const char *crec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ecand, "recording"));
-    if (!rid || !cid) return tc_fail(err, TC_E_FORMAT, "rerun: engines.ref.id and engines.cand.id are needed");
-    snprintf(ref, 512, "%s%s", rrec ? "dump:" : "", rrec ? rrec : rid);
-    snprintf(cand, 512, "%s%s", crec ? "dump:" : "", crec ? crec : cid);
-    job->ref = ref;
-    job->cand = cand;
-    job->model_path = model;
-    const cJSON *live = rrec ? ecand : eref;
+    job->ref = rerun_engine(p, vo->ref, r, "engines.ref", "--ref");
+    job->cand = rerun_engine(p, vo->cand, r, "engines.cand", "--cand");
+    *refused = !job->ref || !job->cand;
+    if (*refused) return TC_OK;
+    job->model_path = vo->model;
+    const bool ref_rec = !strncmp(job->ref, "dump:", 5), cand_rec = !strncmp(job->cand, "dump:", 5);
+    const cJSON *live = tc_audit_at(r, ref_rec ? "engines.cand" : "engines.ref");
     const char *prec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(live, "precision"));
     if (prec && tc_precision_from_name(prec, &job->eng.precision))
         return tc_fail(err, TC_E_FORMAT, "rerun: unknown precision \"%s\"", prec);
-    double th = tc_audit_num(cJSON_GetObjectItemCaseSensitive(live, "threads"));
-    double ctx = tc_audit_num(cJSON_GetObjectItemCaseSensitive(live, "context"));
-    if (th >= 1) job->eng.n_threads = (int)th;
-    if (ctx >= 1) job->eng.n_ctx = (uint32_t)ctx;
-    job->inject = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ecand, "inject"));
+    uint32_t th, ctx;   /* in range: check_inputs_compare */
+    if (tc_num_to_u32(tc_audit_num(cJSON_GetObjectItemCaseSensitive(live, "threads")), 1, 1024, &th))
+        job->eng.n_threads = (int)th;
+    if (tc_num_to_u32(tc_audit_num(cJSON_GetObjectItemCaseSensitive(live, "context")), 1, 1u << 24, &ctx))
+        job->eng.n_ctx = ctx;
+    job->inject = cJSON_GetStringValue(tc_audit_at(r, "engines.cand.inject"));
     const char *mode = cJSON_GetStringValue(tc_audit_at(r, "criteria.mode"));
     job->opts.mode = mode && !strcmp(mode, "chained") ? TC_COMPARE_CHAINED : TC_COMPARE_ISOLATED;
     job->opts.tol = tc_audit_num(tc_audit_at(r, "criteria.tolerance"));
     job->opts.q8_margin = tc_audit_num(tc_audit_at(r, "criteria.q8_margin"));
     job->opts.determinism = cJSON_IsTrue(tc_audit_at(r, "determinism.measured"));
     job->opts.select = cJSON_GetStringValue(tc_audit_at(r, "criteria.selection"));
-    if (rrec || crec) return TC_OK;
-    size_t n;
-    tc_status s = receipt_tokens(r, tokens, &n, err);
+    if (ref_rec || cand_rec) return TC_OK;   /* a recording brings its tokens */
+    uint32_t pt = 0, gt = 0;
+    tc_num_to_u32(tc_audit_num(tc_audit_at(r, "input.prompt_tokens")), 1, UINT32_MAX, &pt);
+    tc_num_to_u32(tc_audit_num(tc_audit_at(r, "input.generated_tokens")), 0, 1u << 24, &gt);
+    tc_status s = input_of(r, pt, &job->in, tokens, corpus, err);
     if (s) return s;
-    job->in.tokens = *tokens;
-    job->in.n_tokens = (uint32_t)n;
-    double pt = tc_audit_num(tc_audit_at(r, "input.prompt_tokens"));
-    job->n_prompt = pt >= 1 ? (uint32_t)pt : 0;
+    if (job->in.tokens) job->n_prompt = pt;   /* the ids given: the first batch as recorded */
+    else job->n_gen = gt;                      /* the recipe: generated again */
     return TC_OK;
 }
 
-/* Every figure of every tap the receipt lists, as the rerun gives it. */
-static void same_taps(problems *p, const cJSON *r, const cJSON *again)
-{
-    const cJSON *t;
-    cJSON_ArrayForEach(t, tc_audit_at(r, "results")) {
-        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "tap"));
-        const cJSON *u = name ? tc_audit_tap(tc_audit_at(again, "results"), name) : NULL;
-        if (!u) {
-            problem(p, "rerun: %s: not compared again", name ? name : "?");
-            continue;
-        }
-        const cJSON *f;
-        cJSON_ArrayForEach(f, t) {
-            const cJSON *g = cJSON_GetObjectItemCaseSensitive(u, f->string);
-            char *a = cJSON_PrintUnformatted(f), *b = g ? cJSON_PrintUnformatted(g) : NULL;
-            if (!b || strcmp(a, b)) problem(p, "rerun: %s.%s: recorded %s, now %s", name, f->string, a, b ? b : "absent");
-            free(a);
-            free(b);
-        }
-    }
-}
-
-static tc_status rerun_compare(problems *p, const cJSON *r, const char *model, tc_err *err)
+static tc_status rerun_compare(problems *p, const cJSON *r, const tc_verify_opts *vo, tc_verify_result *res,
+                               tc_err *err)
 {
     tc_compare_job job = { 0 };
-    char ref[512], cand[512];
     int32_t *tokens = NULL;
-    tc_status s = compare_job_of(r, model, &job, ref, cand, &tokens, err);
-    if (s) return s;
+    bool refused, corpus;
+    tc_status s = compare_job_of(p, r, vo, &job, &tokens, &corpus, &refused, err);
+    if (s || refused) {
+        free(tokens);
+        res->complete = !refused;
+        return s;
+    }
     cJSON *again = NULL;
     bool pass;
     s = tc_compare_job_run(&job, NULL, &again, &pass, err);
     free(tokens);
     if (s) return s;
-    /* every figure of every tap, the verdict, determinism and the kernel counts */
-    same_taps(p, r, again);
-    static const char *const whole[] = { "summary", "determinism.bit_identical", "engines.ref.kernels",
-                                         "engines.cand.kernels", "input.tokens", "model.sha256" };
-    same_parts(p, r, again, whole, sizeof whole / sizeof whole[0], INT_MAX);
+    /* every field: every figure of every tap, the verdict, determinism,
+     * the kernel counts, the input */
+    reproduced(p, r, again, vo->model != NULL, corpus, &res->n_unchecked);
     cJSON_Delete(again);
+    res->rerun = true;
     return TC_OK;
 }
 
@@ -443,8 +853,10 @@ static void check_consistency_accuracy(problems *p, const cJSON *r)
 }
 
 /* Everything measured must come out the same: per position, per layer,
- * per tensor, the headline and the KL statistics. */
-static tc_status rerun_accuracy(problems *p, const cJSON *r, const tc_verify_opts *vo, tc_err *err)
+ * per tensor, the headline and the KL statistics; every other field is
+ * reproduced or listed as unchecked. */
+static tc_status rerun_accuracy(problems *p, const cJSON *r, const tc_verify_opts *vo, tc_verify_result *res,
+                                tc_err *err)
 {
     tc_accuracy_opts o;
     tc_accuracy_opts_default(&o);
@@ -454,36 +866,121 @@ static tc_status rerun_accuracy(problems *p, const cJSON *r, const tc_verify_opt
         if (!vo->baseline) return tc_fail(err, TC_E_USAGE, "rerun: this receipt has a latent baseline: give --baseline FILE");
         o.baseline_path = vo->baseline;
     }
-    const char *eng = cJSON_GetStringValue(tc_audit_at(r, "engines.subject.id"));
     const char *ps = cJSON_GetStringValue(tc_audit_at(r, "engines.subject.precision"));
     const char *pb = cJSON_GetStringValue(tc_audit_at(r, "engines.baseline.precision"));
-    if (!eng || !ps || !pb || tc_precision_from_name(ps, &o.precision) || tc_precision_from_name(pb, &o.baseline_precision))
+    if (!ps || !pb || tc_precision_from_name(ps, &o.precision) || tc_precision_from_name(pb, &o.baseline_precision))
         return tc_fail(err, TC_E_FORMAT, "rerun: engines.subject/baseline id and precision are needed");
-    o.engine = eng;
-    double th = tc_audit_num(tc_audit_at(r, "engines.subject.threads"));
-    o.n_threads = th >= 1 ? (int)th : 1;
-    o.ctx = (uint32_t)tc_audit_num(tc_audit_at(r, "input.chunk"));
+    /* the baseline always runs on ref: a receipt naming another cannot be reproduced */
+    o.engine = rerun_engine(p, vo->engine, r, "engines.subject", "--engine");
+    if (!o.engine) {
+        res->complete = false;
+        return TC_OK;
+    }
+    uint32_t th, chunk, ctx;
+    o.n_threads = tc_num_to_u32(tc_audit_num(tc_audit_at(r, "engines.subject.threads")), 1, 1024, &th) ? (int)th : 1;
+    if (!tc_num_to_u32(tc_audit_num(tc_audit_at(r, "input.chunk")), 1, 1u << 24, &chunk))
+        return tc_fail(err, TC_E_FORMAT, "rerun: input.chunk: expected an integer 1..16777216");
+    /* the run's context; its chunk is that, or the whole input when shorter */
+    o.ctx = tc_num_to_u32(tc_audit_num(tc_audit_at(r, "engines.subject.context")), 1, 1u << 24, &ctx) ? ctx : chunk;
+    /* a shard's receipt (its own, or cut from a merged one): the whole
+     * job's input again from its recipe, and only this shard run */
+    uint32_t n_all = (uint32_t)cJSON_GetArraySize(tc_audit_at(r, "input.tokens"));
+    const cJSON *sh = tc_audit_at(r, "shard");
+    if (sh) {
+        uint32_t idx, cnt;
+        const char *src = cJSON_GetStringValue(tc_audit_at(r, "input.source"));
+        if (!tc_num_to_u32(tc_audit_num(tc_audit_at(sh, "index")), 0, TC_SHARD_MAX - 1, &idx) ||
+            !tc_num_to_u32(tc_audit_num(tc_audit_at(sh, "count")), 1, TC_SHARD_MAX, &cnt) || idx >= cnt ||
+            !tc_num_to_u32(tc_audit_num(tc_audit_at(sh, "job.options.tokens")), 1, 1u << 30, &n_all))
+            return tc_fail(err, TC_E_FORMAT, "rerun: shard: expected index < count and job.options.tokens");
+        if (!src || (strncmp(src, "random", 6) && strcmp(src, "prompt"))) {
+            if (p->out)
+                fprintf(p->out, "  not rerun: a shard of an input given as token ids holds only its own ids; "
+                        "rerun the merged receipt\n");
+            res->complete = false;
+            return TC_OK;
+        }
+        o.shard = (tc_shard){ idx, cnt };
+    }
     int32_t *tokens;
-    size_t n;
-    tc_status s = receipt_tokens(r, &tokens, &n, err);
+    tc_input in;
+    bool corpus;
+    tc_status s = input_of(r, n_all, &in, &tokens, &corpus, err);
     if (s) return s;
-    o.tokens = tokens;
-    o.n_tokens = (uint32_t)n;
+    o.prompt = in.prompt;
+    o.n_random = in.n_random;
+    o.seed = in.seed;
+    o.tokens = in.tokens;
+    o.n_tokens = in.n_tokens;
     cJSON *again = NULL;
     s = tc_accuracy_run(&o, NULL, &again, err);
     free(tokens);
     if (s) return s;
-    static const char *const parts[] = { "per_position.kl", "per_position.top1_agree", "per_position.top5_overlap",
-                                         "per_position.nll_baseline", "per_position.nll_subject", "per_layer",
-                                         "per_tensor", "headline", "kl.mean", "kl.median", "kl.p95", "kl.p99", "kl.max",
-                                         "kl.histogram", "engines.subject.kernels", "engines.baseline.kernels",
-                                         "model.sha256" };
-    same_parts(p, r, again, parts, sizeof parts / sizeof parts[0], 60);
+    reproduced(p, r, again, vo->model != NULL, corpus, &res->n_unchecked);
     cJSON_Delete(again);
+    res->rerun = true;
     return TC_OK;
 }
 
 /* ---- conform summaries ---- */
+
+struct kind_rules;
+static const struct kind_rules *check_doc(problems *p, const cJSON *r, const char *path, tc_seal_info *seal);
+
+/* Whether the resolved path `real` lies inside the directory `dir`
+ * (resolved too). */
+static bool inside_dir(const char *real, const char *dir)
+{
+    size_t n = strlen(dir);
+    return !strncmp(real, dir, n) && (real[n] == '/' || (n == 1 && dir[0] == '/'));
+}
+
+/* A case's own receipt: a plain file name in the summary's directory (not
+ * a path, not a link out of it), a regular file, a compare receipt that
+ * verifies (schema, digest, signature by the trusted key when one is
+ * given, consistency), with the digest and verdict the summary records. */
+static void check_case_receipt(problems *p, const cJSON *c, const char *name, const char *dir, const char *verdict)
+{
+    const char *file = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "receipt"));
+    const char *dg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "receipt_digest"));
+    if (!file || !*file || strchr(file, '/') || !strcmp(file, ".") || !strcmp(file, "..")) {
+        problem(p, "case %s: receipt: expected the name of a file beside the summary, found %s%.80s%s", name,
+                file ? "\"" : "", file ? file : "none", file ? "\"" : "");
+        return;
+    }
+    char rp[8200];
+    snprintf(rp, sizeof rp, "%s/%s", dir, file);
+    char *real = realpath(rp, NULL), *real_dir = realpath(dir, NULL);
+    cJSON *cr = NULL;
+    tc_err e = { 0 };
+    if (!real || !real_dir) {
+        problem(p, "case %s: its receipt %s: %s", name, rp, strerror(errno));
+    } else if (!inside_dir(real, real_dir)) {
+        problem(p, "case %s: its receipt %s leads out of the summary's directory (to %s)", name, rp, real);
+    } else if (tc_receipt_load(rp, &cr, &e)) {
+        problem(p, "case %s: %s", name, e.msg);
+    } else {
+        const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cr, "kind"));
+        const char *v = cJSON_GetStringValue(tc_audit_at(cr, "summary.verdict"));
+        const char *cdg = cJSON_GetStringValue(tc_audit_at(cr, "digest.value"));
+        problems sub = { NULL, 0, p->trusted, "" };
+        if (!kind || strcmp(kind, "compare")) {
+            problem(p, "case %s: %s is not a compare receipt", name, file);
+        } else if (check_doc(&sub, cr, rp, NULL), sub.n) {
+            problem(p, "case %s: %s does not verify: %s%s", name, file, sub.first,
+                    sub.n > 1 ? " (and more)" : "");
+        } else if (!dg || !cdg || strcmp(dg, cdg)) {
+            problem(p, "case %s: %s's digest is not the one the summary records", name, file);
+        } else if (!v || !verdict || strcmp(v, verdict)) {
+            problem(p, "case %s: the summary says %s, its receipt says %s", name, verdict ? verdict : "?",
+                    v ? v : "?");
+        }
+    }
+    cJSON_Delete(cr);
+    free(real);
+    free(real_dir);
+}
+
 
 static void check_conform(problems *p, const cJSON *r, const char *path)
 {
@@ -511,23 +1008,7 @@ static void check_conform(problems *p, const cJSON *r, const char *path)
         if (conforms != want)
             problem(p, "consistency: case %s: conforms is %s, but expect %s and verdict %s say %s", name ? name : "?",
                     conforms ? "true" : "false", expect ? expect : "?", verdict ? verdict : "?", want ? "true" : "false");
-        /* the case's own receipt, when it is beside the summary */
-        const char *file = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "receipt"));
-        const char *dg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "receipt_digest"));
-        char rp[8200];
-        snprintf(rp, sizeof rp, "%s/%s", dir, file ? file : "");
-        cJSON *cr;
-        if (file && access(rp, R_OK) == 0 && tc_receipt_load(rp, &cr, NULL) == TC_OK) {
-            const char *v = cJSON_GetStringValue(tc_audit_at(cr, "summary.verdict"));
-            const char *cdg = cJSON_GetStringValue(tc_audit_at(cr, "digest.value"));
-            if (!dg || strcmp(dg, cdg ? cdg : ""))
-                problem(p, "case %s: %s's digest is not the one the summary records", name ? name : "?", file);
-            else if (tc_receipt_check_seal(cr, NULL, NULL))
-                problem(p, "case %s: %s fails its own digest", name ? name : "?", file);
-            else if (!v || !verdict || strcmp(v, verdict))
-                problem(p, "case %s: the summary says %s, its receipt says %s", name ? name : "?", verdict ? verdict : "?", v ? v : "?");
-            cJSON_Delete(cr);
-        }
+        check_case_receipt(p, c, name ? name : "?", dir, verdict);
         n++;
         ok += conforms;
     }
@@ -610,6 +1091,62 @@ static void check_kernels(problems *p, const cJSON *r)
 
 /* ---- bench receipts: the derived figures follow from the measured ones ---- */
 
+/* bench.against: each side's median, min and max over the rounds it
+ * lists, the ratios round by round, and tritcheck's last round the bench
+ * section's own figures. */
+static void check_against(problems *p, const cJSON *r)
+{
+    const cJSON *a = tc_audit_at(r, "bench.against");
+    if (!a) return;
+    const double rounds = tc_audit_num(tc_audit_at(a, "rounds"));
+    if (!(rounds >= 1 && rounds <= TC_AGAINST_MAX_ROUNDS && rounds == floor(rounds))) {
+        problem(p, "consistency: bench.against.rounds: expected 1 to %d", TC_AGAINST_MAX_ROUNDS);
+        return;
+    }
+    const uint32_t n = (uint32_t)rounds;
+    static const char *const side[] = { "prefill_tok_s", "decode_tok_s", "peer_prefill_tok_s", "peer_decode_tok_s" };
+    double v[4][TC_AGAINST_MAX_ROUNDS];
+    for (int i = 0; i < 4; i++) {
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(a, side[i]);
+        const cJSON *list = cJSON_GetObjectItemCaseSensitive(o, "rounds");
+        if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) != (int)n) {
+            problem(p, "consistency: bench.against.%s.rounds: expected %u numbers", side[i], n);
+            return;
+        }
+        for (uint32_t k = 0; k < n; k++) {
+            v[i][k] = tc_audit_num(cJSON_GetArrayItem(list, (int)k));
+            if (!(v[i][k] > 0) || !isfinite(v[i][k])) {
+                problem(p, "consistency: bench.against.%s.rounds[%u]: expected a positive number", side[i], k);
+                return;
+            }
+        }
+        double w[TC_AGAINST_MAX_ROUNDS];
+        memcpy(w, v[i], n * sizeof *w);
+        const tc_stat s = tc_stat_of(w, n);
+        const double got[3] = { tc_audit_num(tc_audit_at(o, "median")), tc_audit_num(tc_audit_at(o, "min")),
+                                tc_audit_num(tc_audit_at(o, "max")) },
+                     want[3] = { s.median, s.min, s.max };
+        for (int j = 0; j < 3; j++)
+            if (!(fabs(got[j] - want[j]) <= 1e-9 * fabs(want[j])))
+                problem(p, "consistency: bench.against.%s: median, min, max %.17g, %.17g, %.17g; its rounds give "
+                        "%.17g, %.17g, %.17g", side[i], got[0], got[1], got[2], want[0], want[1], want[2]);
+    }
+    static const char *const ratio[] = { "prefill_ratio", "decode_ratio" };
+    for (int i = 0; i < 2; i++) {
+        const tc_stat s = tc_against_ratio(v[i], v[i + 2], n);
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(a, ratio[i]);
+        if (!(fabs(tc_audit_num(tc_audit_at(o, "median")) - s.median) <= 1e-9 * s.median) ||
+            !(fabs(tc_audit_num(tc_audit_at(o, "min")) - s.min) <= 1e-9 * s.min) ||
+            !(fabs(tc_audit_num(tc_audit_at(o, "max")) - s.max) <= 1e-9 * s.max))
+            problem(p, "consistency: bench.against.%s is not the rounds' tritcheck / peer (median %.17g)", ratio[i],
+                    s.median);
+    }
+    static const char *const own[] = { "bench.prefill_tok_s.median", "bench.decode_tok_s.median" };
+    for (int i = 0; i < 2; i++)
+        if (tc_audit_num(tc_audit_at(r, own[i])) != v[i][n - 1])
+            problem(p, "consistency: %s is not the last round's (%.17g)", own[i], v[i][n - 1]);
+}
+
 static void check_bench(problems *p, const cJSON *r)
 {
     static const char *const f[] = { "bench.engine", "bench.prefill_tok_s.median", "bench.decode_tok_s.median",
@@ -669,33 +1206,96 @@ static void check_bench(problems *p, const cJSON *r)
         double hi = tc_audit_num(cJSON_GetObjectItemCaseSensitive(o, "max"));
         if (!(lo <= md && md <= hi)) problem(p, "consistency: %s: expected min <= median <= max", spreads[i]);
     }
+    check_against(p, r);
 }
 
 /* ---- one row per receipt kind ---- */
 
-static void consistency_compare(problems *p, const cJSON *r, const char *path) { (void)path; check_consistency_compare(p, r); }
+/* A prompt set (compare --prompts): each prompt's view checked (and with
+ * a model, rerun) by the single comparison's rules, its problems prefixed
+ * with the prompt. */
+static tc_status each_prompt(problems *p, const cJSON *r, const tc_verify_opts *vo, tc_verify_result *res,
+                             tc_err *err)
+{
+    tc_status s = TC_OK;
+    for (int i = 0; i < cJSON_GetArraySize(tc_audit_at(r, "prompts")) && !s; i++) {
+        cJSON *view = tc_prompt_view(r, i);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&buf, &len);
+        problems sub = { mem, 0, p->trusted, "" };
+        if (!view || !mem) s = tc_fail(err, TC_E_NOMEM, "out of memory");
+        else if (vo && vo->model) s = rerun_compare(&sub, view, vo, res, err);
+        else {
+            check_schema_compare(&sub, view);
+            check_inputs_compare(&sub, view);
+            if (!sub.n) check_consistency_compare(&sub, view);
+        }
+        if (mem) fclose(mem);
+        const double index = tc_audit_num(tc_audit_at(cJSON_GetArrayItem(tc_audit_at(r, "prompts"), i), "prompt"));
+        /* its problems ("  - ...") are the set's; its notes (what a rerun
+         * cannot reproduce) are shown as notes */
+        for (char *save = NULL, *line = buf ? strtok_r(buf, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+            if (!strncmp(line, "  - ", 4)) problem(p, "prompt %g: %s", index, line + 4);
+            else if (p->out) fprintf(p->out, "  prompt %g: %s\n", index, line + strspn(line, " "));
+        }
+        free(buf);
+        cJSON_Delete(view);
+    }
+    return s;
+}
+
+static void schema_compare(problems *p, const cJSON *r)
+{
+    if (tc_verify_is_prompt_set(r)) tc_verify_prompt_set_schema(r, coverage_problem, p);
+    else check_schema_compare(p, r);
+}
+
+/* a prompt set's inputs are checked prompt by prompt (each_prompt) */
+static void inputs_compare(problems *p, const cJSON *r)
+{
+    if (!tc_verify_is_prompt_set(r)) check_inputs_compare(p, r);
+}
+
+static void consistency_compare(problems *p, const cJSON *r, const char *path)
+{
+    (void)path;
+    if (!tc_verify_is_prompt_set(r)) {
+        check_consistency_compare(p, r);
+        return;
+    }
+    tc_verify_prompt_set_summary(r, coverage_problem, p);
+    each_prompt(p, r, NULL, NULL, NULL);
+}
+
+static tc_status rerun_compare_kind(problems *p, const cJSON *r, const tc_verify_opts *o, tc_verify_result *res,
+                                    tc_err *err)
+{
+    if (tc_verify_is_prompt_set(r)) return each_prompt(p, r, o, res, err);
+    return rerun_compare(p, r, o, res, err);
+}
 static void consistency_accuracy(problems *p, const cJSON *r, const char *path) { (void)path; check_consistency_accuracy(p, r); }
 static void consistency_kernels(problems *p, const cJSON *r, const char *path) { (void)path; check_kernels(p, r); }
 static void consistency_bench(problems *p, const cJSON *r, const char *path) { (void)path; check_bench(p, r); }
-static tc_status rerun_compare_kind(problems *p, const cJSON *r, const tc_verify_opts *o, tc_err *err)
-{
-    return rerun_compare(p, r, o->model, err);
-}
+static void consistency_vectors(problems *p, const cJSON *r, const char *path) { (void)path; tc_verify_vectors(r, coverage_problem, p); }
 
 typedef struct kind_rules {
     const char *kind;
     bool has_model;                                               /* a model section is required */
     void (*schema)(problems *p, const cJSON *r);                  /* fields beyond the common ones, or NULL */
+    void (*inputs)(problems *p, const cJSON *r);                  /* what a rerun takes, in range; or NULL */
     void (*consistency)(problems *p, const cJSON *r, const char *path); /* the verdicts follow from the figures */
-    tc_status (*rerun)(problems *p, const cJSON *r, const tc_verify_opts *o, tc_err *err); /* or NULL */
+    /* run it again (NULL: no rerun for this kind) */
+    tc_status (*rerun)(problems *p, const cJSON *r, const tc_verify_opts *o, tc_verify_result *res, tc_err *err);
 } kind_rules;
 
 static const kind_rules kinds[] = {
-    { "compare", true, check_schema_compare, consistency_compare, rerun_compare_kind },
-    { "accuracy", true, check_schema_accuracy, consistency_accuracy, rerun_accuracy },
-    { "conform", false, NULL, check_conform, NULL },
-    { "kernels", false, NULL, consistency_kernels, NULL },
-    { "bench", true, NULL, consistency_bench, NULL },
+    { "compare", true, schema_compare, inputs_compare, consistency_compare, rerun_compare_kind },
+    { "accuracy", true, check_schema_accuracy, check_inputs_accuracy, consistency_accuracy, rerun_accuracy },
+    { "conform", false, NULL, NULL, check_conform, NULL },
+    { "kernels", false, NULL, NULL, consistency_kernels, NULL },
+    { "bench", true, NULL, NULL, consistency_bench, NULL },
+    { "vectors", false, NULL, NULL, consistency_vectors, NULL },
 };
 
 static const kind_rules *find_kind(const char *kind)
@@ -705,54 +1305,107 @@ static const kind_rules *find_kind(const char *kind)
     return NULL;
 }
 
+/* Schema, seal and consistency of the receipt r (read from path); its
+ * kind's rules, or NULL for an unknown kind. */
+static const kind_rules *check_doc(problems *p, const cJSON *r, const char *path, tc_seal_info *seal)
+{
+    const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "kind"));
+    const kind_rules *k = find_kind(kind);
+    check_schema_common(p, r, k && !k->has_model);
+    if (!k) {
+        problem(p, "schema: kind: expected compare, accuracy, conform, kernels, bench or vectors, found \"%.40s\"",
+                kind ? kind : "none");
+    } else {
+        if (k->schema) k->schema(p, r);
+        if (k->inputs) k->inputs(p, r);
+    }
+    tc_err serr = { 0 };
+    if (tc_receipt_check_seal(r, p->trusted, seal, &serr)) problem(p, "%s", serr.msg);
+    if (k && p->n == 0) k->consistency(p, r, path);
+    if (k && p->n == 0) tc_verify_shards(r, path, p->out, coverage_problem, p);
+    return k;
+}
+
 /* ---- verify ---- */
+
+/* Rerun the receipt, or with o->one_shard only that shard of a merged
+ * receipt (its view: audit/merge.h) or of a shard's own receipt. */
+static tc_status rerun_some(problems *p, const cJSON *r, const kind_rules *k, const tc_verify_opts *o,
+                            tc_verify_result *res, tc_err *err)
+{
+    if (!o->one_shard) return k->rerun(p, r, o, res, err);
+    const cJSON *own = tc_audit_at(r, "shard.index");
+    if (own) {
+        if (tc_audit_num(own) != o->shard)
+            return tc_fail(err, TC_E_USAGE, "--shard %d: this receipt is shard %g's", o->shard, tc_audit_num(own));
+        return k->rerun(p, r, o, res, err);
+    }
+    cJSON *view = tc_merge_shard_view(r, o->shard, err);
+    if (!view) return err->status;
+    if (p->out) fprintf(p->out, "  (rerun: shard %d only)\n", o->shard);
+    tc_status s = k->rerun(p, view, o, res, err);
+    cJSON_Delete(view);
+    return s;
+}
+
+tc_status tc_verify_receipt(const char *path, const tc_verify_opts *o, FILE *out, tc_verify_result *res,
+                            tc_err *err)
+{
+    memset(res, 0, sizeof *res);
+    res->complete = true;
+    /* the options first: a key that cannot be read is the user's error */
+    unsigned char trusted[32];
+    tc_status s = o->pubkey ? tc_pubkey_load(o->pubkey, trusted, err) : TC_OK;
+    if (s) return s;
+    if (o->rerun && !o->model)
+        return tc_fail(err, TC_E_USAGE, "%s: --rerun needs --model FILE (the model the receipt names)", path);
+    cJSON *r;
+    if ((s = tc_receipt_load(path, &r, err))) return s;
+    const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "kind"));
+    const kind_rules *k = find_kind(kind);
+    if (o->rerun && (!k || !k->rerun)) {
+        s = tc_fail(err, TC_E_USAGE, "%s: --rerun reproduces compare and accuracy receipts, not %.40s", path,
+                    kind ? kind : "this kind");
+        goto out;
+    }
+    if (o->model && k && !k->has_model) {
+        s = tc_fail(err, TC_E_USAGE, "%s: a %s receipt names no model: --model does not apply", path, kind);
+        goto out;
+    }
+    if ((o->ref || o->cand) && (!k || strcmp(k->kind, "compare") || !o->rerun)) {
+        s = tc_fail(err, TC_E_USAGE, "%s: --ref and --cand choose the engines of a compare receipt's --rerun", path);
+        goto out;
+    }
+    if (o->engine && (!k || strcmp(k->kind, "accuracy") || !o->rerun)) {
+        s = tc_fail(err, TC_E_USAGE, "%s: --engine chooses the subject engine of an accuracy receipt's --rerun", path);
+        goto out;
+    }
+    if (out) fprintf(out, "%s:\n", path);
+    problems p = { out, 0, o->pubkey ? trusted : NULL, "" };
+    check_doc(&p, r, path, &res->seal);
+    if (o->model) {
+        if ((s = check_model(&p, r, o->model, err))) goto out;
+        res->model_checked = true;
+    }
+    if (o->rerun) {
+        if (p.n) {
+            if (out) fprintf(out, "  (not rerun: the receipt already fails the checks above)\n");
+            res->complete = false;
+        } else if ((s = rerun_some(&p, r, k, o, res, err))) {
+            goto out;
+        }
+    }
+    problems_end(&p);
+    res->valid = p.n == 0;
+out:
+    cJSON_Delete(r);
+    return s;
+}
 
 tc_status tc_verify(const char *path, const tc_verify_opts *o, FILE *out, bool *valid, tc_err *err)
 {
-    cJSON *r;
-    *valid = false;
-    tc_status s = tc_receipt_load(path, &r, err);
-    if (s) return s;
-    if (out) fprintf(out, "%s:\n", path);
-    problems p = { out, 0 };
-    const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "kind"));
-    const kind_rules *k = find_kind(kind);
-    check_schema_common(&p, r, k && !k->has_model);
-    if (!k)
-        problem(&p, "schema: kind: expected compare, accuracy, conform, kernels or bench, found \"%s\"",
-                kind ? kind : "none");
-    else if (k->schema)
-        k->schema(&p, r);
-    tc_err serr = { 0 };
-    if (tc_receipt_check_seal(r, o->pubkey, &serr)) problem(&p, "%s", serr.msg);
-    if (k && p.n == 0) k->consistency(&p, r, path);
-    const char *model = o->model;
-    if (model) {
-        char sha[TC_SHA256_HEX];
-        if ((s = tc_sha256_file(model, sha, err))) goto out;
-        const char *want = cJSON_GetStringValue(tc_audit_at(r, "model.sha256"));
-        if (!want || strcmp(want, sha))
-            problem(&p, "model: %s has SHA-256 %.16s..., the receipt's model.sha256 is %.16s...", model, sha,
-                    want ? want : "absent");
-    }
-    if (o->rerun) {
-        if (!k || !k->rerun) {
-            s = tc_fail(err, TC_E_USAGE, "%s: --rerun reproduces compare and accuracy receipts, not %s", path,
-                        kind ? kind : "this kind");
-            goto out;
-        }
-        if (!model) {
-            s = tc_fail(err, TC_E_USAGE, "%s: --rerun needs --model FILE (the model the receipt names)", path);
-            goto out;
-        }
-        if (p.n) {
-            if (out) fprintf(out, "  (not rerun: the receipt already fails the checks above)\n");
-        } else if ((s = k->rerun(&p, r, o, err))) {
-            goto out;
-        }
-    }
-    *valid = p.n == 0;
-out:
-    cJSON_Delete(r);
+    tc_verify_result res;
+    tc_status s = tc_verify_receipt(path, o, out, &res, err);
+    *valid = !s && res.valid && res.complete;
     return s;
 }

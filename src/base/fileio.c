@@ -1,5 +1,7 @@
 /* fileio.c -- see fileio.h. */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -11,15 +13,49 @@
 
 #include "base/fileio.h"
 
+/* What st is, for a message: "a directory", "a FIFO", ... */
+static const char *file_kind(const struct stat *st)
+{
+    return S_ISDIR(st->st_mode) ? "a directory" : S_ISFIFO(st->st_mode) ? "a FIFO"
+           : S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ? "a device" : S_ISSOCK(st->st_mode) ? "a socket"
+           : "not a regular file";
+}
+
 tc_status tc_check_regular(const char *path, tc_err *err)
 {
     struct stat st;
     if (stat(path, &st) != 0) return tc_fail(err, TC_E_IO, "%s: cannot open: %s", path, strerror(errno));
     if (S_ISREG(st.st_mode)) return TC_OK;
-    const char *what = S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO"
-                       : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : S_ISSOCK(st.st_mode) ? "a socket"
-                       : "not a regular file";
-    return tc_fail(err, TC_E_IO, "%s: is %s, expected a regular file", path, what);
+    return tc_fail(err, TC_E_IO, "%s: is %s, expected a regular file", path, file_kind(&st));
+}
+
+/* Open path for reading only when it is a regular file: opened without
+ * blocking (a FIFO put in its place after a stat() would hang the open),
+ * then checked on the descriptor itself, so that nothing can be swapped in
+ * between.  The descriptor (blocking again) or -1 with err set; *size is
+ * the file's size. */
+static int open_regular(const char *path, off_t *size, tc_err *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        tc_fail(err, TC_E_IO, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        tc_fail(err, TC_E_IO, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        tc_fail(err, TC_E_IO, "%s: is %s, expected a regular file", path, file_kind(&st));
+        close(fd);
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    *size = st.st_size;
+    return fd;
 }
 
 /* Append up to `room` bytes from fp to buf, growing it; the total stops
@@ -56,13 +92,24 @@ tc_status tc_read_file(const char *path, size_t max_bytes, const char *what, cha
     *out = NULL;
     *n = 0;
     const bool is_stdin = !strcmp(path, "-");
-    tc_status s = is_stdin ? TC_OK : tc_check_regular(path, err);
-    if (s) return s;
-    FILE *fp = is_stdin ? stdin : fopen(path, "rb");
-    if (!fp) return tc_fail(err, TC_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    off_t size = 0;
+    int fd = is_stdin ? -1 : open_regular(path, &size, err);
+    if (!is_stdin && fd < 0) return err ? err->status : TC_E_IO;
+    /* the cheap check first: a file larger than allowed is not read */
+    if (!is_stdin && (uintmax_t)size > max_bytes) {
+        close(fd);
+        return tc_fail(err, TC_E_FORMAT, "%s: expected %s of at most %zu bytes, the file has %jd", path, what,
+                       max_bytes, (intmax_t)size);
+    }
+    FILE *fp = is_stdin ? stdin : fdopen(fd, "rb");
+    if (!fp) {
+        tc_status s = tc_fail(err, TC_E_IO, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
+        return s;
+    }
     char *buf = NULL;
     size_t len = 0;
-    s = read_stream(fp, path, max_bytes, &buf, &len, err);
+    tc_status s = read_stream(fp, path, max_bytes, &buf, &len, err);
     if (!is_stdin) fclose(fp);
     if (s) return s;
     if (len > max_bytes) {
@@ -80,10 +127,14 @@ tc_status tc_read_gz(const char *path, size_t max_bytes, const char *what, void 
     *out = NULL;
     *n = 0;
     if (more) *more = false;
-    tc_status s = tc_check_regular(path, err);
-    if (s) return s;
-    gzFile f = gzopen(path, "rb");   /* reads plain files too */
-    if (!f) return tc_fail(err, TC_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    off_t size;
+    int fd = open_regular(path, &size, err);
+    if (fd < 0) return err ? err->status : TC_E_IO;
+    gzFile f = gzdopen(fd, "rb");   /* reads plain files too */
+    if (!f) {
+        close(fd);
+        return tc_fail(err, TC_E_IO, "%s: cannot open: out of memory", path);
+    }
     size_t cap = max_bytes < ((size_t)1 << 20) ? max_bytes + 1 : (size_t)1 << 20, len = 0;
     uint8_t *buf = malloc(cap + 1);
     int k = 0;
@@ -123,6 +174,39 @@ tc_status tc_read_gz(const char *path, size_t max_bytes, const char *what, void 
     return TC_OK;
 }
 
+tc_status tc_read_gz_each(const char *path, size_t max_bytes, const char *what,
+                         void (*fn)(void *user, const void *buf, size_t n), void *user, size_t *total, tc_err *err)
+{
+    *total = 0;
+    off_t size;
+    int fd = open_regular(path, &size, err);
+    if (fd < 0) return err ? err->status : TC_E_IO;
+    gzFile f = gzdopen(fd, "rb");
+    unsigned char *buf = malloc((size_t)1 << 20);
+    if (!f || !buf) {
+        if (f) gzclose(f);
+        else close(fd);
+        free(buf);
+        return tc_fail(err, TC_E_NOMEM, "%s: out of memory", path);
+    }
+    int k;
+    while ((k = gzread(f, buf, 1u << 20)) > 0 && *total <= max_bytes) {
+        *total += (size_t)k;
+        if (*total <= max_bytes) fn(user, buf, (size_t)k);
+    }
+    int zerr = Z_OK;
+    const char *zmsg = gzerror(f, &zerr);
+    char zbuf[128];
+    snprintf(zbuf, sizeof zbuf, "%s", zmsg ? zmsg : "");
+    gzclose(f);
+    free(buf);
+    if (*total > max_bytes)
+        return tc_fail(err, TC_E_FORMAT, "%s: expected %s of at most %zu bytes", path, what, max_bytes);
+    if (k < 0 || (zerr != Z_OK && zerr != Z_STREAM_END))
+        return tc_fail(err, TC_E_FORMAT, "%s: gzip stream damaged: %s", path, zbuf);
+    return TC_OK;
+}
+
 tc_status tc_write_file_atomic(const char *path, const void *data, size_t n, tc_err *err)
 {
     size_t len = strlen(path) + 16;
@@ -147,5 +231,17 @@ tc_status tc_write_file_atomic(const char *path, const void *data, size_t n, tc_
         return s;
     }
     free(tmp);
+    return TC_OK;
+}
+
+tc_status tc_check_output(const char *out, const char *const *inputs, size_t n, tc_err *err)
+{
+    struct stat so, si;
+    if (!out || stat(out, &so) != 0) return TC_OK;   /* not there yet: it cannot be an input */
+    for (size_t i = 0; i < n; i++)
+        if (inputs[i] && strcmp(inputs[i], "-") && stat(inputs[i], &si) == 0 && si.st_dev == so.st_dev &&
+            si.st_ino == so.st_ino)
+            return tc_fail(err, TC_E_USAGE, "%s: is the same file as the input %s: refusing to overwrite an input",
+                           out, inputs[i]);
     return TC_OK;
 }

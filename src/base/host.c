@@ -28,8 +28,37 @@
 #include "base/host.h"
 
 static const char *const feature_names[TC_CPU_N_FEATURES] = {
-    "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512vnni", "asimd", "asimddp", "i8mm",
+    "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512vnni", "amx-int8",
+    "asimd", "asimddp", "i8mm",
 };
+
+#ifdef TC_X86
+#include <sys/syscall.h>
+
+/* AMX: CPUID.(7,0):EDX bits 24 (AMX-TILE) and 25 (AMX-INT8), the OS
+ * saving the tile state (XCR0 bits 17 and 18), and Linux letting this
+ * process use it (arch_prctl ARCH_REQ_XCOMP_PERM for XTILEDATA, which
+ * holds for every thread of the process).  Asked once. */
+static bool amx_usable(void)
+{
+    static int known = -1;   /* -1 not asked yet; the answer is the same on every call */
+    if (known >= 0) return known;
+    unsigned a, b, c, d, lo, hi;
+    bool ok = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (d >> 24 & 1) && (d >> 25 & 1) &&
+              __get_cpuid(1, &a, &b, &c, &d) && (c >> 27 & 1);   /* OSXSAVE: xgetbv exists */
+    if (ok) {
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        ok = (lo >> 17 & 3) == 3;
+    }
+#if defined(__linux__) && defined(SYS_arch_prctl)
+    if (ok) ok = syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0;
+#else
+    ok = false;   /* no known way to ask for the tile state */
+#endif
+    known = ok;
+    return ok;
+}
+#endif
 
 const char *tc_cpu_feature_name(tc_cpu_feature f)
 {
@@ -54,6 +83,7 @@ bool tc_cpu_has(tc_cpu_feature f)
     case TC_CPU_AVX512VL: return __builtin_cpu_supports("avx512vl");
     case TC_CPU_AVX512VNNI:
         return __builtin_cpu_supports("avx512f") && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 11 & 1);
+    case TC_CPU_AMX_INT8: return amx_usable();
     default: return false;
     }
 #elif defined(TC_AARCH64_LINUX)

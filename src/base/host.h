@@ -19,6 +19,7 @@ typedef enum tc_cpu_feature {
     TC_CPU_AVX512BW,
     TC_CPU_AVX512VL,
     TC_CPU_AVX512VNNI,
+    TC_CPU_AMX_INT8,   /* AMX tiles and int8 products, enabled for this process */
     TC_CPU_ASIMD,      /* aarch64 Advanced SIMD (NEON) */
     TC_CPU_ASIMDDP,    /* aarch64 SDOT/UDOT (FEAT_DotProd) */
     TC_CPU_I8MM,       /* aarch64 SMMLA (FEAT_I8MM) */

@@ -11,7 +11,10 @@
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 
+#include "base/clock.h"
+#include "base/sha256.h"
 #include "check/accuracy.h"
+#include "check/shard.h"
 #include "engine/registry.h"
 #include "format/input.h"
 #include "check/metrics.h"
@@ -68,11 +71,16 @@ static tc_status run_chunk(tc_engine *e, const int32_t *tokens, uint32_t n, capt
 /* ---- accumulated figures ---- */
 
 typedef struct layer_acc {
-    double dot, bb, ss, err2;   /* sums over all positions: b.s, b.b, s.s, (s-b)^2 */
+    double dot, bb, ss, err2;   /* sums over one chunk: b.s, b.b, s.s, (s-b)^2 */
 } layer_acc;
 
+/* The mergeable figures of the chunks a run covers: per position, and
+ * per chunk the sums of blk.N.out (a sum over a chunk, added to the
+ * others in chunk order when finished, so shards merge exactly). */
 typedef struct acc {
-    layer_acc *layers;                 /* [n_layer] */
+    layer_acc *chunk_layers;           /* [n_chunks][n_layer] */
+    uint32_t *chunk_positions;         /* [n_chunks] */
+    size_t n_chunks;
     double *kl, *top5;                 /* [n_pos] */
     uint8_t *top1;                     /* [n_pos] 1 where the argmaxes agree */
     double *nll_base, *nll_subj;       /* [n_pred] next-token NLL */
@@ -82,9 +90,12 @@ typedef struct acc {
 static void add_chunk(acc *a, const capture *b, const capture *s, const int32_t *tokens, double *work)
 {
     const uint32_t n = b->n, V = b->V;
+    layer_acc *chunk = a->chunk_layers + a->n_chunks * b->n_layer;
+    a->chunk_positions[a->n_chunks++] = n;
     for (uint32_t l = 0; l < b->n_layer; l++) {
         const float *x = b->out + (size_t)l * n * b->d, *y = s->out + (size_t)l * n * b->d;
-        layer_acc *L = &a->layers[l];
+        layer_acc *L = &chunk[l];
+        *L = (layer_acc){ 0 };
         for (size_t i = 0; i < (size_t)n * b->d; i++) {
             double u = x[i], v = y[i];
             L->dot += u * v;
@@ -118,7 +129,7 @@ static void add_chunk(acc *a, const capture *b, const capture *s, const int32_t 
 /* Per linear tensor: ||W - q|| / ||W|| with W the baseline's weights and q
  * the subject's (code * m for I2_S), the subject's zero fraction and scale.
  * One row at a time. */
-static tc_status weight_level(const tc_model *base, const tc_model *subj, cJSON *arr, double *mean_rel, tc_err *err)
+static tc_status weight_level(const tc_model *base, const tc_model *subj, cJSON *arr, tc_err *err)
 {
     static const char *const names[] = { "attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down" };
     size_t maxk = base->hp.n_embd > base->hp.n_ff ? base->hp.n_embd : base->hp.n_ff;
@@ -128,8 +139,6 @@ static tc_status weight_level(const tc_model *base, const tc_model *subj, cJSON 
         free(q);
         return tc_fail(err, TC_E_NOMEM, "accuracy: out of memory");
     }
-    double sum_rel = 0.0;
-    size_t count = 0;
     for (uint32_t l = 0; l < base->hp.n_layer; l++) {
         const tc_weight *bw[7] = { &base->layers[l].attn_q, &base->layers[l].attn_k, &base->layers[l].attn_v,
                                    &base->layers[l].attn_output, &base->layers[l].ffn_gate, &base->layers[l].ffn_up,
@@ -159,32 +168,36 @@ static tc_status weight_level(const tc_model *base, const tc_model *subj, cJSON 
             cJSON_AddNumberToObject(o, "zero_fraction", (double)zeros / (double)(bw[k]->ne0 * bw[k]->ne1));
             cJSON_AddNumberToObject(o, "scale", sw[k]->scale);
             cJSON_AddItemToArray(arr, o);
-            sum_rel += rel;
-            count++;
         }
     }
     free(w);
     free(q);
-    *mean_rel = count ? sum_rel / (double)count : 0.0;
     return TC_OK;
 }
 
-/* ---- summaries ---- */
+/* ---- the figures, derived from the receipt's per-chunk and per-position parts ---- */
 
-/* mean, median, p95, p99, max of x[n] (sorted in a copy) into o. */
-static void stats(cJSON *o, const double *x, size_t n)
+/* The numbers of a JSON array as a new array of *n doubles (NULL when out
+ * of memory; an empty array gives a 1-element allocation and *n = 0). */
+static double *doubles_of(const cJSON *arr, size_t *n)
+{
+    const cJSON *v;
+    double *x = malloc(((size_t)cJSON_GetArraySize(arr) + 1) * sizeof *x);
+    *n = 0;
+    if (!x) return NULL;
+    cJSON_ArrayForEach(v, arr) x[(*n)++] = tc_json_figure(v);
+    return x;
+}
+
+/* mean, median, p95, p99, max of the sorted s[n] into o. */
+static void stats(cJSON *o, const double *s, size_t n)
 {
     if (n == 0) return;
-    double *s = malloc(n * sizeof *s);
-    if (!s) return;
-    memcpy(s, x, n * sizeof *s);
-    gsl_sort(s, 1, n);
     cJSON_AddNumberToObject(o, "mean", gsl_stats_mean(s, 1, n));
     cJSON_AddNumberToObject(o, "median", gsl_stats_median_from_sorted_data(s, 1, n));
     cJSON_AddNumberToObject(o, "p95", gsl_stats_quantile_from_sorted_data(s, 1, n, 0.95));
     cJSON_AddNumberToObject(o, "p99", gsl_stats_quantile_from_sorted_data(s, 1, n, 0.99));
     cJSON_AddNumberToObject(o, "max", s[n - 1]);
-    free(s);
 }
 
 /* The KL distribution as a GSL histogram: [0, 1e-10), then two bins per
@@ -225,6 +238,118 @@ static void headline(cJSON *arr, FILE *out, const char *metric, double value, co
     if (out) fprintf(out, "%-34s %-12.6g %s\n", metric, value, definition);
 }
 
+/* Put item under key in r, in the place of an earlier one if any. */
+static void set_part(cJSON *r, const char *key, cJSON *item)
+{
+    if (cJSON_GetObjectItemCaseSensitive(r, key)) cJSON_ReplaceItemInObjectCaseSensitive(r, key, item);
+    else cJSON_AddItemToObject(r, key, item);
+}
+
+/* Per layer: cosine and NMSE of blk.N.out from the per-chunk sums, added
+ * in chunk order; the smallest cosine (1 without layers). */
+static double finish_layers(cJSON *r)
+{
+    const cJSON *chunks = cJSON_GetObjectItemCaseSensitive(r, "per_chunk"), *c;
+    const int L = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(chunks, 0), "blk_out"));
+    cJSON *pl = cJSON_CreateArray();
+    double min_cos = 1.0;
+    for (int l = 0; l < L; l++) {
+        layer_acc y = { 0 };
+        cJSON_ArrayForEach(c, chunks) {
+            const cJSON *s = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(c, "blk_out"), l);
+            y.dot += tc_json_figure(cJSON_GetArrayItem(s, 0));
+            y.bb += tc_json_figure(cJSON_GetArrayItem(s, 1));
+            y.ss += tc_json_figure(cJSON_GetArrayItem(s, 2));
+            y.err2 += tc_json_figure(cJSON_GetArrayItem(s, 3));
+        }
+        double cosv = y.bb > 0 && y.ss > 0 ? y.dot / sqrt(y.bb * y.ss) : (y.bb == y.ss ? 1.0 : 0.0);
+        double nmse = y.bb > 0 ? y.err2 / y.bb : (y.err2 == 0 ? 0.0 : INFINITY);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "layer", l);
+        cJSON_AddNumberToObject(o, "cosine", cosv);
+        cJSON_AddNumberToObject(o, "nmse", isinf(nmse) ? -1.0 : nmse);
+        cJSON_AddItemToArray(pl, o);
+        if (cosv < min_cos) min_cos = cosv;
+    }
+    set_part(r, "per_layer", pl);
+    return min_cos;
+}
+
+/* The mean relative RMS error of the per-tensor rows, in their order. */
+static double weight_mean(const cJSON *per_tensor)
+{
+    const cJSON *t;
+    double sum = 0.0;
+    size_t n = 0;
+    cJSON_ArrayForEach(t, per_tensor) {
+        sum += tc_json_figure(cJSON_GetObjectItemCaseSensitive(t, "rel_rms_error"));
+        n++;
+    }
+    return n ? sum / (double)n : 0.0;
+}
+
+/* Per position on the logits: the KL statistics and histogram, and the
+ * headlines of KL, top-1, top-5 and perplexity. */
+static tc_status finish_positions(cJSON *r, cJSON *heads, FILE *out)
+{
+    const cJSON *pp = cJSON_GetObjectItemCaseSensitive(r, "per_position");
+    size_t n, n1, n5, nb_n, ns_n;
+    double *kl = doubles_of(cJSON_GetObjectItemCaseSensitive(pp, "kl"), &n);
+    double *t1 = doubles_of(cJSON_GetObjectItemCaseSensitive(pp, "top1_agree"), &n1);
+    double *t5 = doubles_of(cJSON_GetObjectItemCaseSensitive(pp, "top5_overlap"), &n5);
+    double *nb = doubles_of(cJSON_GetObjectItemCaseSensitive(pp, "nll_baseline"), &nb_n);
+    double *ns = doubles_of(cJSON_GetObjectItemCaseSensitive(pp, "nll_subject"), &ns_n);
+    double *sorted = malloc((n + 1) * sizeof *sorted);
+    tc_status s = kl && t1 && t5 && nb && ns && sorted ? TC_OK : TC_E_NOMEM;
+    if (!s) {
+        double agree = 0.0, top5 = 0.0, sb = 0.0, ss = 0.0;
+        for (size_t i = 0; i < n1; i++) agree += t1[i];
+        for (size_t i = 0; i < n5; i++) top5 += t5[i];
+        for (size_t i = 0; i < nb_n; i++) sb += nb[i];
+        for (size_t i = 0; i < ns_n; i++) ss += ns[i];
+        double ppl_b = nb_n ? exp(sb / (double)nb_n) : NAN, ppl_s = ns_n ? exp(ss / (double)ns_n) : NAN;
+        memcpy(sorted, kl, n * sizeof *sorted);
+        gsl_sort(sorted, 1, n);
+        cJSON *klo = cJSON_CreateObject();
+        cJSON_AddStringToObject(klo, "definition", "KL(baseline || subject) = sum_v p_b(v) (log p_b(v) - log p_s(v)) "
+                                                   "from the two logit rows of a position, in double, nats");
+        stats(klo, sorted, n);
+        cJSON_AddItemToObject(klo, "histogram", kl_histogram(kl, n));
+        set_part(r, "kl", klo);
+        headline(heads, out, "kl_mean_nats", gsl_stats_mean(kl, 1, n),
+                 "mean over positions of KL(baseline || subject) of the next-token distributions, nats");
+        headline(heads, out, "kl_p99_nats", gsl_stats_quantile_from_sorted_data(sorted, 1, n, 0.99),
+                 "99th percentile over positions of the same KL");
+        headline(heads, out, "top1_agreement", agree / (double)n1,
+                 "fraction of positions where the baseline's and the subject's argmax token agree");
+        headline(heads, out, "top5_overlap", top5 / (5.0 * (double)n5),
+                 "mean over positions of |top5(baseline) & top5(subject)| / 5");
+        headline(heads, out, "perplexity_baseline", ppl_b,
+                 "exp(mean next-token NLL of the input under the baseline), within chunks");
+        headline(heads, out, "perplexity_subject", ppl_s, "the same under the subject");
+        headline(heads, out, "perplexity_ratio", ppl_s / ppl_b, "perplexity_subject / perplexity_baseline");
+    }
+    free(kl); free(t1); free(t5); free(nb); free(ns); free(sorted);
+    return s;
+}
+
+tc_status tc_accuracy_finish(cJSON *r, FILE *out, tc_err *err)
+{
+    cJSON *heads = cJSON_CreateArray();
+    if (!heads) return tc_fail(err, TC_E_NOMEM, "accuracy: out of memory");
+    const cJSON *pt = cJSON_GetObjectItemCaseSensitive(r, "per_tensor");
+    if (pt)
+        headline(heads, out, "weight_rel_rms_error_mean", weight_mean(pt),
+                 "mean over linear tensors of ||W - code*m|| / ||W||, W the baseline's weights");
+    headline(heads, out, "blk_out_cosine_min", finish_layers(r),
+             "smallest over layers of the cosine similarity of blk.N.out (baseline vs subject), all positions");
+    tc_status s = finish_positions(r, heads, out);
+    set_part(r, "headline", heads);
+    return s ? tc_fail(err, s, "accuracy: out of memory") : TC_OK;
+}
+
+/* ---- a run ---- */
+
 /* Both models must have the same shape for their taps to be compared. */
 static tc_status same_shape(const tc_model *a, const tc_model *b, tc_err *err)
 {
@@ -237,24 +362,28 @@ static tc_status same_shape(const tc_model *a, const tc_model *b, tc_err *err)
 }
 
 /* One accuracy run: the two models and engines, the tokens, the captures
- * of one chunk and the sums over all of them. */
+ * of one chunk and the figures of the chunks this run (or shard) covers. */
 typedef struct acc_run {
     const tc_accuracy_opts *o;
     tc_model *subj, *base_owned;
     const tc_model *base;         /* base_owned, or subj in fp32 */
     tc_engine *eb, *es;           /* baseline (ref) and subject */
-    int32_t *tokens;
-    size_t n_tok;
+    int32_t *tokens;              /* the whole job's */
+    size_t n_all;                 /* ... how many */
     uint32_t chunk;               /* tokens per chunk */
+    uint64_t n_chunks, c_first, c_end;   /* the job's chunks; this run's [c_first, c_end) */
+    size_t t0, n_tok;             /* this run's tokens: tokens[t0 .. t0 + n_tok) */
     capture cb, cs;               /* one chunk of each side */
     acc a;
     double *work;                 /* [2 V] */
+    double seconds;
 } acc_run;
 
 static void acc_run_free(acc_run *x)
 {
     free(x->cb.out); free(x->cb.logits); free(x->cs.out); free(x->cs.logits);
-    free(x->a.layers); free(x->a.kl); free(x->a.top5); free(x->a.top1); free(x->a.nll_base); free(x->a.nll_subj);
+    free(x->a.chunk_layers); free(x->a.chunk_positions);
+    free(x->a.kl); free(x->a.top5); free(x->a.top1); free(x->a.nll_base); free(x->a.nll_subj);
     free(x->work);
     free(x->tokens);
     tc_engine_free(x->eb);
@@ -263,7 +392,8 @@ static void acc_run_free(acc_run *x)
     tc_model_free(x->base_owned);
 }
 
-/* The models, the tokens (described in input) and the two engines. */
+/* The models, the tokens (described in input), the chunks this run takes
+ * and the two engines. */
 static tc_status acc_open(acc_run *x, cJSON *input, tc_err *err)
 {
     const tc_accuracy_opts *o = x->o;
@@ -273,10 +403,15 @@ static tc_status acc_open(acc_run *x, cJSON *input, tc_err *err)
     x->base = x->base_owned ? x->base_owned : x->subj;
     if ((s = same_shape(x->base, x->subj, err))) return s;
     tc_input in = { o->token_list, o->prompt, o->corpus, o->n_random, o->seed, o->tokens, o->n_tokens };
-    if ((s = tc_input_tokens(&in, x->subj, &x->tokens, &x->n_tok, input, err))) return s;
-    if (x->n_tok == 0) return tc_fail(err, TC_E_USAGE, "accuracy: no tokens to run");
+    if ((s = tc_input_tokens(&in, x->subj, &x->tokens, &x->n_all, input, err))) return s;
+    if (x->n_all == 0) return tc_fail(err, TC_E_USAGE, "accuracy: no tokens to run");
     const uint32_t ctx = o->ctx ? o->ctx : x->subj->hp.n_ctx;
-    x->chunk = ctx < x->n_tok ? ctx : (uint32_t)x->n_tok;
+    x->chunk = ctx < x->n_all ? ctx : (uint32_t)x->n_all;
+    /* a shard takes whole chunks: each runs from position 0 as in one run */
+    x->n_chunks = (x->n_all + x->chunk - 1) / x->chunk;
+    if ((s = tc_shard_range(&o->shard, x->n_chunks, "chunks", &x->c_first, &x->c_end, err))) return s;
+    x->t0 = (size_t)x->c_first * x->chunk;
+    x->n_tok = ((size_t)x->c_end * x->chunk < x->n_all ? (size_t)x->c_end * x->chunk : x->n_all) - x->t0;
     tc_engine_opts eo;
     tc_engine_opts_default(&eo);
     eo.n_threads = o->n_threads;
@@ -287,43 +422,47 @@ static tc_status acc_open(acc_run *x, cJSON *input, tc_err *err)
     return tc_engine_open(o->engine, x->subj, &eo, &x->es, err);
 }
 
-/* The captures of one chunk and the per-position sums. */
+/* The captures of one chunk and the per-chunk and per-position figures. */
 static tc_status acc_alloc(acc_run *x, tc_err *err)
 {
     const uint32_t L = x->subj->hp.n_layer, d = x->subj->hp.n_embd, V = x->subj->hp.n_vocab, chunk = x->chunk;
-    const size_t n = x->n_tok;
+    const size_t n = x->n_tok, nc = (size_t)(x->c_end - x->c_first);
     x->cb = (capture){ L, d, V, 0, malloc((size_t)L * chunk * d * sizeof(float)), malloc((size_t)chunk * V * sizeof(float)) };
     x->cs = (capture){ L, d, V, 0, malloc((size_t)L * chunk * d * sizeof(float)), malloc((size_t)chunk * V * sizeof(float)) };
     acc *a = &x->a;
-    a->layers = calloc(L, sizeof *a->layers);
+    a->chunk_layers = calloc(nc * L + 1, sizeof *a->chunk_layers);
+    a->chunk_positions = calloc(nc + 1, sizeof *a->chunk_positions);
     a->kl = malloc(n * sizeof *a->kl);
     a->top5 = malloc(n * sizeof *a->top5);
     a->top1 = malloc(n);
     a->nll_base = malloc(n * sizeof(double));
     a->nll_subj = malloc(n * sizeof(double));
     x->work = malloc(2 * (size_t)V * sizeof *x->work);
-    if (!x->cb.out || !x->cb.logits || !x->cs.out || !x->cs.logits || !a->layers || !a->kl || !a->top5 || !a->top1 ||
-        !a->nll_base || !a->nll_subj || !x->work)
+    if (!x->cb.out || !x->cb.logits || !x->cs.out || !x->cs.logits || !a->chunk_layers || !a->chunk_positions ||
+        !a->kl || !a->top5 || !a->top1 || !a->nll_base || !a->nll_subj || !x->work)
         return tc_fail(err, TC_E_NOMEM, "accuracy: out of memory for %" PRIu32 " positions", chunk);
     return TC_OK;
 }
 
-/* Both sides over every chunk, each from position 0. */
+/* Both sides over this run's chunks, each from position 0. */
 static tc_status acc_chunks(acc_run *x, tc_err *err)
 {
     tc_status s;
+    const int32_t *tok = x->tokens + x->t0;
+    const double t0 = tc_now_s();
     for (size_t c0 = 0; c0 < x->n_tok; c0 += x->chunk) {
         uint32_t n = (uint32_t)(x->n_tok - c0 < x->chunk ? x->n_tok - c0 : x->chunk);
-        if ((s = run_chunk(x->eb, x->tokens + c0, n, &x->cb, err)) ||
-            (s = run_chunk(x->es, x->tokens + c0, n, &x->cs, err)))
+        if ((s = run_chunk(x->eb, tok + c0, n, &x->cb, err)) || (s = run_chunk(x->es, tok + c0, n, &x->cs, err)))
             return s;
-        add_chunk(&x->a, &x->cb, &x->cs, x->tokens + c0, x->work);
+        add_chunk(&x->a, &x->cb, &x->cs, tok + c0, x->work);
         if (x->o->progress) x->o->progress(x->o->progress_user, (uint32_t)(c0 + n), (uint32_t)x->n_tok);
     }
+    x->seconds = tc_now_s() - t0;
     return TC_OK;
 }
 
-/* The receipt's model, baseline model, input, engines and comparison. */
+/* The receipt's model, baseline model, input (this run's tokens),
+ * engines and comparison. */
 static tc_status acc_receipt_head(acc_run *x, cJSON *r, cJSON *input, FILE *out, tc_err *err)
 {
     const tc_accuracy_opts *o = x->o;
@@ -343,7 +482,7 @@ static tc_status acc_receipt_head(acc_run *x, cJSON *r, cJSON *input, FILE *out,
         cJSON_Delete(tmp);
     }
     cJSON *tl = cJSON_AddArrayToObject(input, "tokens");
-    for (size_t i = 0; i < x->n_tok; i++) cJSON_AddItemToArray(tl, cJSON_CreateNumber(x->tokens[i]));
+    for (size_t i = 0; i < x->n_tok; i++) cJSON_AddItemToArray(tl, cJSON_CreateNumber(x->tokens[x->t0 + i]));
     cJSON_AddNumberToObject(input, "chunk", x->chunk);
     cJSON_AddItemToObject(r, "input", input);
     cJSON *eng = cJSON_AddObjectToObject(r, "engines");
@@ -354,45 +493,40 @@ static tc_status acc_receipt_head(acc_run *x, cJSON *r, cJSON *input, FILE *out,
                                                              "quantization: the cost of W1.58A8"
                                                            : "the same file in fp32 precision (weights code*m, "
                                                              "activations unquantized): the cost of 8-bit activations");
-    if (out) fprintf(out, "baseline: %s %s; subject: %s %s (%s); %zu tokens in chunks of %" PRIu32 "\n",
-                     x->base->gguf->path, tc_precision_name(o->baseline_precision), x->subj->gguf->path,
-                     tc_precision_name(o->precision), tc_engine_name(x->es), x->n_tok, x->chunk);
+    if (out) {
+        fprintf(out, "baseline: %s %s; subject: %s %s (%s); %zu tokens in chunks of %" PRIu32, x->base->gguf->path,
+                tc_precision_name(o->baseline_precision), x->subj->gguf->path, tc_precision_name(o->precision),
+                tc_engine_name(x->es), x->n_tok, x->chunk);
+        if (tc_shard_on(&o->shard))
+            fprintf(out, " (shard %" PRIu32 "/%" PRIu32 ": chunks %" PRIu64 "..%" PRIu64 " of %" PRIu64 ")",
+                    o->shard.index, o->shard.count, x->c_first, x->c_end - 1, x->n_chunks);
+        fputc('\n', out);
+    }
     return TC_OK;
 }
 
-/* Per layer: cosine and NMSE of blk.N.out; the smallest cosine. */
-static double acc_per_layer(const acc_run *x, cJSON *r)
+/* The mergeable parts: per chunk the sums of blk.N.out, per position the
+ * logit figures; an empty headline, per_layer and kl hold their places
+ * until tc_accuracy_finish fills them. */
+static void acc_receipt_parts(const acc_run *x, cJSON *r)
 {
-    cJSON *pl = cJSON_AddArrayToObject(r, "per_layer");
-    double min_cos = 1.0;
-    for (uint32_t l = 0; l < x->subj->hp.n_layer; l++) {
-        const layer_acc *y = &x->a.layers[l];
-        double cosv = y->bb > 0 && y->ss > 0 ? y->dot / sqrt(y->bb * y->ss) : (y->bb == y->ss ? 1.0 : 0.0);
-        double nmse = y->bb > 0 ? y->err2 / y->bb : (y->err2 == 0 ? 0.0 : INFINITY);
-        cJSON *o2 = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o2, "layer", l);
-        cJSON_AddNumberToObject(o2, "cosine", cosv);
-        cJSON_AddNumberToObject(o2, "nmse", isinf(nmse) ? -1.0 : nmse);
-        cJSON_AddItemToArray(pl, o2);
-        if (cosv < min_cos) min_cos = cosv;
+    const acc *a = &x->a;
+    const uint32_t L = x->subj->hp.n_layer;
+    cJSON_AddArrayToObject(r, "headline");
+    if (x->base_owned) cJSON_AddArrayToObject(r, "per_tensor");
+    cJSON_AddArrayToObject(r, "per_layer");
+    cJSON *pc = cJSON_AddArrayToObject(r, "per_chunk");
+    for (size_t c = 0; c < a->n_chunks; c++) {
+        cJSON *o = cJSON_CreateObject(), *bo;
+        cJSON_AddNumberToObject(o, "positions", a->chunk_positions[c]);
+        bo = cJSON_AddArrayToObject(o, "blk_out");
+        for (uint32_t l = 0; l < L; l++) {
+            const layer_acc *y = &a->chunk_layers[c * L + l];
+            const double v[4] = { y->dot, y->bb, y->ss, y->err2 };
+            cJSON_AddItemToArray(bo, numbers(v, 4));
+        }
+        cJSON_AddItemToArray(pc, o);
     }
-    return min_cos;
-}
-
-/* Per position on the logits: KL, top-1, top-5, NLL, and their headlines. */
-static void acc_per_position(const acc *a, cJSON *r, cJSON *heads, FILE *out)
-{
-    size_t agree = 0;
-    double top5 = 0.0, nb = 0.0, ns = 0.0;
-    for (size_t i = 0; i < a->n_pos; i++) {
-        agree += a->top1[i];
-        top5 += a->top5[i];
-    }
-    for (size_t i = 0; i < a->n_pred; i++) {
-        nb += a->nll_base[i];
-        ns += a->nll_subj[i];
-    }
-    double ppl_b = a->n_pred ? exp(nb / (double)a->n_pred) : NAN, ppl_s = a->n_pred ? exp(ns / (double)a->n_pred) : NAN;
     cJSON *pp = cJSON_AddObjectToObject(r, "per_position");
     cJSON_AddItemToObject(pp, "kl", numbers(a->kl, a->n_pos));
     cJSON_AddItemToObject(pp, "top5_overlap", numbers(a->top5, a->n_pos));
@@ -400,29 +534,32 @@ static void acc_per_position(const acc *a, cJSON *r, cJSON *heads, FILE *out)
     for (size_t i = 0; i < a->n_pos; i++) cJSON_AddItemToArray(t1, cJSON_CreateNumber(a->top1[i]));
     cJSON_AddItemToObject(pp, "nll_baseline", numbers(a->nll_base, a->n_pred));
     cJSON_AddItemToObject(pp, "nll_subject", numbers(a->nll_subj, a->n_pred));
-    cJSON *klo = cJSON_AddObjectToObject(r, "kl");
-    cJSON_AddStringToObject(klo, "definition", "KL(baseline || subject) = sum_v p_b(v) (log p_b(v) - log p_s(v)) "
-                                               "from the two logit rows of a position, in double, nats");
-    stats(klo, a->kl, a->n_pos);
-    cJSON_AddItemToObject(klo, "histogram", kl_histogram(a->kl, a->n_pos));
-    headline(heads, out, "kl_mean_nats", gsl_stats_mean(a->kl, 1, a->n_pos),
-             "mean over positions of KL(baseline || subject) of the next-token distributions, nats");
-    double *kls = malloc(a->n_pos * sizeof *kls);
-    if (kls) {
-        memcpy(kls, a->kl, a->n_pos * sizeof *kls);
-        gsl_sort(kls, 1, a->n_pos);
-        headline(heads, out, "kl_p99_nats", gsl_stats_quantile_from_sorted_data(kls, 1, a->n_pos, 0.99),
-                 "99th percentile over positions of the same KL");
-        free(kls);
+    cJSON_AddObjectToObject(r, "kl");
+    cJSON *t = cJSON_AddObjectToObject(r, "timings");
+    cJSON_AddNumberToObject(t, "seconds", x->seconds);
+}
+
+/* A shard's "shard" section: the chunks it ran and the job's identity
+ * (engines and chunking as options, all the job's tokens as input). */
+static tc_status acc_receipt_shard(const acc_run *x, cJSON *r, tc_err *err)
+{
+    char sha[TC_SHA256_HEX];
+    cJSON *opts = cJSON_CreateObject();
+    if (!opts || tc_sha256_hex(x->tokens, x->n_all * sizeof *x->tokens, sha)) {
+        cJSON_Delete(opts);
+        return tc_fail(err, TC_E_NOMEM, "accuracy: out of memory");
     }
-    headline(heads, out, "top1_agreement", (double)agree / (double)a->n_pos,
-             "fraction of positions where the baseline's and the subject's argmax token agree");
-    headline(heads, out, "top5_overlap", top5 / (5.0 * (double)a->n_pos),
-             "mean over positions of |top5(baseline) & top5(subject)| / 5");
-    headline(heads, out, "perplexity_baseline", ppl_b,
-             "exp(mean next-token NLL of the input under the baseline), within chunks");
-    headline(heads, out, "perplexity_subject", ppl_s, "the same under the subject");
-    headline(heads, out, "perplexity_ratio", ppl_s / ppl_b, "perplexity_subject / perplexity_baseline");
+    const cJSON *eng = cJSON_GetObjectItemCaseSensitive(r, "engines");
+    cJSON_AddItemToObject(opts, "baseline", tc_engine_options_json(cJSON_GetObjectItemCaseSensitive(eng, "baseline")));
+    cJSON_AddItemToObject(opts, "subject", tc_engine_options_json(cJSON_GetObjectItemCaseSensitive(eng, "subject")));
+    const cJSON *bm = cJSON_GetObjectItemCaseSensitive(r, "baseline_model");
+    cJSON_AddItemToObject(opts, "baseline_model_sha256",
+                          bm ? cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(bm, "sha256"), 1) : cJSON_CreateNull());
+    cJSON_AddNumberToObject(opts, "chunk", x->chunk);
+    cJSON_AddNumberToObject(opts, "tokens", (double)x->n_all);
+    cJSON *job = tc_job_identity(r, opts, sha, err);
+    if (!job) return err ? err->status : TC_E_NOMEM;
+    return tc_shard_mark(r, &x->o->shard, "chunk", x->n_chunks, x->c_first, x->c_end, job, err);
 }
 
 tc_status tc_accuracy_run(const tc_accuracy_opts *o, FILE *out, cJSON **receipt, tc_err *err)
@@ -439,18 +576,14 @@ tc_status tc_accuracy_run(const tc_accuracy_opts *o, FILE *out, cJSON **receipt,
         s = acc_receipt_head(&x, r, input, out, err);   /* takes input */
         input = NULL;
     }
-    cJSON *heads = s ? NULL : cJSON_AddArrayToObject(r, "headline");
-    if (!s && x.base_owned) {
-        double mean_rel = 0.0;
-        cJSON *wt = cJSON_AddArrayToObject(r, "per_tensor");
-        if (!(s = weight_level(x.base_owned, x.subj, wt, &mean_rel, err)))
-            headline(heads, out, "weight_rel_rms_error_mean", mean_rel,
-                     "mean over linear tensors of ||W - code*m|| / ||W||, W the baseline's weights");
-    }
+    if (!s) acc_receipt_parts(&x, r);
+    if (!s && x.base_owned) s = weight_level(x.base_owned, x.subj, cJSON_GetObjectItemCaseSensitive(r, "per_tensor"), err);
+    if (!s && tc_shard_on(&o->shard)) s = acc_receipt_shard(&x, r, err);
+    /* the figures from the parts as the receipt file holds them: the path
+     * a merge of shards takes too (check/shard.h) */
+    if (!s) s = tc_receipt_as_written(&r, err);
+    if (!s) s = tc_accuracy_finish(r, out, err);
     if (!s) {
-        headline(heads, out, "blk_out_cosine_min", acc_per_layer(&x, r),
-                 "smallest over layers of the cosine similarity of blk.N.out (baseline vs subject), all positions");
-        acc_per_position(&x.a, r, heads, out);
         *receipt = r;
         r = NULL;
     }

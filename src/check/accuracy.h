@@ -16,8 +16,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "engine/engine.h"
 #include "base/status.h"
+#include "check/shard.h"
+#include "engine/engine.h"
 
 typedef struct tc_accuracy_opts {
     const char *model_path;         /* the subject: normally the I2_S model */
@@ -35,6 +36,7 @@ typedef struct tc_accuracy_opts {
     uint64_t seed;                  /* ... from this seed */
     const int32_t *tokens;          /* explicit ids (verify --rerun) */
     uint32_t n_tokens;
+    tc_shard shard;                 /* run only these chunks (count 0: all) */
     void (*progress)(void *user, uint32_t done, uint32_t total);
     void *progress_user;
 } tc_accuracy_opts;
@@ -43,10 +45,24 @@ typedef struct tc_accuracy_opts {
 void tc_accuracy_opts_default(tc_accuracy_opts *o);
 
 /* Run both sides and build the receipt (kind "accuracy", not sealed); the
- * headline lines go to summary (may be NULL).  TC_OK, or TC_E_IO /
+ * headline lines go to summary (may be NULL).  With o->shard, only the
+ * shard's chunks run (whole chunks of the token sequence, check/shard.h)
+ * and the receipt is that shard's: its tokens and figures, and the
+ * "shard" section tritcheck merge needs.  TC_OK, or TC_E_IO /
  * TC_E_FORMAT / TC_E_MODEL (a model), TC_E_USAGE (shapes differ between
- * the two models), TC_E_RANGE, TC_E_UNSUPPORTED, TC_E_NOMEM. */
+ * the two models; more shards than chunks), TC_E_RANGE,
+ * TC_E_UNSUPPORTED, TC_E_NOMEM. */
 tc_status tc_accuracy_run(const tc_accuracy_opts *o, FILE *summary, cJSON **receipt, tc_err *err);
+
+/* Derive an accuracy receipt's figures from its mergeable parts, as they
+ * stand in r: per_layer from per_chunk (the sums of blk.N.out per chunk,
+ * added in chunk order), kl (statistics, histogram) and the headline
+ * from per_position and per_tensor, each replacing an earlier one in
+ * place.  The headline lines go to summary (may be NULL).  Both a run
+ * and `tritcheck merge` call it, on numbers as the receipt file holds
+ * them, so a merge of shards gives the same figures bit for bit.
+ * TC_OK, TC_E_NOMEM. */
+tc_status tc_accuracy_finish(cJSON *r, FILE *summary, tc_err *err);
 
 /* The analytic relative RMS error ||W - code m|| / ||W|| of absmean
  * ternarization of Gaussian weights (m = E|W|): sqrt(1 - 4 a phi(a/2) +

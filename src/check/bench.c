@@ -88,11 +88,14 @@ static tc_status measure_machine(const tc_bench_opts *o, tc_bench_result *r, tc_
     tc_status st = tc_probe_bandwidth(o->bw_bytes ? o->bw_bytes : (size_t)256 << 20, o->n_threads, &r->bw_gbps,
                                       &r->bw_streams, err);
     if (st) return st;
-    r->ghz = tc_probe_ghz();
+    tc_clock clock;
+    tc_probe_clock(&clock);
+    r->ghz = clock.ghz;
+    r->ghz_method = clock.method;
+    r->ghz_cpuinfo = clock.cpuinfo_ghz;
+    r->ghz_agrees = clock.agrees;
     const int online = tc_cpus_online();
     r->cores = online < o->n_threads ? online : o->n_threads;
-    r->macs_per_cycle = tc_probe_int8_macs(&r->peak_isa);
-    r->peak_gmacs = r->cores * r->ghz * r->macs_per_cycle;
     return TC_OK;
 }
 
@@ -127,7 +130,12 @@ static tc_status timed_runs(tc_engine *e, const tc_model *m, const tc_bench_opts
     size_t nk;
     const tc_kernel_count *k = tc_engine_kernels(e, &nk);
     r->n_kernels = nk < TC_BENCH_MAX_KERNELS ? nk : TC_BENCH_MAX_KERNELS;
-    memcpy(r->kernels, k, r->n_kernels * sizeof *k);   /* names are static strings */
+    /* copied: a plug-in's counter names live in the plug-in, which is
+     * unloaded with the engine before the result is printed */
+    for (size_t i = 0; i < r->n_kernels; i++) {
+        snprintf(r->kernels[i].name, sizeof r->kernels[i].name, "%s", k[i].name ? k[i].name : "?");
+        r->kernels[i].calls = k[i].calls;
+    }
     return st;
 }
 
@@ -189,6 +197,11 @@ tc_status tc_bench_run(const tc_model *m, const tc_bench_opts *o, tc_bench_resul
     tc_engine *e = NULL;
     if ((st = tc_engine_open(o->engine, m, &eo, &e, err))) return st;
     snprintf(r->engine, sizeof r->engine, "%s", tc_engine_name(e));
+    const char *layout = tc_engine_weight_layout(e);
+    snprintf(r->weight_layout, sizeof r->weight_layout, "%s", layout ? layout : "");
+    /* the peak of the unit the engine's kernels may use (any, off the fast engine) */
+    r->macs_per_cycle = tc_probe_int8_macs(strncmp(r->engine, "fast:", 5) ? NULL : r->engine + 5, &r->peak_isa);
+    r->peak_gmacs = r->cores * r->ghz * r->macs_per_cycle;
     double *pre = malloc(o->repeat * sizeof *pre), *dec = malloc(o->repeat * sizeof *dec);
     if (!pre || !dec) st = tc_fail(err, TC_E_NOMEM, "bench: out of memory");
     if (!st) st = timed_runs(e, m, o, rss_reset, pre, dec, r, err);
@@ -213,6 +226,7 @@ double tc_bench_paired_ratio(const double *dec_tps, const double *bw_gbps, uint3
 void tc_bench_print(const tc_bench_result *r, FILE *out)
 {
     fprintf(out, "engine            %s, %d thread%s\n", r->engine, r->n_threads, r->n_threads == 1 ? "" : "s");
+    if (r->weight_layout[0]) fprintf(out, "weight layout     %s (I2_S rewritten when the engine opened)\n", r->weight_layout);
     fprintf(out, "prefill           %.2f tok/s (min %.2f, max %.2f) over %" PRIu32 " tokens, %" PRIu32 " repeats\n",
             r->prefill_tps.median, r->prefill_tps.min, r->prefill_tps.max, r->prompt_len, r->repeat);
     fprintf(out, "decode            %.2f tok/s (min %.2f, max %.2f) over %" PRIu32 " tokens\n", r->decode_tps.median,
@@ -230,6 +244,9 @@ void tc_bench_print(const tc_bench_result *r, FILE *out)
     }
     fprintf(out, "paired            each repeat's decode against a pass just before it: median %.1f %% "
             "(passes %.2f-%.2f GB/s)\n", 100.0 * r->paired_ratio, bw_lo, bw_hi);
+    fprintf(out, "clock             %.2f GHz measured (%s); /proc/cpuinfo says ", r->ghz, r->ghz_method);
+    if (r->ghz_cpuinfo > 0) fprintf(out, "%.2f GHz%s\n", r->ghz_cpuinfo, r->ghz_agrees ? "" : " (they disagree: see doc/perf.md)");
+    else fprintf(out, "nothing\n");
     fprintf(out, "prefill int8      %.1f GMAC/s; peak %.1f GMAC/s (%d core%s x %.2f GHz x %d MAC/cycle, %s) = %.1f %%\n",
             r->prefill_gmacs, r->peak_gmacs, r->cores, r->cores == 1 ? "" : "s", r->ghz, r->macs_per_cycle,
             r->peak_isa, 100.0 * r->prefill_peak_ratio);
@@ -241,7 +258,7 @@ void tc_bench_print(const tc_bench_result *r, FILE *out)
         if (r->kernels[i].calls) fprintf(out, "  %-34s %" PRIu64 "\n", r->kernels[i].name, r->kernels[i].calls);
 }
 
-static cJSON *stat_json(const tc_bench_stat *s)
+cJSON *tc_bench_stat_json(const tc_bench_stat *s)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
@@ -260,12 +277,13 @@ cJSON *tc_bench_json(const tc_bench_result *r)
         return NULL;
     }
     cJSON_AddStringToObject(o, "engine", r->engine);
+    if (r->weight_layout[0]) cJSON_AddStringToObject(o, "weight_layout", r->weight_layout);
     cJSON_AddNumberToObject(o, "threads", r->n_threads);
     cJSON_AddNumberToObject(o, "prompt_len", r->prompt_len);
     cJSON_AddNumberToObject(o, "gen", r->n_gen);
     cJSON_AddNumberToObject(o, "repeat", r->repeat);
-    cJSON_AddItemToObject(o, "prefill_tok_s", stat_json(&r->prefill_tps));
-    cJSON_AddItemToObject(o, "decode_tok_s", stat_json(&r->decode_tps));
+    cJSON_AddItemToObject(o, "prefill_tok_s", tc_bench_stat_json(&r->prefill_tps));
+    cJSON_AddItemToObject(o, "decode_tok_s", tc_bench_stat_json(&r->decode_tps));
     cJSON_AddNumberToObject(o, "bandwidth_gb_s", r->bw_gbps);
     cJSON_AddNumberToObject(o, "bandwidth_streams", r->bw_streams);
     cJSON_AddNumberToObject(o, "weight_bytes_per_token", r->weight_bytes);
@@ -283,6 +301,8 @@ cJSON *tc_bench_json(const tc_bench_result *r)
     cJSON_AddNumberToObject(o, "prefill_macs_per_token", r->prefill_macs);
     cJSON_AddNumberToObject(o, "prefill_gmac_s", r->prefill_gmacs);
     cJSON_AddNumberToObject(o, "ghz", r->ghz);
+    cJSON_AddStringToObject(o, "ghz_method", r->ghz_method ? r->ghz_method : "");
+    cJSON_AddNumberToObject(o, "ghz_cpuinfo", r->ghz_cpuinfo);
     cJSON_AddNumberToObject(o, "cores", r->cores);
     cJSON_AddNumberToObject(o, "macs_per_cycle", r->macs_per_cycle);
     cJSON_AddStringToObject(o, "peak_isa", r->peak_isa ? r->peak_isa : "");
@@ -295,7 +315,8 @@ cJSON *tc_bench_json(const tc_bench_result *r)
     return o;
 }
 
-tc_status tc_bench_receipt(const tc_model *m, const char *path, const tc_bench_result *r, cJSON **out, tc_err *err)
+tc_status tc_bench_receipt(const tc_model *m, const char *path, const tc_bench_result *r, cJSON *against, cJSON **out,
+                           tc_err *err)
 {
     tc_status st;
     *out = NULL;
@@ -303,9 +324,11 @@ tc_status tc_bench_receipt(const tc_model *m, const char *path, const tc_bench_r
     if (!root || !b) {
         cJSON_Delete(root);
         cJSON_Delete(b);
+        cJSON_Delete(against);
         return tc_fail(err, TC_E_NOMEM, "bench: out of memory");
     }
     cJSON_AddItemToObject(root, "bench", b);
+    if (against) cJSON_AddItemToObject(b, "against", against);
     if ((st = tc_receipt_add_model(root, m, path, err)) || (st = tc_receipt_seal(root, NULL, err))) {
         cJSON_Delete(root);
         return st;

@@ -42,7 +42,8 @@ typedef tc_stat tc_bench_stat;
 enum { TC_BENCH_MAX_KERNELS = 32, TC_BENCH_MAX_REPEAT = 1000 };
 
 typedef struct tc_bench_result {
-    char engine[32];            /* resolved engine name ("fast:avx2") */
+    char engine[256];           /* resolved engine name ("fast:avx2", "plugin:PATH") */
+    char weight_layout[32];     /* the kernels' weight layout ("i2s-x16"), or "": as stored */
     int n_threads;
     uint32_t prompt_len, n_gen, repeat;
     tc_bench_stat prefill_tps;  /* prefill tokens per second */
@@ -64,7 +65,10 @@ typedef struct tc_bench_result {
     double paired_bytes;
     double prefill_macs;        /* int8 MACs of the I2_S linears per prefill token */
     double prefill_gmacs;       /* median prefill, 1e9 int8 MACs per second */
-    double ghz;                 /* measured core clock */
+    double ghz;                 /* measured core clock (tc_probe_clock) */
+    const char *ghz_method;     /* how it was measured */
+    double ghz_cpuinfo;         /* what /proc/cpuinfo says (0: nothing) */
+    bool ghz_agrees;            /* the two within a factor 1.5 */
     int cores;                  /* cores the peak assumes: min(threads, online cpus) */
     int macs_per_cycle;         /* int8 MACs per cycle per core of the best SIMD unit */
     const char *peak_isa;       /* which unit: "avx512vnni", "avx2", "scalar" */
@@ -74,7 +78,10 @@ typedef struct tc_bench_result {
                                  * mapped model); 0 where /proc/self/status has no VmHWM */
     double model_bytes;         /* the model file's size */
     size_t n_kernels;           /* the engine's kernel counters after the run */
-    tc_kernel_count kernels[TC_BENCH_MAX_KERNELS];
+    struct {
+        char name[128];         /* a copy: a plug-in's names are gone once it is unloaded */
+        uint64_t calls;
+    } kernels[TC_BENCH_MAX_KERNELS];
 } tc_bench_result;
 
 /* Defaults: engine fast, one thread per online core, 128 prompt tokens, 128 generated, 5 repeats. */
@@ -93,8 +100,14 @@ tc_status tc_bench_run(const tc_model *m, const tc_bench_opts *o, tc_bench_resul
 void tc_bench_print(const tc_bench_result *r, FILE *out);
 cJSON *tc_bench_json(const tc_bench_result *r);
 
+/* {"median", "min", "max"} of a statistic (NULL when out of memory). */
+cJSON *tc_bench_stat_json(const tc_bench_stat *s);
+
 /* A sealed receipt (SPEC 6) of kind "bench": the model section (hashing
- * the file at path) and the result as "bench".  TC_OK, TC_E_IO, TC_E_NOMEM. */
-tc_status tc_bench_receipt(const tc_model *m, const char *path, const tc_bench_result *r, cJSON **out, tc_err *err);
+ * the file at path) and the result as "bench", with `against` (a peer's
+ * figures, check/against.h; taken over, may be NULL) inside it.  TC_OK,
+ * TC_E_IO, TC_E_NOMEM. */
+tc_status tc_bench_receipt(const tc_model *m, const char *path, const tc_bench_result *r, cJSON *against, cJSON **out,
+                           tc_err *err);
 
 #endif

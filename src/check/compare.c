@@ -276,6 +276,13 @@ tc_status tc_compare_job_run(const tc_compare_job *j, FILE *summary, cJSON **rec
     tc_engine *recorded = co.live_is_ref ? cand : ref, *live = co.live_is_ref ? ref : cand;
     const tc_recording_info *ri = tc_engine_recording(recorded);
     if ((s = job_tokens(j, m, ri, &tokens, &n_tok, &co, input, err))) goto done;
+    /* refused before anything runs, as bench does (not after a long run) */
+    const uint32_t gen = ri || j->in.tokens ? 0 : j->n_gen, ctx = tc_engine_options(live)->n_ctx;
+    if ((uint64_t)n_tok + gen > ctx) {
+        s = tc_fail(err, TC_E_RANGE, "compare: %zu prompt tokens + %" PRIu32 " to generate exceed the context length %"
+                    PRIu32, n_tok, gen, ctx);
+        goto done;
+    }
     uint32_t n = (uint32_t)n_tok;
     double t0 = tc_now_s();
     s = tc_compare_record(recorded, &tokens, &n, co.n_prompt, ri || j->in.tokens ? 0 : j->n_gen, &rec, err);

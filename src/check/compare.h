@@ -27,6 +27,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "check/shard.h"
 #include "engine/dump.h"
 #include "engine/engine.h"
 #include "format/input.h"
@@ -192,6 +193,12 @@ tc_status tc_compare_receipt(const tc_model *m, const char *model_path, cJSON *i
                              const tc_compare_side *cand, const tc_compare_opts *o,
                              const tc_compare_result *res, cJSON **out, tc_err *err);
 
+/* A receipt's "criteria" and "summary" sections (with coverage and, in
+ * chained mode, divergence) as new objects: a prompt set repeats the
+ * summary per prompt. */
+cJSON *tc_compare_criteria_json(const tc_compare_opts *o);
+cJSON *tc_compare_summary_json(const tc_compare_result *res, const tc_compare_opts *o);
+
 /* A whole comparison as `tritcheck compare` and `verify --rerun` run it. */
 typedef struct tc_compare_job {
     const char *model_path;
@@ -208,6 +215,38 @@ typedef struct tc_compare_job {
  * unsealed receipt to *receipt (may be NULL).  Returns TC_OK (verdict in
  * *pass) or the error that stopped it (the message names the file). */
 tc_status tc_compare_job_run(const tc_compare_job *job, FILE *summary, cJSON **receipt, bool *pass, tc_err *err);
+
+/* ---- a prompt set (compare_set.c) ---- */
+
+/* A comparison of every prompt of a file (one per line; blank lines
+ * skipped), each compared as a single `compare --prompt` is: recorded
+ * (with job.n_gen generated tokens), the candidate run live against it,
+ * every tap judged, coverage and determinism.  The receipt (kind
+ * "compare", input.source "prompts") holds one entry per prompt in
+ * "prompts" (its input, results, summary, determinism, and the kernel
+ * counts and seconds of its own runs), the engines' totals, and a
+ * summary of the set derived from the entries by tc_compare_set_finish.
+ * With shard, only that shard's prompts run (check/shard.h). */
+typedef struct tc_compare_set {
+    tc_compare_job job;           /* model, engines, options, n_gen; job.in is not used */
+    const char *prompts_path;     /* the prompts file */
+    tc_shard shard;               /* count 0: every prompt */
+} tc_compare_set;
+
+/* Run the set; one line per prompt and the set's verdict go to summary
+ * (may be NULL), the unsealed receipt to *receipt (may be NULL).  *pass:
+ * every prompt passed.  TC_OK, TC_E_IO (the prompts file), TC_E_USAGE (no
+ * prompt; a recording as a side; more shards than prompts), or an
+ * engine's or a model's error. */
+tc_status tc_compare_set_run(const tc_compare_set *set, FILE *summary, cJSON **receipt, bool *pass, tc_err *err);
+
+/* A prompt set receipt's "summary" (verdict: fail when a prompt fails,
+ * else incomplete when one is incomplete, else pass; counts of prompts
+ * and taps; the first failure with its prompt; per tap, the worst
+ * scaled error over the prompts with its prompt, position and element)
+ * and "determinism" derived from its prompts, in place of earlier ones:
+ * a run and `tritcheck merge` both call it.  TC_OK, TC_E_NOMEM. */
+tc_status tc_compare_set_finish(cJSON *r, FILE *summary, tc_err *err);
 
 /* A compact terminal summary: one line per layer (its worst tap), the
  * coverage, where a chained run began to differ, then the verdict and

@@ -327,3 +327,23 @@ tc_status tc_compare_receipt(const tc_model *m, const char *model_path, cJSON *i
     *out = r;
     return TC_OK;
 }
+
+/* ---- the parts a prompt set's receipt repeats per prompt (compare_set.c) ---- */
+
+cJSON *tc_compare_criteria_json(const tc_compare_opts *o)
+{
+    cJSON *t = cJSON_CreateObject();
+    criteria_json(t, o);
+    cJSON *c = cJSON_DetachItemFromObjectCaseSensitive(t, "criteria");
+    cJSON_Delete(t);
+    return c;
+}
+
+cJSON *tc_compare_summary_json(const tc_compare_result *res, const tc_compare_opts *o)
+{
+    cJSON *t = cJSON_CreateObject();
+    summary_json(t, res, o);
+    cJSON *c = cJSON_DetachItemFromObjectCaseSensitive(t, "summary");
+    cJSON_Delete(t);
+    return c;
+}

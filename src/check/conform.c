@@ -1,5 +1,6 @@
 /* conform.c -- conformance suites. */
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "check/compare.h"
 #include "base/fileio.h"
 #include "base/json.h"
+#include "base/num.h"
 #include "check/conform.h"
 #include "tools/gen.h"
 #include "receipt/receipt.h"
@@ -18,12 +20,20 @@
 
 static const char *jstr(const cJSON *o, const char *k) { return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k)); }
 
+/* Whether o has the number k (into *v, when v is not NULL). */
 static bool jnum(const cJSON *o, const char *k, double *v)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
     if (!cJSON_IsNumber(x)) return false;
-    *v = x->valuedouble;
+    if (v) *v = x->valuedouble;
     return true;
+}
+
+/* The number k as an integer in [lo, hi] (base/num.h); false otherwise. */
+static bool jint(const cJSON *o, const char *k, int64_t lo, int64_t hi, int64_t *v)
+{
+    double d;
+    return jnum(o, k, &d) && tc_num_to_i64(d, lo, hi, v);
 }
 
 static tc_status read_manifest(const char *path, cJSON **out, tc_err *err)
@@ -80,16 +90,26 @@ static tc_status case_model(const tc_conform_opts *o, const char *name, const cJ
     tc_gen_opts g;
     tc_status s = tc_gen_preset(preset, &g, err);
     if (s) return s;
-    double v;
-    if (jnum(model, "seed", &v)) g.seed = (uint64_t)v;
+    int64_t seed;
+    if (jnum(model, "seed", NULL)) {
+        if (!jint(model, "seed", 0, (int64_t)1 << 53, &seed))
+            return tc_fail(err, TC_E_FORMAT, "case %s: model.seed: expected an integer 0..2^53", name);
+        g.seed = (uint64_t)seed;
+    }
     if (jstr(model, "arch")) g.arch = jstr(model, "arch");
-    if (jnum(model, "embd", &v)) g.n_embd = (uint32_t)v;
-    if (jnum(model, "heads", &v)) g.n_head = (uint32_t)v;
-    if (jnum(model, "kv_heads", &v)) g.n_head_kv = (uint32_t)v;
-    if (jnum(model, "ffn", &v)) g.n_ff = (uint32_t)v;
-    if (jnum(model, "layers", &v)) g.n_layer = (uint32_t)v;
-    if (jnum(model, "ctx", &v)) g.n_ctx = (uint32_t)v;
-    if (jnum(model, "vocab", &v)) g.n_vocab = (uint32_t)v;
+    static const struct { const char *key; size_t off; } dims[] = {
+        { "embd", offsetof(tc_gen_opts, n_embd) }, { "heads", offsetof(tc_gen_opts, n_head) },
+        { "kv_heads", offsetof(tc_gen_opts, n_head_kv) }, { "ffn", offsetof(tc_gen_opts, n_ff) },
+        { "layers", offsetof(tc_gen_opts, n_layer) }, { "ctx", offsetof(tc_gen_opts, n_ctx) },
+        { "vocab", offsetof(tc_gen_opts, n_vocab) },
+    };
+    for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
+        int64_t v;
+        if (!jnum(model, dims[i].key, NULL)) continue;
+        if (!jint(model, dims[i].key, 1, 1 << 24, &v))
+            return tc_fail(err, TC_E_FORMAT, "case %s: model.%s: expected an integer 1..16777216", name, dims[i].key);
+        *(uint32_t *)((char *)&g + dims[i].off) = (uint32_t)v;
+    }
     snprintf(path, n, "%s/%s.gguf", o->out_dir, name);
     return tc_gen_write(&g, path, err);
 }
@@ -131,12 +151,22 @@ static tc_status run_case(const tc_conform_opts *o, const cJSON *c, case_result 
         return tc_fail(err, TC_E_FORMAT, "case %s: mode: expected isolated or chained, found %s", name, mode);
     job.opts.mode = mode && !strcmp(mode, "chained") ? TC_COMPARE_CHAINED : TC_COMPARE_ISOLATED;
     double v;
+    int64_t iv;
     if (jnum(c, "tol", &v)) job.opts.tol = v;
     if (jnum(c, "q8_margin", &v)) job.opts.q8_margin = v;
-    if (jnum(c, "random", &v)) job.in.n_random = (uint32_t)v;
-    if (jnum(c, "seed", &v)) job.in.seed = (uint64_t)v;
-    if (jnum(c, "gen", &v)) job.n_gen = (uint32_t)v;
-    if (jnum(c, "ctx", &v)) job.eng.n_ctx = (uint32_t)v;
+    static const struct { const char *key; int64_t lo, hi; } ints[] = {
+        { "random", 1, 1 << 20 }, { "seed", 0, (int64_t)1 << 53 }, { "gen", 0, 1 << 20 }, { "ctx", 1, 1 << 24 },
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        if (jnum(c, ints[i].key, NULL) && !jint(c, ints[i].key, ints[i].lo, ints[i].hi, &iv))
+            return tc_fail(err, TC_E_FORMAT, "case %s: %s: expected an integer %" PRId64 "..%" PRId64, name,
+                           ints[i].key, ints[i].lo, ints[i].hi);
+    if (jint(c, "random", 1, 1 << 20, &iv)) job.in.n_random = (uint32_t)iv;
+    if (jint(c, "seed", 0, (int64_t)1 << 53, &iv)) job.in.seed = (uint64_t)iv;
+    if (jint(c, "gen", 0, 1 << 20, &iv)) job.n_gen = (uint32_t)iv;
+    if (jint(c, "ctx", 1, 1 << 24, &iv)) job.eng.n_ctx = (uint32_t)iv;
+    if (!(job.opts.tol >= 0) || !(job.opts.q8_margin >= 0 && job.opts.q8_margin < 0.5))
+        return tc_fail(err, TC_E_FORMAT, "case %s: expected tol >= 0 and q8_margin in [0, 0.5)", name);
     job.in.token_list = jstr(c, "tokens");
     job.inject = jstr(c, "inject");
     const char *expect = jstr(c, "expect");
@@ -170,6 +200,26 @@ static tc_status run_case(const tc_conform_opts *o, const cJSON *c, case_result 
 
 /* ---- the suite ---- */
 
+/* Every file the run writes in out_dir (each case's receipt and model,
+ * the summary) must not be the manifest or the signing key. */
+static tc_status check_outputs(const tc_conform_opts *o, const char *manifest, const cJSON *m, tc_err *err)
+{
+    const char *inputs[] = { manifest, o->sign_key };
+    char p[4200];
+    snprintf(p, sizeof p, "%s/summary.json", o->out_dir);
+    tc_status s = tc_check_output(p, inputs, 2, err);
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(m, "cases")) {
+        const char *name = jstr(c, "name");
+        if (s || !name || strchr(name, '/')) break;   /* a bad name is run_case's to report */
+        snprintf(p, sizeof p, "%s/%s.json", o->out_dir, name);
+        s = tc_check_output(p, inputs, 2, err);
+        snprintf(p, sizeof p, "%s/%s.gguf", o->out_dir, name);
+        if (!s) s = tc_check_output(p, inputs, 2, err);
+    }
+    return s;
+}
+
 tc_status tc_conform_run(const tc_conform_opts *o, FILE *out, bool *all_conform, tc_err *err)
 {
     *all_conform = false;
@@ -179,6 +229,10 @@ tc_status tc_conform_run(const tc_conform_opts *o, FILE *out, bool *all_conform,
     cJSON *m;
     tc_status s = read_manifest(path, &m, err);
     if (s) return s;
+    if ((s = check_outputs(o, path, m, err))) {
+        cJSON_Delete(m);
+        return s;
+    }
     if (mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) {
         cJSON_Delete(m);
         return tc_fail(err, TC_E_IO, "%s: cannot create: %s", o->out_dir, strerror(errno));
@@ -194,8 +248,12 @@ tc_status tc_conform_run(const tc_conform_opts *o, FILE *out, bool *all_conform,
     cJSON *cases = cJSON_AddArrayToObject(sum, "cases");
     int n = 0, ok = 0;
     const cJSON *c;
+    uint64_t first, end, k = 0;
+    s = tc_shard_range(&o->shard, (uint64_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(m, "cases")), "cases",
+                       &first, &end, err);
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(m, "cases")) {
         case_result cr = { 0 };
+        if (s || k++ < first || k > end) continue;   /* another shard's case */
         if ((s = run_case(o, c, &cr, err))) break;
         n++;
         ok += cr.conforms;
@@ -215,13 +273,15 @@ tc_status tc_conform_run(const tc_conform_opts *o, FILE *out, bool *all_conform,
                     cr.verdict, cr.first_failure[0] ? " at " : "", cr.first_failure,
                     cr.conforms ? "CONFORMS" : "DOES NOT CONFORM");
     }
+    if (!s) s = tc_conform_finish(sum, NULL, err);
+    if (!s && tc_shard_on(&o->shard)) s = tc_conform_mark_shard(sum, o, sha, k, first, end, err);
     if (!s) {
-        cJSON *v = cJSON_AddObjectToObject(sum, "summary");
-        cJSON_AddNumberToObject(v, "cases", n);
-        cJSON_AddNumberToObject(v, "conforming", ok);
-        cJSON_AddStringToObject(v, "verdict", ok == n && n > 0 ? "conforms" : "does not conform");
         char sp[4200];
-        snprintf(sp, sizeof sp, "%s/summary.json", o->out_dir);
+        if (tc_shard_on(&o->shard))
+            snprintf(sp, sizeof sp, "%s/summary.shard-%" PRIu32 "-of-%" PRIu32 ".json", o->out_dir, o->shard.index,
+                     o->shard.count);
+        else
+            snprintf(sp, sizeof sp, "%s/summary.json", o->out_dir);
         if (!(s = tc_receipt_seal(sum, o->sign_key, err))) s = tc_receipt_write(sum, sp, err);
         if (!s && out)
             fprintf(out, "%s: %d of %d cases conform; receipts in %s, summary %s\n", jstr(m, "suite") ? jstr(m, "suite") : o->suite,

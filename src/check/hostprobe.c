@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -125,38 +126,114 @@ tc_status tc_probe_bandwidth(size_t bytes, int n_threads, double *gbps, int *str
 
 /* ---- clock and integer peak ---- */
 
-double tc_probe_ghz(void)
-{
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-    /* four dependent adds per iteration: 4 cycles on any out-of-order x86
-     * (1-cycle add latency); best of three runs of ~50 ms */
-    double best = 0.0;
-    for (int run = 0; run < 3; run++) {
-        uint64_t n = 40000000, x = 0;
-        const double t0 = tc_now_s();
-        __asm__ volatile("1:\n\tadd $1, %1\n\tadd $1, %1\n\tadd $1, %1\n\tadd $1, %1\n\tdec %0\n\tjnz 1b"
-                         : "+r"(n), "+r"(x));
-        const double dt = tc_now_s() - t0;
-        if (dt > 0 && 4.0 * 40000000.0 / dt / 1e9 > best) best = 4.0 * 40000000.0 / dt / 1e9;
-    }
-    if (best > 0.0) return best;
+/* n iterations of four dependent 64-bit multiplies (x = x * m): no CPU
+ * executes a multiply at rename, as recent Intel cores do a dependent
+ * `add $1` (which made the old add chain report 9 to 13 GHz), and imul
+ * r64, r64 has a latency of 3 cycles on every x86 core of the last
+ * fifteen years (Intel since Nehalem, AMD since Zen). */
+static void imul_chain(uint64_t n)
+{
+    uint64_t x = 3, m = 0x9e3779b97f4a7c15ull;
+    __asm__ volatile("1:\n\timul %2, %1\n\timul %2, %1\n\timul %2, %1\n\timul %2, %1\n\tdec %0\n\tjnz 1b"
+                     : "+r"(n), "+r"(x) : "r"(m));
+}
+#define IMUL_LATENCY 3.0
 #endif
-    return tc_proc_number("/proc/cpuinfo", "cpu MHz") / 1000.0;
+
+#if defined(__linux__)
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+
+/* Cycles this thread spends in user mode, from the kernel's cycle counter
+ * (perf_event_open); -1 where the kernel or the hypervisor gives none. */
+static int cycles_open(void)
+{
+    struct perf_event_attr pa;
+    memset(&pa, 0, sizeof pa);
+    pa.type = PERF_TYPE_HARDWARE;
+    pa.size = sizeof pa;
+    pa.config = PERF_COUNT_HW_CPU_CYCLES;
+    pa.exclude_kernel = 1;
+    pa.exclude_hv = 1;
+    return (int)syscall(SYS_perf_event_open, &pa, 0, -1, -1, 0);
+}
+#endif
+
+void tc_probe_clock(tc_clock *c)
+{
+    *c = (tc_clock){ .ghz = 0.0, .method = "none", .cpuinfo_ghz = tc_proc_number("/proc/cpuinfo", "cpu MHz") / 1000.0 };
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+    /* best of three runs of ~50 ms: the cycle counter where the kernel
+     * lets us read it, else the multiply chain's known latency */
+    const uint64_t n = 4000000;
+#if defined(__linux__)
+    int fd = cycles_open();
+    for (int run = 0; fd >= 0 && run < 3; run++) {
+        uint64_t c0 = 0, c1 = 0;
+        const double t0 = tc_now_s();
+        ssize_t r0 = read(fd, &c0, sizeof c0);
+        imul_chain(n);
+        ssize_t r1 = read(fd, &c1, sizeof c1);
+        const double dt = tc_now_s() - t0;
+        if (r0 != (ssize_t)sizeof c0 || r1 != (ssize_t)sizeof c1 || c1 <= c0 || dt <= 0) break;
+        const double ghz = (double)(c1 - c0) / dt / 1e9;
+        if (ghz > c->ghz) {
+            c->ghz = ghz;
+            c->method = "cycle counter (perf_event_open)";
+        }
+    }
+    if (fd >= 0) close(fd);
+#endif
+    if (c->ghz <= 0.0) {
+        for (int run = 0; run < 3; run++) {
+            const double t0 = tc_now_s();
+            imul_chain(n);
+            const double dt = tc_now_s() - t0;
+            const double ghz = dt > 0 ? 4.0 * IMUL_LATENCY * (double)n / dt / 1e9 : 0.0;
+            if (ghz > c->ghz) {
+                c->ghz = ghz;
+                c->method = "dependent imul chain (3 cycles each)";
+            }
+        }
+    }
+#endif
+    if (c->ghz <= 0.0 && c->cpuinfo_ghz > 0.0) {
+        c->ghz = c->cpuinfo_ghz;
+        c->method = "/proc/cpuinfo";
+    }
+    /* the two should agree within turbo's reach: say so when they do not */
+    c->agrees = c->cpuinfo_ghz <= 0.0 || (c->ghz < 1.5 * c->cpuinfo_ghz && c->ghz > 0.5 * c->cpuinfo_ghz);
 }
 
-/* AVX-512 VNNI: two 512-bit vpdpbusd per cycle (64 MACs each);
- * AVX2: two 256-bit vpmaddubsw per cycle (32 MACs each). */
-int tc_probe_int8_macs(const char **isa)
+double tc_probe_ghz(void)
 {
-    if (tc_cpu_has(TC_CPU_AVX512VNNI)) {
-        *isa = "avx512vnni";
+    tc_clock c;
+    tc_probe_clock(&c);
+    return c.ghz;
+}
+
+/* AMX: one 16x16x64 TDPBSUD per 16 cycles (1024 MACs per cycle);
+ * AVX-512 VNNI: two 512-bit vpdpbusd per cycle (64 MACs each);
+ * AVX2: two 256-bit vpmaddubsw per cycle (32 MACs each). */
+int tc_probe_int8_macs(const char *isa, const char **unit)
+{
+    /* the units each ISA's kernels may use, best first */
+    const int any = !isa, avx512 = any || !strcmp(isa, "avx512") || !strcmp(isa, "amx"),
+              avx2 = avx512 || !strcmp(isa, "avx2");
+    if ((any || !strcmp(isa, "amx")) && tc_cpu_has(TC_CPU_AMX_INT8)) {
+        *unit = "amx-int8";
+        return 1024;
+    }
+    if (avx512 && tc_cpu_has(TC_CPU_AVX512VNNI)) {
+        *unit = "avx512vnni";
         return 128;
     }
-    if (tc_cpu_has(TC_CPU_AVX2)) {
-        *isa = "avx2";
+    if (avx2 && tc_cpu_has(TC_CPU_AVX2)) {
+        *unit = "avx2";
         return 64;
     }
-    *isa = "scalar";
+    *unit = "scalar";
     return 1;
 }
 

@@ -19,13 +19,28 @@
  * (n_threads outside 1..256), TC_E_NOMEM. */
 tc_status tc_probe_bandwidth(size_t bytes, int n_threads, double *gbps, int *streams, tc_err *err);
 
-/* Core clock in GHz, timed on a chain of dependent integer adds (falls
- * back to /proc/cpuinfo off x86). */
+/* The core clock, measured, and what /proc/cpuinfo says. */
+typedef struct tc_clock {
+    double ghz;            /* measured: the best of three runs */
+    const char *method;    /* how: the cycle counter, the multiply chain, or /proc/cpuinfo */
+    double cpuinfo_ghz;    /* /proc/cpuinfo's "cpu MHz" / 1000; 0 where there is none */
+    bool agrees;           /* within a factor 1.5 of cpuinfo_ghz (or nothing to check against) */
+} tc_clock;
+
+/* Measure the clock with what no core can skip: the kernel's cycle
+ * counter around a busy loop where perf_event_open allows it, else a
+ * chain of dependent 64-bit multiplies of known latency (3 cycles), and
+ * read /proc/cpuinfo to check it against (off x86: /proc/cpuinfo alone). */
+void tc_probe_clock(tc_clock *c);
+
+/* tc_probe_clock's ghz. */
 double tc_probe_ghz(void);
 
-/* int8 multiply-accumulates per cycle per core of the best integer SIMD
- * unit here (128 AVX-512 VNNI, 64 AVX2, 1 scalar); *isa names the unit. */
-int tc_probe_int8_macs(const char **isa);
+/* int8 multiply-accumulates per cycle per core of the best integer unit
+ * here that kernels of isa may use ("scalar", "avx2", "avx512", "amx";
+ * NULL: any), as the vendor rates it (1024 AMX tiles, 128 AVX-512 VNNI,
+ * 64 AVX2, 1 scalar); *unit names the unit ("amx-int8", "avx512vnni"). */
+int tc_probe_int8_macs(const char *isa, const char **unit);
 
 /* The last-level cache's size in bytes (sysconf: L3, else L2); 0 when
  * unknown. */

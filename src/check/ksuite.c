@@ -59,10 +59,8 @@ static tc_status measure_ceilings(tc_ks_ceilings *cl, const char *isa, tc_err *e
     tc_status st = tc_probe_bandwidth((size_t)256 << 20, 1, &cl->bw_gbps, NULL, err);
     if (st) return st;
     cl->ghz = tc_probe_ghz();
-    cl->int8_macs = tc_probe_int8_macs(&cl->peak_isa);
-    /* the scalar kernels get the scalar unit's ceilings: 1 MAC per cycle */
-    if (isa && !strcmp(isa, "scalar")) cl->int8_macs = 1, cl->peak_isa = "scalar";
-    if (isa && !strcmp(isa, "avx2") && cl->int8_macs > 64) cl->int8_macs = 64, cl->peak_isa = "avx2";
+    /* each table gets its own unit's ceilings (scalar: 1 MAC per cycle) */
+    cl->int8_macs = tc_probe_int8_macs(isa, &cl->peak_isa);
     cl->int8_gmacs = cl->ghz * cl->int8_macs;
     /* fp32 FMA lanes x 2 units: 16 per 256-bit unit pair, 32 for AVX-512 */
     int fp32 = cl->int8_macs >= 128 ? 32 : cl->int8_macs >= 64 ? 16 : 1;
@@ -205,23 +203,93 @@ static void report_case(const tc_ks_case *c, const tc_fast_kernels *kt, const tc
                 r->in_cache ? "  [in cache: above DRAM possible]" : "");
 }
 
-/* The summary line and the receipt's summary and timings. */
-static void summarize(const tc_fast_kernels *kt, const tally *tl, bool all_pass, double secs, FILE *out, cJSON *root)
+/* The summary line; the receipt's summary (from its cases) and timings. */
+static tc_status summarize(const tc_fast_kernels *kt, const tally *tl, double secs, FILE *out, cJSON *root,
+                           tc_err *err)
 {
     const char *ff = tl->first_failure;
     if (out)
         fprintf(out, "kernels %s: %zu cases, %zu pass, %zu fail (%.1f s)%s%s\n", kt->isa, tl->n_run, tl->n_pass,
                 tl->n_run - tl->n_pass, secs, ff[0] ? "; first failure: " : "", ff);
-    if (!root) return;
-    cJSON *s = cJSON_AddObjectToObject(root, "summary");
-    cJSON_AddNumberToObject(s, "cases", (double)tl->n_run);
-    cJSON_AddNumberToObject(s, "passed", (double)tl->n_pass);
-    cJSON_AddNumberToObject(s, "failed", (double)(tl->n_run - tl->n_pass));
-    cJSON_AddStringToObject(s, "verdict", all_pass ? "pass" : "fail");
-    if (ff[0]) cJSON_AddStringToObject(s, "first_failure", ff);
-    else cJSON_AddNullToObject(s, "first_failure");
+    if (!root) return TC_OK;
+    tc_status s = tc_kernels_finish(root, NULL, err);
     cJSON *tm = cJSON_AddObjectToObject(root, "timings");
     cJSON_AddNumberToObject(tm, "seconds", secs);
+    return s;
+}
+
+tc_status tc_kernels_finish(cJSON *r, FILE *out, tc_err *err)
+{
+    const cJSON *c;
+    double n = 0, ok = 0;
+    const char *first = NULL;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(r, "cases")) {
+        const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "verdict"));
+        const bool pass = v && !strcmp(v, "pass");
+        if (!pass && !first) first = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "name"));
+        n++;
+        ok += pass;
+    }
+    cJSON *s = cJSON_CreateObject();
+    if (!s) return tc_fail(err, TC_E_NOMEM, "kernels: out of memory");
+    cJSON_AddNumberToObject(s, "cases", n);
+    cJSON_AddNumberToObject(s, "passed", ok);
+    cJSON_AddNumberToObject(s, "failed", n - ok);
+    cJSON_AddStringToObject(s, "verdict", n > 0 && ok == n ? "pass" : "fail");
+    if (first) cJSON_AddStringToObject(s, "first_failure", first);
+    else cJSON_AddNullToObject(s, "first_failure");
+    if (cJSON_GetObjectItemCaseSensitive(r, "summary")) cJSON_ReplaceItemInObjectCaseSensitive(r, "summary", s);
+    else cJSON_AddItemToObject(r, "summary", s);
+    if (out) fprintf(out, "kernels: %g cases, %g pass, %g fail%s%s\n", n, ok, n - ok, first ? "; first failure: " : "",
+                     first ? first : "");
+    return TC_OK;
+}
+
+/* The cases this run takes: the selected ones, or with a shard its share
+ * of them; *in_job counts the selected cases (the job's units) and the
+ * job's input digest is of their names and seeds. */
+static tc_status shard_cases(const tc_ks_case *v, size_t n, const tc_kernels_opts *o, bool *take, uint64_t *in_job,
+                             uint64_t *first, uint64_t *end, char sha[65], tc_err *err)
+{
+    tc_sha256_stream *h = tc_sha256_begin();
+    if (!h) return tc_fail(err, TC_E_NOMEM, "kernels: out of memory");
+    uint64_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!selected(&v[i], o)) continue;
+        char name[200], shape[64];
+        tc_ks_shape_text(&v[i], shape, sizeof shape);
+        int len = snprintf(name, sizeof name, "%s %s %s seed %lu\n", tc_ks_kernel_name[v[i].kernel], shape,
+                           tc_ks_input_name[v[i].input], v[i].seed);
+        tc_sha256_update(h, name, (size_t)len);
+        k++;
+    }
+    tc_sha256_end(h, sha);
+    *in_job = k;
+    tc_status s = tc_shard_range(&o->shard, k, "cases", first, end, err);
+    if (s) return tc_err_prefix(err, "kernels");
+    k = 0;
+    for (size_t i = 0; i < n; i++) {
+        take[i] = false;
+        if (!selected(&v[i], o)) continue;
+        take[i] = k >= *first && k < *end;
+        k++;
+    }
+    return TC_OK;
+}
+
+/* A shard's section: the job is the engine, seed and filter over the
+ * selected cases. */
+static tc_status mark_shard(cJSON *root, const tc_kernels_opts *o, uint64_t in_job, uint64_t first, uint64_t end,
+                            const char *sha, tc_err *err)
+{
+    cJSON *opts = cJSON_CreateObject();
+    if (!opts) return tc_fail(err, TC_E_NOMEM, "kernels: out of memory");
+    cJSON_AddItemToObject(opts, "engine", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(root, "engine"), 1));
+    cJSON_AddNumberToObject(opts, "seed", (double)o->seed);
+    cJSON_AddStringToObject(opts, "filter", o->filter ? o->filter : "");
+    cJSON *job = tc_job_identity(root, opts, sha, err);
+    if (!job) return err ? err->status : TC_E_NOMEM;
+    return tc_shard_mark(root, &o->shard, "case", in_job, first, end, job, err);
 }
 
 void tc_kernels_opts_default(tc_kernels_opts *o)
@@ -238,7 +306,15 @@ tc_status tc_kernels_run_table(const tc_fast_kernels *kt, cJSON *engine, const t
     size_t n = 0;
     tc_ks_ceilings cl = { 0 };
     const char *isa = strncmp(kt->isa, "plugin:", 7) ? kt->isa : NULL;
-    tc_status st = table_cases(o, &v, &n, err);
+    tc_status st = tc_shard_on(&o->shard) && o->perf
+                       ? tc_fail(err, TC_E_USAGE, "kernels: --perf times cases against this machine's ceilings: "
+                                 "run it whole, not as a shard")
+                       : table_cases(o, &v, &n, err);
+    bool *take = st ? NULL : calloc(n, sizeof *take);
+    uint64_t in_job = 0, first = 0, end = 0;
+    char sha[TC_SHA256_HEX];
+    if (!st && !take) st = tc_fail(err, TC_E_NOMEM, "kernels: out of memory");
+    if (!st) st = shard_cases(v, n, o, take, &in_job, &first, &end, sha, err);
     if (!st && o->perf) st = measure_ceilings(&cl, isa, err);
     cJSON *root = NULL;
     if (!st && receipt) {
@@ -249,6 +325,7 @@ tc_status tc_kernels_run_table(const tc_fast_kernels *kt, cJSON *engine, const t
     cJSON_Delete(engine);
     if (st) {
         free(v);
+        free(take);
         return st;
     }
     tally tl = { 0 };
@@ -258,17 +335,19 @@ tc_status tc_kernels_run_table(const tc_fast_kernels *kt, cJSON *engine, const t
                 cl.bw_gbps, cl.int8_gmacs, cl.ghz, cl.int8_macs, cl.peak_isa, cl.fp32_gmacs);
     for (size_t i = 0; i < n && !st; i++) {
         tc_ks_result r;
-        if (!selected(&v[i], o)) continue;
+        if (!take[i]) continue;
         if (!(st = run_generated(&v[i], kt, o->perf ? &cl : NULL, o->repeat, &r, err)))
             report_case(&v[i], kt, &r, o->verbose, out, cJSON_GetObjectItemCaseSensitive(root, "cases"), &tl);
     }
     free(v);
+    free(take);
+    *all_pass_out = tl.n_run > 0 && tl.n_pass == tl.n_run;
+    if (!st) st = summarize(kt, &tl, tc_now_s() - t0, out, root, err);
+    if (!st && root && tc_shard_on(&o->shard)) st = mark_shard(root, o, in_job, first, end, sha, err);
     if (st) {
         cJSON_Delete(root);
         return st;
     }
-    *all_pass_out = tl.n_run > 0 && tl.n_pass == tl.n_run;
-    summarize(kt, &tl, *all_pass_out, tc_now_s() - t0, out, root);
     if (receipt) *receipt = root;
     return TC_OK;
 }
@@ -295,6 +374,7 @@ tc_status tc_kernels_run(const tc_kernels_opts *o, FILE *out, cJSON **receipt, b
         snprintf(name, sizeof name, "fast:%s", kt->isa);
         cJSON_AddStringToObject(engine, "id", name);
         cJSON_AddStringToObject(engine, "isa", kt->isa);
+        if (kt->layout) cJSON_AddStringToObject(engine, "weight_layout", kt->layout);
     } else if (!(st = tc_sha256_file(tc_plugin_path(p), sha, err))) {
         cJSON_AddStringToObject(engine, "id", kt->isa);
         cJSON_AddStringToObject(engine, "plugin", tc_plugin_path(p));

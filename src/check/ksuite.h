@@ -32,18 +32,21 @@
 
 #include <cjson/cJSON.h>
 
-#include "engine/ktable.h"
 #include "base/status.h"
+#include "check/shard.h"
+#include "engine/ktable.h"
 
 typedef struct tc_kernels_opts {
     const char *engine;    /* "fast" (default) or the path of a plug-in (.so) */
-    const char *isa;       /* fast: scalar|avx2|avx512|neon|neon_dotprod|neon_i8mm, NULL = the best here */
+    const char *isa;       /* fast: scalar|avx2|avx512|amx|neon|neon_dotprod|neon_i8mm,
+                            * NULL = the best here */
     const char *filter;    /* run cases whose kernel name contains it (NULL: all);
                             * "large" selects the large cases (the LM head) */
     bool perf;             /* time the timing set (includes the large cases) */
     uint32_t repeat;       /* perf: timed repeats per case (default 7) */
     unsigned long seed;    /* base seed (default 2385); case i uses seed + i */
     bool verbose;          /* print every case, not only failures */
+    tc_shard shard;        /* run only this shard of the selected cases (count 0: all) */
 } tc_kernels_opts;
 
 /* Defaults: engine fast, best ISA, all cases but the large ones, no perf. */
@@ -53,10 +56,17 @@ void tc_kernels_opts_default(tc_kernels_opts *o);
  * failing case (every case when verbose) and a summary to out (NULL:
  * quiet); build the receipt (kind "kernels", not sealed) in *receipt when
  * receipt is not NULL.  *all_pass: every case passed (and at least one
- * ran).  Returns TC_OK, TC_E_USAGE (unknown ISA, no case matches the
- * filter), TC_E_UNSUPPORTED (the CPU lacks the ISA; a plug-in refused),
+ * ran).  With o->shard, only that shard of the selected cases runs
+ * (check/shard.h) and the receipt is the shard's.  Returns TC_OK,
+ * TC_E_USAGE (unknown ISA, no case matches the filter, more shards than
+ * cases, --perf with a shard), TC_E_UNSUPPORTED (the CPU lacks the ISA; a plug-in refused),
  * TC_E_IO (the plug-in cannot be loaded), TC_E_NOMEM. */
 tc_status tc_kernels_run(const tc_kernels_opts *o, FILE *out, cJSON **receipt, bool *all_pass, tc_err *err);
+
+/* A kernels receipt's summary (cases, passed, failed, verdict,
+ * first_failure) derived from its cases, in place of an earlier one: a
+ * run and `tritcheck merge` both call it.  TC_OK, TC_E_NOMEM. */
+tc_status tc_kernels_finish(cJSON *r, FILE *summary, tc_err *err);
 
 /* The same on a given table (engine describes it in the receipt; may be
  * NULL).  For tests. */

@@ -30,8 +30,9 @@ static const tc_ks_input i2s_edges[] = { TC_KS_IN_Q8_MIN, TC_KS_IN_Q8_MAX, TC_KS
                                          TC_KS_IN_SIGN_ROWS, TC_KS_IN_EXTREME_SUMS, TC_KS_IN_CODE3 };
 
 /* I2_S GEMV: every K of the family at odd row counts, the 2b4t shapes,
- * edges; GEMM: odd rows, a few K, 2 and 5 tokens (5 with a gap up to
- * ld), the 2b4t shapes at 8 tokens, edges */
+ * edges; GEMM: odd rows, a few K, 2, 5 and 45 tokens (5 and 45 with a gap
+ * up to ld; 45 = a 32-token AMX tile, 8 and 5 more for the VNNI
+ * micro-kernels), the 2b4t shapes at 32 tokens, edges at 5 and 37 */
 static size_t i2s_cases(tc_ks_case *v, size_t n)
 {
     for (size_t K = 128; K <= 6912; K += 128)
@@ -48,12 +49,16 @@ static size_t i2s_cases(tc_ks_case *v, size_t n)
         for (size_t r = 0; r < 3; r++) {
             C(.kernel = TC_KS_I2S_GEMM, .rows = odd[r], .K = gk[k], .n = 2, .ld = odd[r]);
             C(.kernel = TC_KS_I2S_GEMM, .rows = odd[r], .K = gk[k], .n = 5, .ld = odd[r] + 3);
+            C(.kernel = TC_KS_I2S_GEMM, .rows = odd[r], .K = gk[k], .n = 45, .ld = odd[r] + 5);
         }
+    C(.kernel = TC_KS_I2S_GEMM, .rows = 50, .K = 1152, .n = 45, .ld = 53);   /* two group pairs, the last partial */
     for (size_t i = 0; i < 4; i++)
-        C(.kernel = TC_KS_I2S_GEMM, .rows = m2b4t[i].rows, .K = m2b4t[i].K, .n = 8, .ld = m2b4t[i].rows,
+        C(.kernel = TC_KS_I2S_GEMM, .rows = m2b4t[i].rows, .K = m2b4t[i].K, .n = 32, .ld = m2b4t[i].rows,
           .timed = true, .label = m2b4t[i].label);
-    for (size_t e = 0; e < 7; e++)
+    for (size_t e = 0; e < 7; e++) {
         C(.kernel = TC_KS_I2S_GEMM, .rows = 17, .K = 2560, .n = 5, .ld = 20, .input = i2s_edges[e]);
+        C(.kernel = TC_KS_I2S_GEMM, .rows = 35, .K = 6912, .n = 37, .ld = 35, .input = i2s_edges[e]);
+    }
     return n;
 }
 

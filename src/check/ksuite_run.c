@@ -248,13 +248,17 @@ static tc_status run_i2s(const tc_ks_case *c, const tc_ks_data *d, const tc_fast
                          uint32_t repeat, tc_ks_result *res, tc_err *err)
 {
     const size_t rows = c->rows, K = c->K, n = c->n, ld = c->ld, nout = (n - 1) * ld + rows;
-    uint8_t *wcopy = malloc(rows * K / 4);
+    /* the weights as the table reads them: I2_S, or rewritten into its
+     * layout as the engine does when it opens */
+    const size_t wbytes = kt->repack ? kt->layout_bytes(K, rows) : rows * K / 4;
+    uint8_t *packed = kt->repack ? aligned_alloc(64, (wbytes + 63) / 64 * 64) : NULL;
+    uint8_t *wcopy = malloc(wbytes);
     int8_t *qcopy = malloc(n * K);
     int32_t *qsum = malloc(n * sizeof *qsum);
     gbuf ob;
     int32_t *out = galloc(&ob, nout * sizeof *out, "out");
     tc_status st = TC_OK;
-    if (!wcopy || !qcopy || !qsum || !out) {
+    if ((kt->repack && !packed) || !wcopy || !qcopy || !qsum || !out) {
         st = tc_fail(err, TC_E_NOMEM, "kernels: out of memory for %s %zux%zu", tc_ks_kernel_name[c->kernel], rows, K);
         goto done;
     }
@@ -263,10 +267,12 @@ static tc_status run_i2s(const tc_ks_case *c, const tc_ks_data *d, const tc_fast
         for (size_t i = 0; i < K; i++) s += d->q8[t * K + i];
         qsum[t] = s;
     }
-    memcpy(wcopy, d->w_i2s, rows * K / 4);
+    if (packed) kt->repack(d->w_i2s, K, rows, packed);
+    const uint8_t *w = packed ? packed : d->w_i2s;
+    memcpy(wcopy, w, wbytes);
     memcpy(qcopy, d->q8, n * K);
     const size_t split = rows / 3;
-    i2s_args a = { kt, d->w_i2s, K, 0, 0, n, ld, d->q8, qsum, out, c->kernel == TC_KS_I2S_GEMV };
+    i2s_args a = { kt, w, K, 0, 0, n, ld, d->q8, qsum, out, c->kernel == TC_KS_I2S_GEMV };
     size_t bad_t = 0, bad_r = 0;
     const bool only = split_calls(i2s_call, &a, &a.r0, &a.r1, out, rows, n, ld, split, &bad_t, &bad_r);
     tc_ks_check *ck = add_check(res, "rows_only", only);
@@ -275,7 +281,7 @@ static tc_status run_i2s(const tc_ks_case *c, const tc_ks_data *d, const tc_fast
                  bad_r >= rows ? split : (size_t)0, bad_r >= rows ? rows : split, bad_t, bad_r, ld);
     check_sums(res, out, d->want_sums, rows, n, ld);
     check_guards(res, &ob, 1);
-    check_inputs(res, !memcmp(d->w_i2s, wcopy, rows * K / 4) && !memcmp(d->q8, qcopy, n * K),
+    check_inputs(res, !memcmp(w, wcopy, wbytes) && !memcmp(d->q8, qcopy, n * K),
                  "the kernel modified its weights or activations");
     if (all_pass(res) && cl && c->timed) {
         a.r0 = 0;
@@ -284,7 +290,7 @@ static tc_status run_i2s(const tc_ks_case *c, const tc_ks_data *d, const tc_fast
         else set_perf(res, t, (double)rows * K * n, true, cl, false);
     }
 done:
-    free(wcopy), free(qcopy), free(qsum);
+    free(packed), free(wcopy), free(qcopy), free(qsum);
     gfree(&ob);
     return st;
 }

@@ -11,6 +11,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "check/ksuite_impl.h"
+#include "base/num.h"
 #include "check/kvectors.h"
 #include "engine/registry.h"
 #include "format/types.h"
@@ -307,7 +308,7 @@ static tc_status vector_case(const tc_tcv *v, const char *path, enum kid k, unsi
             !(e[3] = need_entry(v, c, "s", TC_TCV_F32, rows, path, err)))
             return TC_E_FORMAT;
         const cJSON *eps = cJSON_GetObjectItemCaseSensitive(v->meta, "eps");
-        d->eps = cJSON_IsNumber(eps) ? (float)eps->valuedouble : KV_EPS;
+        d->eps = cJSON_IsNumber(eps) && eps->valuedouble > 0 && eps->valuedouble < 1 ? (float)eps->valuedouble : KV_EPS;
         d->x = e[0]->data, d->w = e[1]->data, d->want_q8 = e[2]->data, d->want_scale = e[3]->data;
     } else if (k == K_F16) {
         *kc = (tc_ks_case){ .kernel = n == 1 ? TC_KS_F16_GEMV : TC_KS_F16_GEMM, .rows = rows, .K = K, .n = n, .ld = rows };
@@ -336,7 +337,7 @@ static tc_status case_shape(const cJSON *cs, enum kid k, unsigned c, const char 
     uint32_t v[3] = { 0 };
     for (int i = 0; i < 3; i++) {
         const cJSON *x = cJSON_GetObjectItemCaseSensitive(cs, key[i]);
-        if (cJSON_IsNumber(x) && x->valuedouble >= 1 && x->valuedouble <= UINT32_MAX) v[i] = (uint32_t)x->valuedouble;
+        if (!cJSON_IsNumber(x) || !tc_num_to_u32(x->valuedouble, 1, UINT32_MAX, &v[i])) v[i] = 0;
     }
     *sh = (kshape){ v[0], v[1], v[2] };
     if (sh->rows == 0 || sh->K == 0 || sh->n == 0 || (k == K_I2S && sh->K % 128))
@@ -399,6 +400,10 @@ tc_status tc_kvectors_check(const char *path, const char *name, const tc_tcv *v,
     if (k < 0)
         return tc_fail(err, TC_E_FORMAT, "%s: meta.kernel: expected one of i2s_gemm, rmsnorm_q8, f16_gemm, "
                        "attention_head", path);
+    /* a vector of no case checks nothing: it must not pass */
+    const cJSON *cases = cJSON_GetObjectItemCaseSensitive(v->meta, "cases");
+    if (!cJSON_IsArray(cases) || !cases->child)
+        return tc_fail(err, TC_E_FORMAT, "%s: meta.cases: expected a non-empty array of {rows, K, n}", path);
     const tc_fast_kernels *kt;
     tc_plugin *pl;
     *pass = true;

@@ -6,11 +6,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/num.h"
 #include "base/sha256.h"
 #include "check/compare.h"
 #include "check/kvectors.h"
@@ -78,16 +80,20 @@ static tc_status entries_to_dump(const tc_tcv *v, const char *path, tc_dump *d, 
     return TC_OK;
 }
 
-/* A read model vector as a recording, its tokens from meta.tokens. */
+/* A read model vector as a recording, its tokens from meta.tokens
+ * (checked by check_model_meta). */
 static tc_status vector_to_recording(const tc_tcv *v, const char *path, tc_dump **out, tc_err *err)
 {
     tc_dump *d = tc_dump_new();
     tc_status s = d ? entries_to_dump(v, path, d, err) : tc_fail(err, TC_E_NOMEM, "%s: out of memory", path);
     const cJSON *t;
     cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(v->meta, "tokens")) {
+        int32_t id;
         if (s) break;
-        int32_t id = (int32_t)t->valuedouble;
-        s = tc_dump_add_tokens(d, &id, 1, err);
+        if (!tc_num_to_i32(cJSON_IsNumber(t) ? t->valuedouble : NAN, 0, INT32_MAX, &id))
+            s = tc_fail(err, TC_E_FORMAT, "%s: meta.tokens: expected token ids", path);
+        else
+            s = tc_dump_add_tokens(d, &id, 1, err);
     }
     if (s) tc_dump_free(d);
     else *out = d;
@@ -110,20 +116,89 @@ static const recipe recipes[] = {
     { "model-tiny-bitnet-silu", "tiny", "bitnet", "i2s", 103, 6, 2 },   /* llama.cpp's arch: SiLU FFN */
 };
 
-static tc_status gen_recipe_model(const cJSON *meta, const char *path, tc_err *err)
+/* The model a vector's meta describes (preset, arch, seed, act), as gen
+ * options: nothing is written. */
+static tc_status recipe_opts(const cJSON *meta, tc_gen_opts *g, tc_err *err)
 {
-    tc_gen_opts g;
     const char *preset = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "preset"));
     const char *arch = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "arch"));
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(meta, "seed");
-    if (!preset || !arch || !cJSON_IsNumber(seed)) return tc_fail(err, TC_E_FORMAT, "vector meta: expected preset, arch, seed");
-    tc_status s = tc_gen_preset(preset, &g, err);
+    int64_t sd;
+    if (!preset || !arch || !cJSON_IsNumber(seed) || !tc_num_to_i64(seed->valuedouble, 0, (int64_t)1 << 53, &sd))
+        return tc_fail(err, TC_E_FORMAT, "vector meta: expected preset, arch and seed (an integer 0..2^53)");
+    tc_status s = tc_gen_preset(preset, g, err);
     if (s) return s;
-    g.arch = arch;
-    g.seed = (uint64_t)seed->valuedouble;
+    g->arch = arch;
+    g->seed = (uint64_t)sd;
     const char *act = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "act"));
-    g.silu = act && !strcmp(act, "silu");
-    return tc_gen_write(&g, path, err);
+    g->silu = act && !strcmp(act, "silu");
+    return tc_gen_check(g, err);
+}
+
+static tc_status gen_recipe_model(const cJSON *meta, const char *path, tc_err *err)
+{
+    tc_gen_opts g;
+    tc_status s = recipe_opts(meta, &g, err);
+    return s ? s : tc_gen_write(&g, path, err);
+}
+
+/* The cheap checks of a model vector, before its model is made (which
+ * for a large preset is a gigabyte on disk): the model's SHA-256 is there
+ * to compare with (a vector without it would check any model), the
+ * tokens are ids of the preset's vocabulary, and every entry has the
+ * width its tap has in the preset's shape and no more rows than tokens. */
+static tc_status check_model_meta(const tc_tcv *v, const char *path, tc_gen_opts *g, tc_err *err)
+{
+    const cJSON *meta = v->meta;
+    const char *sha = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "model_sha256"));
+    unsigned char raw[32];
+    if (!sha || strlen(sha) != 64 || !tc_hex_decode(sha, raw, 32))
+        return tc_fail(err, TC_E_FORMAT, "%s: meta.model_sha256: expected the SHA-256 of the model the vector was "
+                       "made on (64 hex digits)", path);
+    tc_status s = recipe_opts(meta, g, err);
+    if (s) {
+        tc_err_prefix(err, path);
+        return s;
+    }
+    const tc_hparams hp = { .n_vocab = g->n_vocab, .n_ctx = g->n_ctx, .n_embd = g->n_embd, .n_layer = g->n_layer,
+                            .n_ff = g->n_ff, .n_head = g->n_head, .n_head_kv = g->n_head_kv,
+                            .head_dim = g->n_embd / g->n_head };
+    const cJSON *tokens = cJSON_GetObjectItemCaseSensitive(meta, "tokens"), *t;
+    size_t n_tok = 0;
+    cJSON_ArrayForEach(t, tokens) {
+        int32_t id;
+        if (!cJSON_IsNumber(t) || !tc_num_to_i32(t->valuedouble, 0, (int32_t)hp.n_vocab - 1, &id))
+            return tc_fail(err, TC_E_FORMAT, "%s: meta.tokens[%zu]: expected a token id of the preset %s's "
+                           "vocabulary (0..%" PRIu32 ")", path, n_tok, g->name, hp.n_vocab - 1);
+        n_tok++;
+    }
+    if (!cJSON_IsArray(tokens) || n_tok == 0 || n_tok > hp.n_ctx)
+        return tc_fail(err, TC_E_FORMAT, "%s: meta.tokens: expected 1..%" PRIu32 " token ids", path, hp.n_ctx);
+    const cJSON *pt = cJSON_GetObjectItemCaseSensitive(meta, "prompt_tokens");
+    uint32_t np;
+    if (pt && (!cJSON_IsNumber(pt) || !tc_num_to_u32(pt->valuedouble, 1, (uint32_t)n_tok, &np)))
+        return tc_fail(err, TC_E_FORMAT, "%s: meta.prompt_tokens: expected 1..%zu", path, n_tok);
+    for (size_t i = 0; i < v->n_entries; i++) {
+        const tc_tcv_entry *e = &v->entries[i];
+        tc_tap_id id;
+        int layer;
+        char name[TC_TCV_NAME_MAX];
+        snprintf(name, sizeof name, "%s", e->name);
+        size_t len = strlen(name);
+        const bool scale = len > 6 && !strcmp(name + len - 6, ".scale");
+        if (scale) name[len - 6] = '\0';
+        if (e->dims[0] > n_tok)
+            return tc_fail(err, TC_E_FORMAT, "%s: entry %s: %" PRIu64 " positions, but meta.tokens has %zu", path,
+                           e->name, e->dims[0], n_tok);
+        if (!tc_tap_parse(name, &id, &layer)) continue;   /* not a canonical tap: compared by name only */
+        const uint64_t width = e->count / e->dims[0], want = scale ? 1 : tc_tap_width_of(id, &hp);
+        if ((layer >= 0 && (uint32_t)layer >= hp.n_layer) || width != want)
+            return tc_fail(err, TC_E_FORMAT, "%s: entry %s: %" PRIu64 " wide, but the preset %s (which the vector "
+                           "would make its model from) has %s%" PRIu64 ": the vector does not fit its preset", path,
+                           e->name, width, g->name, layer >= 0 && (uint32_t)layer >= hp.n_layer ? "no such block, " : "",
+                           want);
+    }
+    return TC_OK;
 }
 
 /* The meta of recipe rc's vector, before the run adds what it recorded. */
@@ -230,7 +305,7 @@ static tc_status compare_line(tc_engine *e, tc_dump *rec, const cJSON *meta, dou
     co.tol = tol;
     co.determinism = false;
     const cJSON *pt = cJSON_GetObjectItemCaseSensitive(meta, "prompt_tokens");
-    co.n_prompt = cJSON_IsNumber(pt) ? (uint32_t)pt->valuedouble : (uint32_t)n;
+    if (!cJSON_IsNumber(pt) || !tc_num_to_u32(pt->valuedouble, 1, (uint32_t)n, &co.n_prompt)) co.n_prompt = (uint32_t)n;
     tc_compare_result res = { 0 };
     tc_status s = tc_compare(e, rec, tok, (uint32_t)n, &co, &res, err);
     if (!s) {
@@ -257,18 +332,19 @@ static tc_status compare_line(tc_engine *e, tc_dump *rec, const cJSON *meta, dou
 /* One model vector: regenerate the model, check its hash, and compare the
  * candidate against the recording in isolated mode. */
 static tc_status check_model_vector(const char *path, const char *name, tc_dump *rec, const cJSON *meta,
-                                    const char *cand, double tol, FILE *out, bool *pass, tc_err *err)
+                                    const tc_gen_opts *g, const char *cand, double tol, FILE *out, bool *pass,
+                                    tc_err *err)
 {
     char model[4300];
     tc_model *m = NULL;
     tc_engine *e = NULL;
     const char *tmpdir = getenv("TMPDIR");
     snprintf(model, sizeof model, "%s/tc-vector-%ld-%s.gguf", tmpdir && *tmpdir ? tmpdir : "/tmp", (long)getpid(), name);
-    tc_status s = gen_recipe_model(meta, model, err);
+    tc_status s = tc_gen_write(g, model, err);
     char sha[65] = "";
     const char *want = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "model_sha256"));
     if (!s) tc_sha256_file(model, sha, NULL);
-    if (!s && want && strcmp(sha, want))
+    if (!s && strcmp(sha, want ? want : ""))
         s = tc_fail(err, TC_E_MODEL, "%s: the regenerated model has SHA-256 %.16s..., the vector was made on %.16s...",
                     path, sha, want);
     tc_engine_opts eo;
@@ -307,8 +383,10 @@ static tc_status check_one(const char *dir, const char *name, const char *cand, 
         s = tc_kvectors_check(path, name, &v, cand, out, pass, err);
     } else {
         tc_dump *rec = NULL;
-        s = vector_to_recording(&v, path, &rec, err);
-        if (!s) s = check_model_vector(path, name, rec, v.meta, cand, tol, out, pass, err);
+        tc_gen_opts g;
+        s = check_model_meta(&v, path, &g, err);
+        if (!s) s = vector_to_recording(&v, path, &rec, err);
+        if (!s) s = check_model_vector(path, name, rec, v.meta, &g, cand, tol, out, pass, err);
         tc_dump_free(rec);
     }
     tc_tcv_free(&v);
@@ -333,4 +411,17 @@ tc_status tc_vectors_check(const char *dir, const char *cand, double tol, FILE *
     free(names);
     *all_pass = all;
     return s;
+}
+
+/* ---- single entries, for a job over a directory (vectors_job.c) ---- */
+
+tc_status tc_vectors_list(const char *dir, char ***names, size_t *n, tc_err *err)
+{
+    return list_vectors(dir, names, n, err);
+}
+
+tc_status tc_vectors_check_one(const char *dir, const char *name, const char *cand, double tol, FILE *out, bool *pass,
+                               tc_err *err)
+{
+    return check_one(dir, name, cand, tol, out, pass, err);
 }

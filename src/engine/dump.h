@@ -8,6 +8,18 @@
  *   DIR/index.json       layout, tokens, engine, precision, and per tap its
  *                        name, kind, shape, file names and SHA-256s
  *
+ * A recording made by another program (tritcheck-record) says more, in
+ * optional keys that older readers ignore and that this one reads back:
+ *   "prompt_tokens"     how many tokens ran as the first batch
+ *   "model"             {"file", "sha256"} of the model it ran
+ *   "engine_identity"   an object: what ran (program, commit, build flags,
+ *                       CPU features, threads, ...), copied verbatim
+ *   "unmapped"          [{"name", "op", "shape"}]: tensors the engine showed
+ *                       that the recorder could not name as a tap
+ *   "missing"           [{"tap", "reason"}]: canonical taps of the
+ *                       recording's precision that it does not hold
+ *   "notes"             [strings]: anything a reader must know
+ *
  * Rows are positions 0.. in order: a tap's batches must arrive in order of
  * position (prefill, then decode), as one run produces them.
  */
@@ -17,6 +29,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cjson/cJSON.h>
 
 #include "engine/engine.h"
 
@@ -53,6 +67,40 @@ void tc_dump_set_derived(tc_dump *d, const char *name);
 tc_status tc_dump_add_tokens(tc_dump *d, const int32_t *tokens, size_t n, tc_err *err);
 tc_status tc_dump_set_engine(tc_dump *d, const char *engine, const char *precision, tc_err *err);
 
+/* ---- what another program's recording says about itself ---- */
+
+/* The first batch's size (0: not recorded). */
+void tc_dump_set_prompt_tokens(tc_dump *d, uint32_t n);
+uint32_t tc_dump_prompt_tokens(const tc_dump *d);
+
+/* The model's file name and SHA-256 (hex), copied.  TC_OK or TC_E_NOMEM. */
+tc_status tc_dump_set_model(tc_dump *d, const char *file, const char *sha256, tc_err *err);
+const char *tc_dump_model_sha256(const tc_dump *d);   /* "" when unknown */
+
+/* The engine's identity: an object the dump takes over (NULL clears).
+ * The getter returns NULL when there is none. */
+void tc_dump_set_identity(tc_dump *d, cJSON *identity);
+const cJSON *tc_dump_identity(const tc_dump *d);
+
+/* A tensor the recorder saw but could not map to a tap: its name, the op
+ * that made it ("MUL_MAT") and its shape ne[0..n_dims).  A name already
+ * listed is not listed again.  TC_OK or TC_E_NOMEM. */
+tc_status tc_dump_add_unmapped(tc_dump *d, const char *name, const char *op, const int64_t *ne, int n_dims,
+                               tc_err *err);
+size_t tc_dump_n_unmapped(const tc_dump *d);
+const char *tc_dump_unmapped(const tc_dump *d, size_t i);
+
+/* A canonical tap the recording lacks, and why.  A tap already listed is
+ * not listed again.  TC_OK or TC_E_NOMEM. */
+tc_status tc_dump_add_missing(tc_dump *d, const char *tap, const char *reason, tc_err *err);
+size_t tc_dump_n_missing(const tc_dump *d);
+const char *tc_dump_missing(const tc_dump *d, size_t i, const char **reason);
+
+/* A note (copied).  TC_OK or TC_E_NOMEM. */
+tc_status tc_dump_add_note(tc_dump *d, const char *note, tc_err *err);
+size_t tc_dump_n_notes(const tc_dump *d);
+const char *tc_dump_note(const tc_dump *d, size_t i);
+
 /* Taps in order of first appearance; lookup by name (NULL when absent). */
 size_t tc_dump_n_taps(const tc_dump *d);
 const tc_dump_tap *tc_dump_get(const tc_dump *d, size_t i);
@@ -66,12 +114,18 @@ const char *tc_dump_precision(const tc_dump *d);
 
 /* Load a recording from dir: index.json with "tokens" and "taps" (each
  * {tap, shape [n_pos, width], file (default <tap>.f32), sha256, and for
- * int8 taps scale_file}), as run --dump and bitnet.cpp's dumps write it.
+ * int8 taps scale_file}), as run --dump and bitnet.cpp's dumps write it,
+ * and the optional keys above (a malformed one is TC_E_FORMAT).
  * A file may also be stored gzip'd as <file>.gz.  Every SHA-256 the index
  * gives is checked against the (decompressed) bytes.  Returns TC_OK,
  * TC_E_IO (a file missing or unreadable), TC_E_FORMAT (index malformed,
  * size or hash mismatch: the message names the file and field), TC_E_NOMEM. */
 tc_status tc_dump_load(const char *dir, tc_dump **out, tc_err *err);
+
+/* Whether tc_dump_write could write into dir: a writable directory, or
+ * absent in a writable directory; checked before a run, so that a bad
+ * --dump is the first thing said.  TC_OK or TC_E_IO naming the reason. */
+tc_status tc_dump_check_dir(const char *dir, tc_err *err);
 
 /* Write the recording into dir (created if absent).  Each file is written
  * to a temporary beside it and renamed; index.json comes last.  On failure

@@ -1,7 +1,9 @@
 /* engine.c -- the engine interface: the checks every engine shares (token
  * ids, positions, context), its options, counters and taps, so that each
  * engine implements only its forward pass. */
+#include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,31 +18,63 @@ void tc_engine_opts_default(tc_engine_opts *o)
 
 const char *tc_precision_name(tc_precision p)
 {
-    return p == TC_PRECISION_FP32 ? "fp32" : "i2s";
+    return p == TC_PRECISION_FP32 ? "fp32" : p == TC_PRECISION_Q8K ? "q8k" : "i2s";
 }
 
 tc_status tc_precision_from_name(const char *name, tc_precision *out)
 {
     if (!strcmp(name, "i2s") || !strcmp(name, "i2_s")) *out = TC_PRECISION_I2S;
     else if (!strcmp(name, "fp32") || !strcmp(name, "f32")) *out = TC_PRECISION_FP32;
+    else if (!strcmp(name, "q8k") || !strcmp(name, "q8_k")) *out = TC_PRECISION_Q8K;
     else return TC_E_USAGE;
     return TC_OK;
 }
 
 /* ---- shared state ---- */
 
+/* opts.inject ("TAP:EPS") names a tap this engine shows on this model and
+ * a finite factor: checked when the engine opens, so that a misspelled
+ * tap (which would perturb nothing and let the comparison pass) is an
+ * error for the command line and for a receipt's rerun alike. */
+static tc_status check_inject(const char *engine, const char *spec, const tc_hparams *hp, tc_precision prec,
+                              tc_err *err)
+{
+    const char *colon = strrchr(spec, ':');
+    char name[64], *end;
+    tc_tap_id id;
+    int layer;
+    size_t len = colon ? (size_t)(colon - spec) : 0;
+    if (!colon || len == 0 || len >= sizeof name)
+        return tc_fail(err, TC_E_USAGE, "engine %s: inject '%.80s': expected TAP:EPS (blk.0.ffn_up:0.01)", engine, spec);
+    memcpy(name, spec, len);
+    name[len] = '\0';
+    if (!tc_tap_parse(name, &id, &layer) || (layer >= 0 && (uint32_t)layer >= hp->n_layer) ||
+        !tc_tap_shown(id, prec == TC_PRECISION_I2S))
+        return tc_fail(err, TC_E_USAGE, "engine %s: inject '%.80s': no tap %s in this %s run of a %" PRIu32
+                       "-block model (the canonical taps of SPEC 3.1, such as blk.0.ffn_up)", engine, spec, name,
+                       tc_precision_name(prec), hp->n_layer);
+    errno = 0;
+    double eps = strtod(colon + 1, &end);
+    if (end == colon + 1 || *end || errno || !isfinite(eps) || !isfinite(1.0 + eps))
+        return tc_fail(err, TC_E_USAGE, "engine %s: inject '%.80s': '%.40s' is not a finite number", engine, spec,
+                       colon + 1);
+    return TC_OK;
+}
+
 tc_status tc_engine_init(tc_engine *e, const tc_engine_vtable *vt, const tc_model *m,
                          const tc_engine_opts *o, const char *const *kernel_names,
                          size_t n_kernels, tc_err *err)
 {
+    tc_status st_inject;
     memset(e, 0, sizeof *e);
     e->vt = vt;
     e->model = m;
     e->opts = *o;
     if (o->n_threads < 1 || o->n_threads > 1024)
         return tc_fail(err, TC_E_USAGE, "engine %s: %d threads: expected 1..1024", vt->name, o->n_threads);
-    if (o->precision != TC_PRECISION_I2S && o->precision != TC_PRECISION_FP32)
+    if (o->precision != TC_PRECISION_I2S && o->precision != TC_PRECISION_FP32 && o->precision != TC_PRECISION_Q8K)
         return tc_fail(err, TC_E_USAGE, "engine %s: unknown precision %d", vt->name, (int)o->precision);
+    if (o->inject && (st_inject = check_inject(vt->name, o->inject, &m->hp, o->precision, err))) return st_inject;
     if (e->opts.n_ctx == 0) e->opts.n_ctx = m->hp.n_ctx;
     if (e->opts.n_ctx == 0 || e->opts.n_ctx > (1u << 24))
         return tc_fail(err, TC_E_RANGE, "engine %s: context %" PRIu32 ": expected 1..16777216", vt->name,
@@ -88,6 +122,8 @@ void tc_engine_free(tc_engine *e)
 }
 
 const char *tc_engine_name(const tc_engine *e) { return e->vt->name; }
+
+const char *tc_engine_weight_layout(const tc_engine *e) { return e->vt->weight_layout; }
 const tc_engine_opts *tc_engine_options(const tc_engine *e) { return &e->opts; }
 const tc_model *tc_engine_model(const tc_engine *e) { return e->model; }
 uint32_t tc_engine_n_past(const tc_engine *e) { return e->n_past; }
@@ -209,6 +245,8 @@ cJSON *tc_engine_describe(const tc_engine *e)
     if (rec) {
         cJSON_AddStringToObject(o, "id", "dump");
         cJSON_AddStringToObject(o, "recording", rec->dir);
+        if (rec->recorded_by) cJSON_AddItemToObject(o, "recorded_by", cJSON_Duplicate(rec->recorded_by, true));
+        if (rec->model_sha256 && rec->model_sha256[0]) cJSON_AddStringToObject(o, "model_sha256", rec->model_sha256);
         return o;
     }
     const tc_engine_opts *eo = &e->opts;
@@ -217,6 +255,7 @@ cJSON *tc_engine_describe(const tc_engine *e)
     cJSON_AddNumberToObject(o, "threads", eo->n_threads);
     cJSON_AddNumberToObject(o, "context", eo->n_ctx);
     if (eo->inject) cJSON_AddStringToObject(o, "inject", eo->inject);
+    if (e->vt->weight_layout) cJSON_AddStringToObject(o, "weight_layout", e->vt->weight_layout);
     cJSON *k = cJSON_AddObjectToObject(o, "kernels");
     for (size_t i = 0; i < e->n_kernels; i++)
         if (e->kernels[i].calls) cJSON_AddNumberToObject(k, e->kernels[i].name, (double)e->kernels[i].calls);

@@ -35,10 +35,12 @@
 
 /* ---- options ---- */
 
-/* Arithmetic of every bitlinear (SPEC 2.2, 2.3). */
+/* Arithmetic of every bitlinear (SPEC 2.2, 2.3, doc/q8k.md). */
 typedef enum tc_precision {
     TC_PRECISION_I2S,   /* W1.58 x A8: per-token int8 activations, exact integer sums */
-    TC_PRECISION_FP32   /* W_f32 . x: no activation quantization */
+    TC_PRECISION_FP32,  /* W_f32 . x: no activation quantization */
+    TC_PRECISION_Q8K    /* llama.cpp's: TQ1_0/TQ2_0 x int8 activations per block of 256
+                         * (Q8_K), F16 weights x F16-rounded activations */
 } tc_precision;
 
 typedef struct tc_engine_opts {
@@ -56,10 +58,11 @@ typedef struct tc_engine_opts {
 /* Defaults: i2s, 1 thread, the model's context. */
 void tc_engine_opts_default(tc_engine_opts *o);
 
-/* "i2s" / "fp32". */
+/* "i2s" / "fp32" / "q8k". */
 const char *tc_precision_name(tc_precision p);
 
-/* Parse "i2s" or "fp32".  Returns TC_OK or TC_E_USAGE. */
+/* Parse "i2s" (or "i2_s"), "fp32" (or "f32"), "q8k" (or "q8_k").
+ * Returns TC_OK or TC_E_USAGE. */
 tc_status tc_precision_from_name(const char *name, tc_precision *out);
 
 /* ---- taps ---- */
@@ -102,6 +105,10 @@ void tc_engine_free(tc_engine *e);
 
 /* The engine's name ("ref"), its resolved options, the model. */
 const char *tc_engine_name(const tc_engine *e);
+
+/* The layout the engine's I2_S kernels read the weights in, rewritten
+ * when it opened ("i2s-x16"), or NULL: as the file stores them. */
+const char *tc_engine_weight_layout(const tc_engine *e);
 const tc_engine_opts *tc_engine_options(const tc_engine *e);
 const tc_model *tc_engine_model(const tc_engine *e);
 
@@ -144,6 +151,8 @@ typedef struct tc_recording_info {
     const char *dir;          /* the recording's directory */
     const int32_t *tokens;    /* the tokens it holds, [n_tokens] */
     size_t n_tokens;
+    const cJSON *recorded_by; /* the recorder's engine_identity object, or NULL */
+    const char *model_sha256; /* the model it ran, hex, or "" */
 } tc_recording_info;
 
 /* The recording e replays, or NULL for a live engine. */
@@ -151,7 +160,8 @@ const tc_recording_info *tc_engine_recording(const tc_engine *e);
 
 /* The engine as a receipt describes it: id, precision, threads, context,
  * fault injection, and the observed kernel dispatch counts; a recording
- * as {"id": "dump", "recording": DIR}.  NULL when out of memory. */
+ * as {"id": "dump", "recording": DIR}, with "recorded_by" (what ran it)
+ * and "model_sha256" when the recording says.  NULL when out of memory. */
 cJSON *tc_engine_describe(const tc_engine *e);
 
 #endif

@@ -18,6 +18,7 @@ typedef struct tc_engine_vtable {
     tc_status (*forward)(tc_engine *e, const int32_t *tokens, uint32_t n, uint32_t pos0, tc_err *err);
     void (*free_impl)(void *impl);
     const tc_recording_info *(*recording)(const tc_engine *e);
+    const char *weight_layout;   /* the I2_S weights as the kernels read them (ktable.h), or NULL: as stored */
 } tc_engine_vtable;
 
 /* The dimensions and settings a forward pass runs with: derived once, by
@@ -36,7 +37,7 @@ typedef struct tc_engine_config {
     double rope_base;     /* RoPE frequency base */
     float eps;            /* RMSNorm epsilon */
     tc_act act;           /* FFN activation: relu2 or silu */
-    tc_precision prec;    /* i2s or fp32 bitlinear */
+    tc_precision prec;    /* i2s, fp32 or q8k bitlinear */
     int n_threads;        /* threads the engine may use */
 } tc_engine_config;
 

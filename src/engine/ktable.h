@@ -11,8 +11,8 @@
  * that depends only on its own index, never on the range it was given, so
  * the results are bit-identical whatever the partition (thread count).
  *
- * I2_S convention: the kernels read the packed bytes of SPEC 1.2 as they
- * are in the file (no repacking) and assume codes in {0, 1, 2} (code 3
+ * I2_S convention: unless the table names a layout (below), the kernels
+ * read the packed bytes of SPEC 1.2 as they are in the file and assume codes in {0, 1, 2} (code 3
  * sanitized away at open, see src/fast/cpu/fast_engine.c).  They compute
  *     sum_i (c_i - 1) q_i  =  sum_i c_i q_i  -  sum_i q_i
  * where c_i q_i is an unsigned x signed byte product (pmaddubsw, vpdpbusd)
@@ -28,7 +28,17 @@
  * ("fast.cpu.avx2.i2s_gemm").  A variant may borrow another's kernel (the
  * AVX-512 table uses the AVX2 float kernels); the name says which ran. */
 typedef struct tc_fast_kernels {
-    const char *isa;   /* "scalar", "avx2", "avx512", "neon", "neon_dotprod", "neon_i8mm" */
+    const char *isa;   /* "scalar", "avx2", "avx512", "amx", "neon", "neon_dotprod", "neon_i8mm" */
+
+    /* The weight layout the I2_S kernels read.  NULL: the I2_S bytes as
+     * stored (the convention above).  Otherwise its name (recorded in the
+     * receipt), the bytes it takes for a {K, rows} tensor, and the rewrite
+     * the engine runs once per tensor when it opens (in: rows x K/4 bytes
+     * of sanitized I2_S codes; out: layout_bytes(K, rows) bytes, 64-byte
+     * aligned).  The sums are integers: any layout gives the same bits. */
+    const char *layout;
+    size_t (*layout_bytes)(size_t K, size_t rows);
+    void (*repack)(const uint8_t *in, size_t K, size_t rows, uint8_t *out);
 
     /* Integer sums out[t*ld + r] = sum_i (c(r,i) - 1) q[t*K + i] for rows
      * r in [r0, r1) of I2_S packed codes w (row r at w + r*K/4) and tokens

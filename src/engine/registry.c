@@ -99,6 +99,15 @@ int tc_engine_is_ref(const char *name)
     return !strcmp(name, "ref");
 }
 
+int tc_engine_is_builtin(const char *name)
+{
+    const char *arg;
+    const family *f = name ? parse(name, &arg) : NULL;
+    if (!f || f->open == open_plugin || f->open == open_dump) return 0;
+    /* fast:ISA names a table compiled in; nothing else may follow the ':' */
+    return !arg || (arg[0] && strspn(arg, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(arg));
+}
+
 tc_status tc_engine_kernel_table(const char *name, const tc_fast_kernels **kt, tc_plugin **owner, tc_err *err)
 {
     const char *arg;

@@ -2,8 +2,8 @@
  *
  *   ref            the reference engine (src/ref/)
  *   fast           the fast CPU engine, the best kernels this CPU runs
- *   fast:ISA       ... with the scalar, avx2, avx512, neon, neon_dotprod or
- *                  neon_i8mm kernels
+ *   fast:ISA       ... with the scalar, avx2, avx512, amx, neon,
+ *                  neon_dotprod or neon_i8mm kernels
  *   cuda           the CUDA engine (src/fast/cuda/)
  *   plugin:PATH    the fast engine running a kernel plug-in's table
  *   dump:DIR       a recording (engine/dump.h), replayed as an engine
@@ -39,5 +39,11 @@ tc_status tc_engine_kernel_table(const char *name, const tc_fast_kernels **kt, t
 
 /* Whether name is "ref". */
 int tc_engine_is_ref(const char *name);
+
+/* Whether name is an engine compiled into tritcheck (ref, fast, fast:ISA,
+ * cuda): one that loads no file.  A plug-in (plugin:PATH) or a recording
+ * (dump:DIR) is not: verify --rerun opens those only when the user names
+ * them. */
+int tc_engine_is_builtin(const char *name);
 
 #endif

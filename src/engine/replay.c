@@ -129,6 +129,8 @@ tc_status tc_replay_engine_open(const char *dir, const tc_model *m, const tc_eng
     if (!st) {
         r->info = (tc_recording_info){ .dir = r->dir };
         r->info.tokens = tc_dump_tokens(r->rec, &r->info.n_tokens);
+        r->info.recorded_by = tc_dump_identity(r->rec);
+        r->info.model_sha256 = tc_dump_model_sha256(r->rec);
         if (r->info.n_tokens == 0) st = tc_fail(err, TC_E_FORMAT, "%s/index.json: tokens: expected at least one", dir);
     }
     if (st) {

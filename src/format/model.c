@@ -149,7 +149,8 @@ enum kind { LINEAR, NORM, EMBED, SCALE };
 static bool type_ok(enum kind k, uint32_t t)
 {
     switch (k) {
-    case LINEAR: return t == TC_TYPE_I2_S || t == TC_TYPE_F32 || t == TC_TYPE_F16 || t == TC_TYPE_BF16;
+    case LINEAR: return t == TC_TYPE_I2_S || t == TC_TYPE_TQ1_0 || t == TC_TYPE_TQ2_0 || t == TC_TYPE_F32 ||
+                        t == TC_TYPE_F16 || t == TC_TYPE_BF16;
     case EMBED: return t == TC_TYPE_F32 || t == TC_TYPE_F16 || t == TC_TYPE_BF16;
     case NORM: case SCALE: return t == TC_TYPE_F32;
     }
@@ -158,7 +159,7 @@ static bool type_ok(enum kind k, uint32_t t)
 
 static const char *kind_types(enum kind k)
 {
-    return k == LINEAR ? "I2_S, F32, F16 or BF16" : k == EMBED ? "F32, F16 or BF16" : "F32";
+    return k == LINEAR ? "I2_S, TQ1_0, TQ2_0, F32, F16 or BF16" : k == EMBED ? "F32, F16 or BF16" : "F32";
 }
 
 static void fmt_shape(char *buf, size_t n, const uint64_t *ne, uint32_t nd)

@@ -42,7 +42,8 @@ typedef struct tc_weight {
     tc_type type;
     const void *data;     /* borrowed from the mapping */
     uint64_t ne0, ne1;    /* ne0 = K (input width), ne1 = rows (output width) */
-    float scale;          /* I2_S per-tensor scale m; 1.0 for other types */
+    float scale;          /* I2_S per-tensor scale m; 1.0 for other types (TQ1_0 and
+                           * TQ2_0 carry one F16 scale per block of 256) */
 } tc_weight;
 
 typedef struct tc_layer {

@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "base/fileio.h"
+#include "base/json.h"
 #include "format/tcv.h"
 
 static const char tcv_magic[8] = { 'T', 'C', 'V', 'E', 'C', '1', '\n', '\0' };
@@ -215,8 +216,7 @@ static tc_status read_body(reader *r, tc_tcv *v)
     if ((s = take(r, &mlen, 4, "meta length"))) return s;
     const char *mtext = (const char *)r->p + r->off;
     if ((s = take(r, NULL, mlen, "meta"))) return s;
-    if (!(v->meta = cJSON_ParseWithLength(mtext, mlen)))
-        return tc_fail(r->err, TC_E_FORMAT, "%s: meta at byte 16: expected JSON", r->path);
+    if ((s = tc_json_parse(mtext, mlen, r->path, "a JSON meta at byte 16", &v->meta, r->err))) return s;
     if ((s = take(r, &n, 4, "entry count"))) return s;
     if (n > (r->end - r->off) / 17)   /* each entry needs at least 17 bytes */
         return tc_fail(r->err, TC_E_FORMAT, "%s: entry count %" PRIu32 " cannot fit", r->path, n);
@@ -229,12 +229,71 @@ static tc_status read_body(reader *r, tc_tcv *v)
     return TC_OK;
 }
 
+/* The CRC-32 of a stream but its last four bytes, which are held back
+ * (tail) until more of the stream comes or it ends. */
+typedef struct crc_lag {
+    uLong crc;
+    uint8_t tail[4];
+    size_t held;    /* bytes in tail */
+    uint8_t head[8];
+    size_t seen;    /* bytes seen (head holds the first eight) */
+} crc_lag;
+
+static void crc_chunk(void *user, const void *buf, size_t n)
+{
+    crc_lag *c = user;
+    const uint8_t *p = buf;
+    const size_t all = c->held + n;
+    for (size_t i = 0; i < n && c->seen + i < 8; i++) c->head[c->seen + i] = p[i];
+    c->seen += n;
+    if (all <= 4) {
+        memcpy(c->tail + c->held, p, n);
+        c->held = all;
+        return;
+    }
+    const size_t commit = all - 4;   /* leave the window: the tail first, then the chunk */
+    if (commit >= c->held) {
+        c->crc = crc32_z(c->crc, c->tail, c->held);
+        c->crc = crc32_z(c->crc, p, commit - c->held);
+        memcpy(c->tail, p + (commit - c->held), 4);
+    } else {   /* n < 4: part of the tail leaves */
+        uint8_t t[8];
+        c->crc = crc32_z(c->crc, c->tail, commit);
+        memcpy(t, c->tail + commit, c->held - commit);
+        memcpy(t + (c->held - commit), p, n);
+        memcpy(c->tail, t, 4);
+    }
+    c->held = 4;
+}
+
+/* The stored CRC-32 against the one of the bytes before it, streamed, so
+ * that a damaged vector is refused before any of it is kept. */
+static tc_status check_crc_streamed(const char *path, tc_err *err)
+{
+    crc_lag c = { crc32_z(0L, NULL, 0), { 0 }, 0, { 0 }, 0 };
+    size_t total;
+    tc_status s = tc_read_gz_each(path, TCV_MAX_BYTES, "a golden vector", crc_chunk, &c, &total, err);
+    if (s) return s;
+    if (total < 8 + 4 + 4 + 4 + 4 || memcmp(c.head, tcv_magic, 8) != 0)
+        return tc_fail(err, TC_E_FORMAT, "%s: magic at byte 0: expected \"TCVEC1\" (a tritcheck golden vector)", path);
+    uint32_t stored;
+    memcpy(&stored, c.tail, 4);
+    if (stored != (uint32_t)c.crc)
+        return tc_fail(err, TC_E_FORMAT, "%s: CRC-32 at byte %zu: expected %08" PRIx32 " (of the %zu bytes before "
+                       "it), found %08" PRIx32 ": the vector is damaged", path, total - 4, (uint32_t)c.crc,
+                       total - 4, stored);
+    return TC_OK;
+}
+
 tc_status tc_tcv_read(const char *path, tc_tcv *v, tc_err *err)
 {
     memset(v, 0, sizeof *v);
     void *buf;
     size_t n;
-    tc_status s = tc_read_gz(path, TCV_MAX_BYTES, "a golden vector", &buf, &n, NULL, err);
+    /* the CRC first, streamed: a damaged or hostile vector costs no memory */
+    tc_status s = check_crc_streamed(path, err);
+    if (s) return s;
+    s = tc_read_gz(path, TCV_MAX_BYTES, "a golden vector", &buf, &n, NULL, err);
     if (s) return s;
     const uint8_t *p = buf;
     if (n < 8 + 4 + 4 + 4 + 4 || memcmp(p, tcv_magic, 8) != 0) {

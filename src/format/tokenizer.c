@@ -274,6 +274,13 @@ tc_status tc_tokenizer_encode(const tc_tokenizer *t, const char *text, size_t le
         w.js = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL);
         if (!w.md || !w.mc) goto done;
         if (w.js) pcre2_jit_stack_assign(w.mc, NULL, w.js);
+        /* a run of n spaces is one piece, but matching it costs about n
+         * steps per alternative tried (\s*[\r\n]+ backtracks through the
+         * whole run before \s+(?!\S) takes it): PCRE2's default limit of
+         * ten million steps failed on 10 MB of spaces.  The limit grows
+         * with the text, so any whitespace a text holds tokenizes. */
+        const uint64_t limit = 10000000u + 16u * (uint64_t)len;
+        pcre2_set_match_limit(w.mc, limit > UINT32_MAX ? UINT32_MAX : (uint32_t)limit);
     }
     if (!push_id(&w.out, 0)) goto done;   /* so that *out is never NULL */
     w.out.n = 0;

@@ -1,4 +1,5 @@
-/* types.c -- tensor type traits, half/bfloat conversions, I2_S packing. */
+/* types.c -- tensor type traits, half/bfloat conversions, I2_S packing,
+ * TQ1_0/TQ2_0 blocks. */
 #include <ctype.h>
 #include <stdint.h>
 #include <string.h>
@@ -8,6 +9,10 @@
 _Static_assert(TC_I2S_BLOCK == 4 * TC_I2S_BLOCK_BYTES, "I2_S: four 2-bit codes per byte");
 _Static_assert(sizeof(float) == 4, "I2_S scale is a 4-byte float");
 _Static_assert(sizeof(uint16_t) == 2, "F16/BF16 are 2 bytes");
+_Static_assert(TC_TQ1_QS_BYTES * 5 + TC_TQ1_QH_BYTES * 4 == TC_QK_K, "TQ1_0: 240 + 16 trits per block");
+_Static_assert(TC_TQ1_BLOCK_BYTES == TC_TQ1_QS_BYTES + TC_TQ1_QH_BYTES + 2, "TQ1_0: qs, qh, F16 d");
+_Static_assert(TC_TQ2_QS_BYTES * 4 == TC_QK_K, "TQ2_0: four 2-bit codes per byte");
+_Static_assert(TC_TQ2_BLOCK_BYTES == TC_TQ2_QS_BYTES + 2, "TQ2_0: qs, F16 d");
 
 /* ---- scalar conversions ---- */
 
@@ -103,10 +108,36 @@ static void i2s_to_float(const void *data, size_t nbytes, size_t first, size_t n
         out[i] = (float)tc_i2s_code_value(tc_i2s_code(p, first + i)) * scale;
 }
 
+/* TQ1_0 / TQ2_0: trit * d, block by block (d is per block of 256). */
+static void tq_to_float(const uint8_t *p, size_t block_bytes, int (*value)(const uint8_t *, unsigned),
+                        size_t first, size_t n, float *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        const size_t e = first + i;
+        const uint8_t *blk = p + (e / TC_QK_K) * block_bytes;
+        const float d = tc_f16_to_f32((uint16_t)(blk[block_bytes - 2] | (blk[block_bytes - 1] << 8)));
+        out[i] = (float)value(blk, (unsigned)(e % TC_QK_K)) * d;
+    }
+}
+
+static void tq1_to_float(const void *data, size_t nbytes, size_t first, size_t n, float *out)
+{
+    (void)nbytes;
+    tq_to_float(data, TC_TQ1_BLOCK_BYTES, tc_tq1_value, first, n, out);
+}
+
+static void tq2_to_float(const void *data, size_t nbytes, size_t first, size_t n, float *out)
+{
+    (void)nbytes;
+    tq_to_float(data, TC_TQ2_BLOCK_BYTES, tc_tq2_value, first, n, out);
+}
+
 static const tc_type_traits tc_type_traits_table[] = {
     { TC_TYPE_F32,  "F32",  1, 4, 0, f32_to_float },
     { TC_TYPE_F16,  "F16",  1, 2, 0, f16_to_float },
     { TC_TYPE_BF16, "BF16", 1, 2, 0, bf16_to_float },
+    { TC_TYPE_TQ1_0, "TQ1_0", TC_QK_K, TC_TQ1_BLOCK_BYTES, 0, tq1_to_float },
+    { TC_TYPE_TQ2_0, "TQ2_0", TC_QK_K, TC_TQ2_BLOCK_BYTES, 0, tq2_to_float },
     { TC_TYPE_I2_S, "I2_S", TC_I2S_BLOCK, TC_I2S_BLOCK_BYTES, TC_I2S_TAIL_BYTES, i2s_to_float },
 };
 
@@ -186,4 +217,89 @@ float tc_i2s_scale(const uint8_t *data, size_t n)
     float scale;
     memcpy(&scale, data + n / 4, sizeof scale);
     return scale;
+}
+
+/* ---- TQ1_0 and TQ2_0 ---- */
+
+int tc_tq2_value(const uint8_t *block, unsigned i)
+{
+    const uint8_t byte = block[32 * (i / 128) + i % 32];
+    return (int)((byte >> (2 * ((i % 128) / 32))) & 3u) - 1;
+}
+
+/* Trit n (0..4) of a TQ1_0 byte: 0, 1 or 2.  Multiplying by 3^n moves trit
+ * n to the top of the byte's base-3 fraction b/256; *3 >> 8 reads it. */
+static unsigned tq1_trit(uint8_t b, unsigned n)
+{
+    static const uint8_t pow3[5] = { 1, 3, 9, 27, 81 };
+    const uint8_t shifted = (uint8_t)(b * pow3[n]);
+    return ((unsigned)shifted * 3u) >> 8;
+}
+
+int tc_tq1_value(const uint8_t *block, unsigned i)
+{
+    unsigned t;
+    if (i < 160) t = tq1_trit(block[i % 32], i / 32);
+    else if (i < 240) t = tq1_trit(block[32 + (i - 160) % 16], (i - 160) / 16);
+    else t = tq1_trit(block[TC_TQ1_QS_BYTES + (i - 240) % 4], (i - 240) / 4);
+    return (int)t - 1;
+}
+
+uint16_t tc_tq1_scale_bits(const uint8_t *block)
+{
+    return (uint16_t)(block[TC_TQ1_BLOCK_BYTES - 2] | (block[TC_TQ1_BLOCK_BYTES - 1] << 8));
+}
+
+uint16_t tc_tq2_scale_bits(const uint8_t *block)
+{
+    return (uint16_t)(block[TC_TQ2_BLOCK_BYTES - 2] | (block[TC_TQ2_BLOCK_BYTES - 1] << 8));
+}
+
+static bool all_ternary(const int8_t *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i] < -1 || t[i] > 1) return false;
+    return true;
+}
+
+tc_status tc_tq2_pack_block(const int8_t *ternary, uint16_t d, uint8_t out[TC_TQ2_BLOCK_BYTES])
+{
+    if (!all_ternary(ternary, TC_QK_K)) return TC_E_RANGE;
+    memset(out, 0, TC_TQ2_QS_BYTES);
+    for (unsigned i = 0; i < TC_QK_K; i++)
+        out[32 * (i / 128) + i % 32] |= (uint8_t)((ternary[i] + 1) << (2 * ((i % 128) / 32)));
+    out[TC_TQ2_QS_BYTES] = (uint8_t)(d & 0xff);
+    out[TC_TQ2_QS_BYTES + 1] = (uint8_t)(d >> 8);
+    return TC_OK;
+}
+
+/* One TQ1_0 byte from up to five trits (the first most significant): the
+ * base-3 number q, stored as ceil(256 q / 243) so that the trits can be
+ * read back by multiplication (tq1_trit). */
+static uint8_t tq1_byte(const int8_t *ternary, const unsigned *elems, unsigned n_trits)
+{
+    unsigned q = 0;
+    for (unsigned n = 0; n < 5; n++) q = 3 * q + (n < n_trits ? (unsigned)(ternary[elems[n]] + 1) : 0u);
+    return (uint8_t)((q * 256u + 242u) / 243u);
+}
+
+tc_status tc_tq1_pack_block(const int8_t *ternary, uint16_t d, uint8_t out[TC_TQ1_BLOCK_BYTES])
+{
+    if (!all_ternary(ternary, TC_QK_K)) return TC_E_RANGE;
+    unsigned el[5];
+    for (unsigned m = 0; m < 32; m++) {          /* elements m + 32n, n < 5 */
+        for (unsigned n = 0; n < 5; n++) el[n] = m + 32 * n;
+        out[m] = tq1_byte(ternary, el, 5);
+    }
+    for (unsigned m = 0; m < 16; m++) {          /* elements 160 + m + 16n */
+        for (unsigned n = 0; n < 5; n++) el[n] = 160 + m + 16 * n;
+        out[32 + m] = tq1_byte(ternary, el, 5);
+    }
+    for (unsigned j = 0; j < TC_TQ1_QH_BYTES; j++) {   /* elements 240 + j + 4n, n < 4 */
+        for (unsigned n = 0; n < 4; n++) el[n] = 240 + j + 4 * n;
+        out[TC_TQ1_QS_BYTES + j] = tq1_byte(ternary, el, 4);
+    }
+    out[TC_TQ1_BLOCK_BYTES - 2] = (uint8_t)(d & 0xff);
+    out[TC_TQ1_BLOCK_BYTES - 1] = (uint8_t)(d >> 8);
+    return TC_OK;
 }

@@ -122,11 +122,9 @@ tc_status tc_receipt_add_model(cJSON *root, const tc_model *m, const char *path,
 
 tc_status tc_receipt_write(const cJSON *root, const char *path, tc_err *err)
 {
-    char *txt = cJSON_Print(root);
+    char *txt = tc_receipt_text(root);
     if (!txt) return tc_fail(err, TC_E_NOMEM, "%s: out of memory", path);
-    size_t n = strlen(txt);
-    txt[n] = '\n';   /* the NUL becomes the final newline: n + 1 bytes */
-    tc_status s = tc_write_file_atomic(path, txt, n + 1, err);
+    tc_status s = tc_write_file_atomic(path, txt, strlen(txt), err);
     free(txt);
     return s;
 }

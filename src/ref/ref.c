@@ -1,5 +1,6 @@
 /* ref.c -- the reference engine: the whole BitNet b1.58 forward pass of
- * SPEC 2.1 in plain C11, in the I2_S (2.2) or FP32 (2.3) precision.
+ * SPEC 2.1 in plain C11, in the I2_S (2.2), FP32 (2.3) or llama.cpp's
+ * Q8_K (doc/q8k.md) precision.
  *
  * Read it top to bottom: the config, the weights (borrowed pointers into
  * the mapped file, never expanded), the run state (activations of one batch
@@ -30,6 +31,11 @@ enum {
     K_F32_GEMV,     /* F32 weights x float */
     K_F16_GEMV,     /* F16 weights x float (the tied LM head) */
     K_BF16_GEMV,    /* BF16 weights x float */
+    K_QUANTIZE_Q8K, /* Q8_K activation quantization per block of 256 (precision q8k) */
+    K_TQ1_GEMV,     /* TQ1_0 trits x Q8_K activations (precision q8k) */
+    K_TQ2_GEMV,     /* TQ2_0 codes x Q8_K activations (precision q8k) */
+    K_TQ_F32_GEMV,  /* TQ1_0/TQ2_0 trit * d x float activations (precision fp32) */
+    K_ROUND_F16,    /* the LM head's input rounded to F16 (precision q8k, F16 head) */
     K_ROPE,         /* NEOX rotary embedding of q or k */
     K_ATTENTION,    /* causal GQA attention */
     K_RELU2_MUL,    /* relu(gate)^2 (.) up */
@@ -40,7 +46,8 @@ enum {
 
 static const char *const kernel_names[K_COUNT] = {
     "ref.embed", "ref.rmsnorm", "ref.quantize_q8", "ref.i2s_gemv", "ref.i2s_f32_gemv",
-    "ref.f32_gemv", "ref.f16_gemv", "ref.bf16_gemv", "ref.rope_neox", "ref.attention",
+    "ref.f32_gemv", "ref.f16_gemv", "ref.bf16_gemv", "ref.quantize_q8k", "ref.tq1_q8k_gemv",
+    "ref.tq2_q8k_gemv", "ref.tq_f32_gemv", "ref.round_f16", "ref.rope_neox", "ref.attention",
     "ref.relu2_mul", "ref.silu_mul", "ref.add",
 };
 
@@ -84,8 +91,10 @@ typedef struct ref_state {
     uint32_t cap_logits;  /* rows the logits buffer holds */
     float *x;             /* [cap][d] residual stream */
     float *h;             /* [cap][max(d, n_ff)] normed bitlinear input */
-    int8_t *q8;           /* [cap][max(d, n_ff)] int8 codes of h (precision i2s) */
-    float *q8_scale;      /* [cap] per-token s of q8 */
+    int8_t *q8;           /* [cap][max(d, n_ff)] int8 codes of h (precision i2s, q8k) */
+    float *q8_scale;      /* [cap] per-token s of q8 (precision i2s) */
+    float *q8k_d;         /* [cap][max(d, n_ff)/256 + 1] Q8_K block scales of q8 (precision q8k) */
+    float *head_in;       /* [cap][d] the LM head's input rounded to F16 (precision q8k) */
     float *q;             /* [cap][d] queries */
     float *k;             /* [cap][d_kv] keys of the batch */
     float *v;             /* [cap][d_kv] values of the batch */
@@ -110,17 +119,25 @@ typedef struct ref_engine {
 
 /* ---- bitlinear: Y[n][rows] = X[n][K] . W^T ---- */
 
+/* Q8_K block scales per token row: enough for the widest input. */
+static size_t q8k_stride(const tc_engine_config *c)
+{
+    return (c->d > c->n_ff ? c->d : c->n_ff) / TC_QK_K + 1;
+}
+
 /* The work of one thread: rows [r0, r1) of the output for all n tokens.
  * Each output element is one sequential loop, whatever the thread count. */
 typedef struct linear_job {
     const ref_engine *r;
     const tc_weight *w;   /* {K, rows} */
     const float *scale;   /* optional F32 {1} output multiplier, or NULL */
-    bool integer;         /* q8 x I2_S integer sums, else float rows */
+    bool integer;         /* q8 x I2_S or TQ integer sums, else float rows */
     uint32_t n;           /* tokens */
     const float *x;       /* [n][K] float input (fp32 path) */
-    const int8_t *q8;     /* [n][K] codes (i2s path) */
-    const float *q8_scale;/* [n] */
+    const int8_t *q8;     /* [n][K] codes (i2s and q8k paths) */
+    const float *q8_scale;/* [n] (i2s) */
+    const float *q8k_d;   /* [n][q8k_stride] Q8_K block scales (q8k) */
+    size_t q8k_stride;    /* block scales per token row */
     float *y;             /* [n][rows] */
     float *row;           /* [K] scratch: the decoded weight row */
     uint64_t r0, r1;
@@ -140,14 +157,28 @@ static void weight_row_f32(const ref_engine *r, const tc_weight *w, uint64_t row
     }
 }
 
-/* i2s: y = (float)sum / s * m;  fp32: y = (float)(W_f32[r] . x) */
+/* The bytes of row r of a TQ1_0/TQ2_0 weight {K, rows}: K/256 blocks. */
+static const uint8_t *tq_row(const tc_weight *w, uint64_t r)
+{
+    const size_t bb = w->type == TC_TYPE_TQ1_0 ? TC_TQ1_BLOCK_BYTES : TC_TQ2_BLOCK_BYTES;
+    return (const uint8_t *)w->data + r * (w->ne0 / TC_QK_K) * bb;
+}
+
+/* i2s: y = (float)sum / s * m;  q8k: y = (float)sum_b sumi_b * (d_b * w_d_b);
+ * fp32: y = (float)(W_f32[r] . x) */
 static void *linear_rows(void *arg)
 {
     linear_job *j = arg;
     const uint64_t K = j->w->ne0, rows = j->w->ne1;
-    const bool integer = j->integer;
+    const bool integer = j->integer, tq = j->w->type == TC_TYPE_TQ1_0 || j->w->type == TC_TYPE_TQ2_0;
     for (uint64_t r = j->r0; r < j->r1; r++) {
-        if (integer) {
+        if (integer && tq) {
+            const uint8_t *blocks = tq_row(j->w, r);   /* [K/256 blocks] */
+            const int tq1 = j->w->type == TC_TYPE_TQ1_0;
+            for (uint32_t t = 0; t < j->n; t++)
+                j->y[(size_t)t * rows + r] = (float)tc_ref_tq_dot_q8k(blocks, tq1, j->q8 + (size_t)t * K,
+                                                                      j->q8k_d + (size_t)t * j->q8k_stride, K);
+        } else if (integer) {
             const uint8_t *packed = (const uint8_t *)j->w->data + r * K / 4;   /* [K/4] */
             for (uint32_t t = 0; t < j->n; t++) {
                 int64_t sum = tc_ref_i2s_dot_q8(packed, j->q8 + (size_t)t * K, K);
@@ -169,6 +200,8 @@ static int linear_kernel(const tc_weight *w, bool integer)
 {
     switch (w->type) {
     case TC_TYPE_I2_S: return integer ? K_I2S_GEMV : K_I2S_F32_GEMV;
+    case TC_TYPE_TQ1_0: return integer ? K_TQ1_GEMV : K_TQ_F32_GEMV;
+    case TC_TYPE_TQ2_0: return integer ? K_TQ2_GEMV : K_TQ_F32_GEMV;
     case TC_TYPE_F16: return K_F16_GEMV;
     case TC_TYPE_BF16: return K_BF16_GEMV;
     default: return K_F32_GEMV;
@@ -176,8 +209,9 @@ static int linear_kernel(const tc_weight *w, bool integer)
 }
 
 /* Y[n][rows] = W X over n tokens, the rows split evenly across the
- * threads.  integer: the input is s->q8 / s->q8_scale (precision i2s, I2_S
- * weights); else the float rows x [n][K]. */
+ * threads.  integer: the input is s->q8 with s->q8_scale (precision i2s,
+ * I2_S weights) or s->q8k_d (precision q8k, TQ weights); else the float
+ * rows x [n][K]. */
 static void linear(ref_engine *r, const tc_weight *w, const float *scale, uint32_t n, const float *x,
                    bool integer, float *y)
 {
@@ -191,7 +225,8 @@ static void linear(ref_engine *r, const tc_weight *w, const float *scale, uint32
     tc_engine_count(r->base, (size_t)linear_kernel(w, integer));
     for (int t = 0; t < n_threads; t++)
         jobs[t] = (linear_job){ .r = r, .w = w, .scale = scale, .integer = integer, .n = n, .x = x,
-                                .q8 = r->s.q8, .q8_scale = r->s.q8_scale, .y = y,
+                                .q8 = r->s.q8, .q8_scale = r->s.q8_scale, .q8k_d = r->s.q8k_d,
+                                .q8k_stride = q8k_stride(r->c), .y = y,
                                 .row = r->s.row_scratch + (size_t)t * scratch,
                                 .r0 = rows * (uint64_t)t / (uint64_t)n_threads,
                                 .r1 = rows * (uint64_t)(t + 1) / (uint64_t)n_threads };
@@ -217,10 +252,20 @@ static void rmsnorm_rows(ref_engine *r, const float *x, const float *w, uint32_t
 
 /* The input of a bitlinear: in precision i2s, quantize each row of h
  * [n][width] to s->q8 / s->q8_scale and show the .q8 tap norm_q8 (which
- * may replace the codes); in fp32 the float rows are the input. */
+ * may replace the codes); in q8k, quantize each row to Q8_K blocks
+ * (s->q8 / s->q8k_d): there is no .q8 tap, whose one scale per row cannot
+ * hold a scale per block, and the codes follow from the float norm tap,
+ * which the callback may replace; in fp32 the float rows are the input. */
 static tc_status bitlinear_input(ref_engine *r, int layer, tc_tap_id norm_q8, const float *h, uint32_t pos0,
                                  uint32_t n, uint32_t width, tc_err *err)
 {
+    if (r->c->prec == TC_PRECISION_Q8K) {
+        tc_engine_count(r->base, K_QUANTIZE_Q8K);
+        const size_t stride = q8k_stride(r->c);
+        for (uint32_t t = 0; t < n; t++)
+            tc_ref_quantize_q8k(h + (size_t)t * width, width, r->s.q8 + (size_t)t * width, r->s.q8k_d + t * stride);
+        return TC_OK;
+    }
     if (r->c->prec != TC_PRECISION_I2S) return TC_OK;
     tc_engine_count(r->base, K_QUANTIZE);
     for (uint32_t t = 0; t < n; t++)
@@ -281,12 +326,15 @@ static tc_status ensure_batch(ref_engine *r, uint32_t n, uint32_t n_logits, tc_e
     const tc_engine_config *c = r->c;
     const size_t wide = c->d > c->n_ff ? c->d : c->n_ff;
     if (n > s->cap) {
-        void *p[] = { s->x, s->h, s->q8, s->q8_scale, s->q, s->k, s->v, s->att, s->proj, s->gate, s->up, s->act };
+        void *p[] = { s->x, s->h, s->q8, s->q8_scale, s->q8k_d, s->head_in, s->q, s->k, s->v, s->att, s->proj,
+                      s->gate, s->up, s->act };
         for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) free(p[i]);
         s->x = malloc((size_t)n * c->d * sizeof(float));
         s->h = malloc((size_t)n * wide * sizeof(float));
         s->q8 = malloc((size_t)n * wide);
         s->q8_scale = malloc((size_t)n * sizeof(float));
+        s->q8k_d = malloc((size_t)n * q8k_stride(c) * sizeof(float));
+        s->head_in = malloc((size_t)n * c->d * sizeof(float));
         s->q = malloc((size_t)n * c->d * sizeof(float));
         s->k = malloc((size_t)n * c->d_kv * sizeof(float));
         s->v = malloc((size_t)n * c->d_kv * sizeof(float));
@@ -296,7 +344,7 @@ static tc_status ensure_batch(ref_engine *r, uint32_t n, uint32_t n_logits, tc_e
         s->up = malloc((size_t)n * c->n_ff * sizeof(float));
         s->act = malloc((size_t)n * c->n_ff * sizeof(float));
         s->cap = n;
-        if (!s->x || !s->h || !s->q8 || !s->q8_scale || !s->q || !s->k || !s->v || !s->att || !s->proj ||
+        if (!s->x || !s->h || !s->q8 || !s->q8_scale || !s->q8k_d || !s->head_in || !s->q || !s->k || !s->v || !s->att || !s->proj ||
             !s->gate || !s->up || !s->act) {
             s->cap = 0;
             return tc_fail(err, TC_E_NOMEM, "ref: out of memory for a batch of %" PRIu32 " tokens", n);
@@ -322,7 +370,8 @@ static tc_status forward(tc_engine *e, const int32_t *tokens, uint32_t n, uint32
     const tc_engine_config *c = r->c;
     ref_state *s = &r->s;
     const bool tapping = tc_engine_tapping(e);
-    const bool integer = c->prec == TC_PRECISION_I2S;   /* checked at open: I2_S weights */
+    /* checked at open: I2_S weights for i2s, TQ1_0/TQ2_0 for q8k */
+    const bool integer = c->prec == TC_PRECISION_I2S || c->prec == TC_PRECISION_Q8K;
     tc_status st;
     TRY(ensure_batch(r, n, tapping ? n : 1, err));
 
@@ -395,8 +444,16 @@ static tc_status forward(tc_engine *e, const int32_t *tokens, uint32_t n, uint32
     rmsnorm_rows(r, s->x, r->w.output_norm, n, c->d, s->h);
     TRY(tc_engine_show_f32(e, TC_TAP_OUTPUT_NORM, -1, pos0, n, s->h, err));
     const uint32_t first = tapping ? 0 : n - 1;
-    /* the head is a float matvec in both precisions */
-    linear(r, r->w.lm_head, NULL, n - first, s->h + (size_t)first * c->d, false, s->logits);
+    /* the head is a float matvec in every precision; in q8k an F16 head
+     * multiplies F16-rounded activations, as llama.cpp converts the input
+     * of an F16 matmul to F16 */
+    const float *head_in = s->h + (size_t)first * c->d;
+    if (c->prec == TC_PRECISION_Q8K && r->w.lm_head->type == TC_TYPE_F16) {
+        tc_engine_count(e, K_ROUND_F16);
+        tc_ref_round_f16(head_in, (size_t)(n - first) * c->d, s->head_in);
+        head_in = s->head_in;
+    }
+    linear(r, r->w.lm_head, NULL, n - first, head_in, false, s->logits);
     TRY(tc_engine_show_f32(e, TC_TAP_LOGITS, -1, pos0, n, s->logits, err));
     memcpy(e->logits, s->logits + (size_t)(n - 1 - first) * c->n_vocab, (size_t)c->n_vocab * sizeof(float));
     return TC_OK;
@@ -409,8 +466,8 @@ static void ref_free(void *impl)
     ref_engine *r = impl;
     if (!r) return;
     ref_state *s = &r->s;
-    void *p[] = { s->x, s->h, s->q8, s->q8_scale, s->q, s->k, s->v, s->att, s->proj, s->gate, s->up, s->act,
-                  s->logits, s->scores, s->row_scratch, s->key_cache, s->value_cache, r->w.layers,
+    void *p[] = { s->x, s->h, s->q8, s->q8_scale, s->q8k_d, s->head_in, s->q, s->k, s->v, s->att, s->proj,
+                  s->gate, s->up, s->act, s->logits, s->scores, s->row_scratch, s->key_cache, s->value_cache, r->w.layers,
                   r->w.f16_table };
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) free(p[i]);
     free(r);
@@ -421,13 +478,19 @@ static const tc_engine_vtable ref_vtable = { .name = "ref", .forward = forward, 
 /* data of an optional F32 {1} multiplier, or NULL */
 static const float *opt_scale(const tc_weight *w) { return w->t ? (const float *)w->data : NULL; }
 
-/* In precision i2s every linear weight must be I2_S: the activation
- * quantization of SPEC 2.2 is defined against ternary codes. */
+/* In precision i2s every linear weight must be I2_S (the activation
+ * quantization of SPEC 2.2 is defined against its ternary codes and one
+ * scale per tensor); in q8k, TQ1_0 or TQ2_0 (Q8_K blocks meet their
+ * blocks of 256). */
 static tc_status check_linear(const tc_engine_config *c, const tc_weight *w, const char *path, tc_err *err)
 {
     if (c->prec == TC_PRECISION_I2S && w->type != TC_TYPE_I2_S)
         return tc_fail(err, TC_E_UNSUPPORTED, "%s: tensor '%s' is %s: precision i2s needs I2_S linear weights "
                        "(quantize the model, or use precision fp32)", path, w->t->name, tc_type_name(w->type));
+    if (c->prec == TC_PRECISION_Q8K && w->type != TC_TYPE_TQ1_0 && w->type != TC_TYPE_TQ2_0)
+        return tc_fail(err, TC_E_UNSUPPORTED, "%s: tensor '%s' is %s: precision q8k needs TQ1_0 or TQ2_0 linear "
+                       "weights (quantize --type tq2_0, or use precision fp32)", path, w->t->name,
+                       tc_type_name(w->type));
     return TC_OK;
 }
 

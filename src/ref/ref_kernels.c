@@ -19,9 +19,58 @@ void tc_ref_rmsnorm(const float *x, const float *w, size_t n, float eps, float *
     for (size_t i = 0; i < n; i++) y[i] = (float)(x[i] * scale) * w[i];
 }
 
-/* ---- activation quantization (SPEC 2.2) ---- */
+/* (the SPEC 2.2 quantizer is engine/q8.c's tc_q8_quantize) */
 
-/* s = (float)(127 / max(1e-5, amax)); q = clamp(rint((float)(x*s))) */
+/* ---- llama.cpp's activation quantization: Q8_K (doc/q8k.md) ---- */
+
+/* per block of 256: iscale = -127 / (the signed value of largest |x|),
+ * q = min(127, rint((float)(iscale * x))), d = 1 / iscale */
+void tc_ref_quantize_q8k(const float *x, size_t n, int8_t *q, float *d)
+{
+    for (size_t b = 0; b < n / TC_QK_K; b++) {
+        const float *xb = x + b * TC_QK_K;   /* [256] */
+        int8_t *qb = q + b * TC_QK_K;        /* [256] */
+        float amax = 0.0f, max = 0.0f;
+        for (size_t i = 0; i < TC_QK_K; i++)
+            if (fabsf(xb[i]) > amax) {       /* the first of equal magnitudes wins */
+                amax = fabsf(xb[i]);
+                max = xb[i];
+            }
+        if (amax == 0.0f) {
+            d[b] = 0.0f;
+            for (size_t i = 0; i < TC_QK_K; i++) qb[i] = 0;
+            continue;
+        }
+        const float iscale = -127.0f / max;
+        for (size_t i = 0; i < TC_QK_K; i++) {
+            float v = nearbyintf(iscale * xb[i]);   /* the float product, then half to even */
+            qb[i] = (int8_t)(v > 127.0f ? 127.0f : v);
+        }
+        d[b] = 1.0f / iscale;
+    }
+}
+
+/* sumi_b exact per block; each block's float scale d_b * w_d_b rounded
+ * to float as llama.cpp forms it; the sum over blocks in double */
+double tc_ref_tq_dot_q8k(const uint8_t *row, int tq1, const int8_t *q, const float *d, size_t K)
+{
+    const size_t bb = tq1 ? TC_TQ1_BLOCK_BYTES : TC_TQ2_BLOCK_BYTES;
+    double sum = 0.0;
+    for (size_t b = 0; b < K / TC_QK_K; b++) {
+        const uint8_t *blk = row + b * bb;
+        const int8_t *qb = q + b * TC_QK_K;
+        int32_t sumi = 0;   /* |sumi| <= 256 * 2 * 127: exact */
+        if (tq1)
+            for (unsigned i = 0; i < TC_QK_K; i++) sumi += tc_tq1_value(blk, i) * qb[i];
+        else
+            for (unsigned i = 0; i < TC_QK_K; i++) sumi += tc_tq2_value(blk, i) * qb[i];
+        const float wd = tc_f16_to_f32(tq1 ? tc_tq1_scale_bits(blk) : tc_tq2_scale_bits(blk));
+        const float scale = d[b] * wd;
+        sum += (double)sumi * scale;
+    }
+    return sum;
+}
+
 /* ---- ternary weights ---- */
 
 /* code 0 -> -1, 1 -> 0, 2 -> +1, 3 (unused) -> 0 */
@@ -61,6 +110,12 @@ void tc_ref_i2s_row_f32(const uint8_t *row, size_t K, float m, float *out)
 }
 
 /* ---- reductions ---- */
+
+/* F16 round trip, round to nearest even */
+void tc_ref_round_f16(const float *x, size_t n, float *out)
+{
+    for (size_t i = 0; i < n; i++) out[i] = tc_f16_to_f32(tc_f32_to_f16(x[i]));
+}
 
 /* sum a_i b_i in double; each product is exact in double */
 double tc_ref_dot(const float *a, const float *b, size_t n)

@@ -15,12 +15,31 @@ void tc_ref_rmsnorm(const float *x, const float *w, size_t n, float eps, float *
 /* The int8 activation quantizer of SPEC 2.2 is engine/q8.h's
  * tc_q8_quantize, shared with every engine and the comparator. */
 
+/* llama.cpp's Q8_K activation quantization (doc/q8k.md), per block of
+ * 256 elements b:
+ *   amax = max|x_i|;  max = the first x_i with |x_i| = amax
+ *   amax == 0:  d_b = 0, q_i = 0
+ *   else:       iscale = (float)(-127 / max)        (a float division)
+ *               q_i = min(127, round_half_even((float)(iscale * x_i)))
+ *               d_b = (float)(1 / iscale)           (negative when max > 0)
+ * so that x_i ~ q_i * d_b.  x: [n], n % 256 == 0 -> q: [n], d: [n/256]. */
+void tc_ref_quantize_q8k(const float *x, size_t n, int8_t *q, float *d);
+
+/* One TQ1_0 or TQ2_0 row of K elements (K % 256 == 0, K/256 blocks)
+ * against Q8_K activations q: [K], d: [K/256] (doc/q8k.md):
+ *   sum_b (double)sumi_b * (float)(d_b * w_d_b),   sumi_b = sum_i t_i q_i exact,
+ * accumulated in double.  tq1: TQ1_0, else TQ2_0. */
+double tc_ref_tq_dot_q8k(const uint8_t *row, int tq1, const int8_t *q, const float *d, size_t K);
+
 /* Exact integer sum  sum_i w_code(i) * q_i  of one I2_S row of K elements
  * (K % 128 == 0) read straight from its packed bytes [K/4]. */
 int64_t tc_ref_i2s_dot_q8(const uint8_t *row, const int8_t *q, size_t K);
 
 /* Decode one I2_S row of K elements into floats code * m: [K]. */
 void tc_ref_i2s_row_f32(const uint8_t *row, size_t K, float m, float *out);
+
+/* x_i rounded to F16 and back (what llama.cpp feeds an F16 matmul). */
+void tc_ref_round_f16(const float *x, size_t n, float *out);
 
 /* sum_i a_i * b_i accumulated in double.   a, b: [n] */
 double tc_ref_dot(const float *a, const float *b, size_t n);

@@ -26,6 +26,33 @@ static void i2s_histogram(const tc_gguf_tensor *t, uint64_t hist[4])
     }
 }
 
+/* Statistics of a TQ1_0/TQ2_0 tensor: value counts (-1, 0, +1, and
+ * TQ2_0's unused code 3, which llama.cpp reads as +2) and the range of
+ * the per-block F16 scales. */
+typedef struct tq_stats {
+    uint64_t hist[4];     /* -1, 0, +1, code 3 */
+    uint64_t blocks;
+    float d_min, d_max;
+} tq_stats;
+
+static bool is_tq(uint32_t type) { return type == TC_TYPE_TQ1_0 || type == TC_TYPE_TQ2_0; }
+
+static void tq_histogram(const tc_gguf_tensor *t, tq_stats *st)
+{
+    const bool tq1 = t->type == TC_TYPE_TQ1_0;
+    const size_t bb = tq1 ? TC_TQ1_BLOCK_BYTES : TC_TQ2_BLOCK_BYTES;
+    memset(st, 0, sizeof *st);
+    st->blocks = t->n_elements / TC_QK_K;
+    for (uint64_t b = 0; b < st->blocks; b++) {
+        const uint8_t *blk = t->data + b * bb;
+        float d = tc_f16_to_f32(tq1 ? tc_tq1_scale_bits(blk) : tc_tq2_scale_bits(blk));
+        if (b == 0 || d < st->d_min) st->d_min = d;
+        if (b == 0 || d > st->d_max) st->d_max = d;
+        for (unsigned i = 0; i < TC_QK_K; i++)
+            st->hist[(tq1 ? tc_tq1_value(blk, i) : tc_tq2_value(blk, i)) + 1]++;
+    }
+}
+
 static void shape_str(const tc_gguf_tensor *t, char *buf, size_t n)
 {
     size_t used = (size_t)snprintf(buf, n, "{");
@@ -71,6 +98,21 @@ static void print_text(const tc_gguf *g, const char *sha, const tc_model *m, con
         double n = (double)t->n_elements;
         fprintf(out, "  %-32s %14.9g %7.2f%% %7.2f%% %7.2f%% %8" PRIu64 "\n", t->name,
                 tc_i2s_scale(t->data, (size_t)t->n_elements), 100 * h[0] / n, 100 * h[1] / n, 100 * h[2] / n, h[3]);
+    }
+    any = false;
+    for (size_t i = 0; i < g->n_tensors; i++) {
+        const tc_gguf_tensor *t = &g->tensors[i];
+        if (!is_tq(t->type)) continue;
+        if (!any)
+            fprintf(out, "\nTQ1_0/TQ2_0 tensors (one F16 scale per block of 256):\n  %-32s %-5s %8s %12s %12s %8s %8s %8s %8s\n",
+                    "name", "type", "blocks", "scale min", "scale max", "-1", "0", "+1", "code3");
+        any = true;
+        tq_stats st;
+        tq_histogram(t, &st);
+        double n = (double)t->n_elements;
+        fprintf(out, "  %-32s %-5s %8" PRIu64 " %12.6g %12.6g %7.2f%% %7.2f%% %7.2f%% %8" PRIu64 "\n", t->name,
+                tc_type_name(t->type), st.blocks, (double)st.d_min, (double)st.d_max, 100 * st.hist[0] / n,
+                100 * st.hist[1] / n, 100 * st.hist[2] / n, st.hist[3]);
     }
     if (m) {
         const tc_hparams *hp = &m->hp;
@@ -152,6 +194,17 @@ static void print_json(const tc_gguf *g, const char *sha, const tc_model *m, con
             cJSON_AddNumberToObject(hist, "0", (double)h[1]);
             cJSON_AddNumberToObject(hist, "+1", (double)h[2]);
             cJSON_AddNumberToObject(hist, "unused_code3", (double)h[3]);
+        } else if (is_tq(t->type)) {
+            tq_stats st;
+            tq_histogram(t, &st);
+            cJSON_AddNumberToObject(e, "blocks", (double)st.blocks);
+            cJSON_AddNumberToObject(e, "scale_min", st.d_min);
+            cJSON_AddNumberToObject(e, "scale_max", st.d_max);
+            cJSON *hist = cJSON_AddObjectToObject(e, "codes");
+            cJSON_AddNumberToObject(hist, "-1", (double)st.hist[0]);
+            cJSON_AddNumberToObject(hist, "0", (double)st.hist[1]);
+            cJSON_AddNumberToObject(hist, "+1", (double)st.hist[2]);
+            if (t->type == TC_TYPE_TQ2_0) cJSON_AddNumberToObject(hist, "unused_code3", (double)st.hist[3]);
         }
         cJSON_AddItemToArray(ts, e);
     }

@@ -1,4 +1,5 @@
-/* quantize.c -- F32/F16/BF16 models to the official I2_S form (SPEC 2.3). */
+/* quantize.c -- F32/F16/BF16 models to the official I2_S form (SPEC 2.3),
+ * or to llama.cpp's TQ1_0/TQ2_0 (doc/q8k.md). */
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -25,41 +26,86 @@ static bool is_ternary(const float *w, size_t n, float *m)
     return mag > 0.0f;
 }
 
-tc_status tc_quantize_i2s(const float *w, size_t n, uint8_t *out, tc_qrule *rule, float *scale, double *rel_rms)
+/* codes[n] <- the ternary codes of w by SPEC 2.3's two rules; *m the scale. */
+static tc_qrule ternarize(const float *w, size_t n, int8_t *codes, float *m)
 {
-    if (n % TC_I2S_BLOCK != 0) return TC_E_RANGE;
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(w[i])) return TC_E_RANGE;
-    int8_t *codes = malloc(n ? n : 1);
-    if (!codes) return TC_E_NOMEM;
-    float m;
-    if (is_ternary(w, n, &m)) {
+    if (is_ternary(w, n, m)) {
         /* lossless: what bitnet.cpp's llama-quantize does */
-        *rule = TC_QRULE_TERNARY;
         for (size_t i = 0; i < n; i++) codes[i] = (int8_t)(w[i] > 0.0f ? 1 : w[i] < 0.0f ? -1 : 0);
-    } else {
-        /* bitnet.cpp's converter: s = 1 / max(1e-5, mean|W|), round(W * s) to
-         * nearest even as torch.round, clamped to [-1, 1] */
-        *rule = TC_QRULE_LATENT;
-        double sum = 0.0;
-        for (size_t i = 0; i < n; i++) sum += fabs((double)w[i]);
-        double mean = n ? sum / (double)n : 0.0;
-        m = (float)(mean > 1e-5 ? mean : 1e-5);
-        float s = 1.0f / m;
-        for (size_t i = 0; i < n; i++) {
-            float q = nearbyintf(w[i] * s);
-            codes[i] = (int8_t)(q > 1.0f ? 1 : q < -1.0f ? -1 : (int)q);
-        }
+        return TC_QRULE_TERNARY;
     }
+    /* bitnet.cpp's converter: s = 1 / max(1e-5, mean|W|), round(W * s) to
+     * nearest even as torch.round, clamped to [-1, 1] */
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) sum += fabs((double)w[i]);
+    double mean = n ? sum / (double)n : 0.0;
+    *m = (float)(mean > 1e-5 ? mean : 1e-5);
+    float s = 1.0f / *m;
+    for (size_t i = 0; i < n; i++) {
+        float q = nearbyintf(w[i] * s);
+        codes[i] = (int8_t)(q > 1.0f ? 1 : q < -1.0f ? -1 : (int)q);
+    }
+    return TC_QRULE_LATENT;
+}
+
+/* ||W - code * m|| / ||W|| (0 for an all-zero W) */
+static double rel_rms_error(const float *w, const int8_t *codes, size_t n, float m)
+{
     double err2 = 0.0, norm2 = 0.0;
     for (size_t i = 0; i < n; i++) {
         double d = (double)w[i] - (double)codes[i] * m;
         err2 += d * d;
         norm2 += (double)w[i] * w[i];
     }
+    return norm2 > 0.0 ? sqrt(err2 / norm2) : 0.0;
+}
+
+/* Finite weights, into new codes; TC_E_RANGE or TC_E_NOMEM. */
+static tc_status codes_of(const float *w, size_t n, int8_t **codes)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(w[i])) return TC_E_RANGE;
+    return (*codes = malloc(n ? n : 1)) ? TC_OK : TC_E_NOMEM;
+}
+
+tc_status tc_quantize_i2s(const float *w, size_t n, uint8_t *out, tc_qrule *rule, float *scale, double *rel_rms)
+{
+    if (n % TC_I2S_BLOCK != 0) return TC_E_RANGE;
+    int8_t *codes;
+    tc_status s = codes_of(w, n, &codes);
+    if (s) return s;
+    float m = 0.0f;
+    *rule = ternarize(w, n, codes, &m);
     *scale = m;
-    *rel_rms = norm2 > 0.0 ? sqrt(err2 / norm2) : 0.0;
-    tc_status s = tc_i2s_pack(codes, n, m, out);
+    *rel_rms = rel_rms_error(w, codes, n, m);
+    s = tc_i2s_pack(codes, n, m, out);
+    free(codes);
+    return s;
+}
+
+tc_status tc_quantize_tq(const float *w, size_t n, tc_type type, uint8_t *out, tc_qrule *rule, float *scale,
+                         double *rel_rms)
+{
+    if (n % TC_QK_K != 0 || (type != TC_TYPE_TQ1_0 && type != TC_TYPE_TQ2_0)) return TC_E_RANGE;
+    int8_t *codes;
+    tc_status s = codes_of(w, n, &codes);
+    if (s) return s;
+    float m = 0.0f;
+    *rule = ternarize(w, n, codes, &m);
+    /* the scale each block stores: m rounded to F16, or 0 for a block
+     * without a non-zero code (llama.cpp's d = max|W| of the block) */
+    const uint16_t d = tc_f32_to_f16(m);
+    const float md = tc_f16_to_f32(d);
+    const size_t bb = type == TC_TYPE_TQ1_0 ? TC_TQ1_BLOCK_BYTES : TC_TQ2_BLOCK_BYTES;
+    for (size_t b = 0; b < n / TC_QK_K && !s; b++) {
+        const int8_t *c = codes + b * TC_QK_K;
+        bool any = false;
+        for (size_t i = 0; i < TC_QK_K && !any; i++) any = c[i] != 0;
+        s = type == TC_TYPE_TQ1_0 ? tc_tq1_pack_block(c, any ? d : 0, out + b * bb)
+                                  : tc_tq2_pack_block(c, any ? d : 0, out + b * bb);
+    }
+    *scale = md;
+    *rel_rms = rel_rms_error(w, codes, n, md);
     free(codes);
     return s;
 }
@@ -82,36 +128,46 @@ static bool is_linear(const char *name)
     return false;
 }
 
-/* The output type of a tensor. */
-static uint32_t target_type(const tc_gguf_tensor *t)
+/* The output type of a tensor: linear weights to `linear` (already
+ * ternary types are left alone only when they are that type). */
+static uint32_t target_type(const tc_gguf_tensor *t, tc_type linear)
 {
-    if (is_linear(t->name) && t->type != TC_TYPE_I2_S) return TC_TYPE_I2_S;
+    if (is_linear(t->name)) return linear;
     if (!strcmp(t->name, "token_embd.weight") && (t->type == TC_TYPE_F32 || t->type == TC_TYPE_BF16))
         return TC_TYPE_F16;
     return t->type;
 }
 
-static tc_status declare(tc_gguf_writer *w, const tc_gguf *g, tc_err *err)
+/* general.file_type of a model whose linear weights are `linear`
+ * (llama.cpp's LLAMA_FTYPE_MOSTLY_*; 40 is bitnet.cpp's I2_S). */
+static uint32_t file_type_of(tc_type linear)
+{
+    return linear == TC_TYPE_TQ1_0 ? 36 : linear == TC_TYPE_TQ2_0 ? 37 : 40;
+}
+
+static tc_status declare(tc_gguf_writer *w, const tc_gguf *g, tc_type linear, tc_err *err)
 {
     tc_status s;
     bool have_qv = false;
+    const uint32_t ft = file_type_of(linear);
     for (size_t i = 0; i < g->n_kv; i++) {
         const tc_gguf_kv *kv = &g->kv[i];
         if (!strcmp(kv->key, "general.alignment")) continue;   /* the writer sets it */
         if (!strcmp(kv->key, "general.quantization_version")) have_qv = true;
-        if (!strcmp(kv->key, "general.file_type")) s = tc_gguf_writer_set_u32(w, kv->key, 40, err);
+        if (!strcmp(kv->key, "general.file_type")) s = tc_gguf_writer_set_u32(w, kv->key, ft, err);
         else s = tc_gguf_writer_add(w, kv->key, &kv->value, err);
         if (s) return s;
     }
-    if (!tc_gguf_find(g, "general.file_type") && (s = tc_gguf_writer_set_u32(w, "general.file_type", 40, err)))
+    if (!tc_gguf_find(g, "general.file_type") && (s = tc_gguf_writer_set_u32(w, "general.file_type", ft, err)))
         return s;
     if (!have_qv && (s = tc_gguf_writer_set_u32(w, "general.quantization_version", 2, err))) return s;
     for (size_t i = 0; i < g->n_tensors; i++) {
         const tc_gguf_tensor *t = &g->tensors[i];
-        uint32_t tt = target_type(t);
-        if (tt == TC_TYPE_I2_S && t->ne[0] % TC_I2S_BLOCK)
-            return tc_fail(err, TC_E_MODEL, "%s: %s: ne[0] = %" PRIu64 " is not a multiple of 128 (I2_S block)",
-                           g->path, t->name, t->ne[0]);
+        uint32_t tt = target_type(t, linear);
+        const size_t block = tc_type_info(tt)->block_size;
+        if (t->ne[0] % block)
+            return tc_fail(err, TC_E_MODEL, "%s: %s: ne[0] = %" PRIu64 " is not a multiple of %zu (%s block)",
+                           g->path, t->name, t->ne[0], block, tc_type_name(tt));
         if ((s = tc_gguf_writer_add_tensor(w, t->name, tt, t->n_dims, t->ne, err))) return s;
     }
     return TC_OK;
@@ -135,19 +191,23 @@ static tc_status convert(tc_gguf_writer *w, const tc_gguf *g, const tc_gguf_tens
         goto done;
     }
     tc_type_info(t->type)->to_float(t->data, t->nbytes, 0, n, f);
-    if (tt == TC_TYPE_I2_S) {
+    if (tt == TC_TYPE_I2_S || tt == TC_TYPE_TQ1_0 || tt == TC_TYPE_TQ2_0) {
         tc_qrule rule;
         float m;
         double rel;
-        s = tc_quantize_i2s(f, n, out, &rule, &m, &rel);
+        s = tt == TC_TYPE_I2_S ? tc_quantize_i2s(f, n, out, &rule, &m, &rel)
+                               : tc_quantize_tq(f, n, (tc_type)tt, out, &rule, &m, &rel);
         if (s) {
-            s = tc_fail(err, TC_E_MODEL, "%s: %s: expected finite weights", g->path, t->name);
+            s = tc_fail(err, s == TC_E_NOMEM ? TC_E_NOMEM : TC_E_MODEL, "%s: %s: expected finite weights",
+                        g->path, t->name);
             goto done;
         }
+        /* TQ blocks store m rounded to F16: the line says so */
         if (log)
-            fprintf(log, "%-28s %-5s -> I2_S  %s m = %.9g, relative RMS error %.6f\n", t->name,
-                    tc_type_name(t->type), rule == TC_QRULE_TERNARY ? "ternary (lossless): m = max|W|,"
-                                                                    : "latent: m = mean|W|,", m, rel);
+            fprintf(log, "%-28s %-5s -> %-5s %s m = %.9g%s, relative RMS error %.6f\n", t->name,
+                    tc_type_name(t->type), tc_type_name(tt),
+                    rule == TC_QRULE_TERNARY ? "ternary (lossless): m = max|W|," : "latent: m = mean|W|,", m,
+                    tt == TC_TYPE_I2_S ? "" : " (F16)", rel);
     } else {   /* token_embd to F16 */
         for (size_t i = 0; i < n; i++) {
             uint16_t h = tc_f32_to_f16(f[i]);
@@ -164,6 +224,13 @@ done:
 
 tc_status tc_quantize_file(const char *in_path, const char *out_path, FILE *log, tc_err *err)
 {
+    return tc_quantize_file_to(in_path, out_path, TC_TYPE_I2_S, log, err);
+}
+
+tc_status tc_quantize_file_to(const char *in_path, const char *out_path, tc_type linear, FILE *log, tc_err *err)
+{
+    if (linear != TC_TYPE_I2_S && linear != TC_TYPE_TQ1_0 && linear != TC_TYPE_TQ2_0)
+        return tc_fail(err, TC_E_USAGE, "quantize: type %s: expected i2_s, tq1_0 or tq2_0", tc_type_name(linear));
     /* the input must be a whole, valid model before anything is written */
     tc_model *model;
     tc_status s = tc_model_load(in_path, &model, err);
@@ -174,9 +241,9 @@ tc_status tc_quantize_file(const char *in_path, const char *out_path, FILE *log,
         tc_model_free(model);
         return tc_fail(err, TC_E_NOMEM, "%s: out of memory", out_path);
     }
-    if (!(s = declare(w, g, err)) && !(s = tc_gguf_writer_begin(w, out_path, err))) {
+    if (!(s = declare(w, g, linear, err)) && !(s = tc_gguf_writer_begin(w, out_path, err))) {
         for (size_t i = 0; i < g->n_tensors && !s; i++)
-            s = convert(w, g, &g->tensors[i], target_type(&g->tensors[i]), log, err);
+            s = convert(w, g, &g->tensors[i], target_type(&g->tensors[i], linear), log, err);
         if (!s) s = tc_gguf_writer_finish(w, err);
     }
     tc_gguf_writer_free(w);   /* removes the temporary on failure */

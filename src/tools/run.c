@@ -120,6 +120,9 @@ tc_status tc_run(const char *model_path, const tc_run_opts *o, FILE *out, FILE *
             goto done;
         }
 
+    /* where the dump goes, before anything runs or prints */
+    if (o->dump_dir && (s = tc_dump_check_dir(o->dump_dir, err))) goto done;
+
     /* the engine, with the dump as its tap callback */
     if ((s = tc_engine_open(o->engine ? o->engine : "ref", m, &o->eng, &e, err))) goto done;
     if (o->dump_dir) {

@@ -1,84 +1,190 @@
-/* avx512.c -- AVX-512 VNNI kernels of the fast CPU engine: the I2_S x int8
- * products with vpdpbusd (unsigned codes x signed activations, four
- * products summed into int32 per lane in one instruction), at 256-bit
- * width (AVX512VL) so that each 32-byte I2_S block unpacks into four
- * registers that face 32 contiguous activations, as in avx2.c.  The float
- * kernels are AVX2's (the table's names say so).  Per-function target
- * attributes keep the rest of the build generic x86-64. */
+/* avx512.c -- AVX-512 VNNI kernels of the fast CPU engine.  The I2_S
+ * products read the i2s-x16 layout (x16.h), which the engine writes once
+ * when it opens: one 64-byte load, shifted and masked, is the codes of 16
+ * rows for 4 consecutive inputs, and vpdpbusd (unsigned codes x signed
+ * activations, four products summed per int32 lane) against 4 bytes of
+ * one token broadcast to all lanes adds them into 16 row sums at once:
+ * no horizontal sums.  The float kernels are AVX2's (the table's names
+ * say so).  Per-function target attributes keep the rest of the build
+ * generic x86-64. */
 #include <string.h>
 
-#include "fast/cpu/gemm_blocked.h"
 #include "fast/cpu/dispatch.h"
 #include "fast/cpu/simd.h"
+#include "fast/cpu/x16.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
 #define TV __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
-/* acc += sum over one block of c*q for one token (int32 lanes: exact) */
-#define BLOCK_DPBUSD(acc, qb, c0, c1, c2, c3)                                            \
-    do {                                                                                 \
-        acc = _mm256_dpbusd_epi32(acc, c0, _mm256_loadu_si256((const __m256i *)(qb)));    \
-        acc = _mm256_dpbusd_epi32(acc, c1, _mm256_loadu_si256((const __m256i *)((qb) + 32))); \
-        acc = _mm256_dpbusd_epi32(acc, c2, _mm256_loadu_si256((const __m256i *)((qb) + 64))); \
-        acc = _mm256_dpbusd_epi32(acc, c3, _mm256_loadu_si256((const __m256i *)((qb) + 96))); \
-    } while (0)
-
-/* Entry: K % 128 == 0; codes in {0,1,2}; rows K/4 bytes apart. */
-static TV int32_t i2s_row1(const uint8_t *wr, size_t K, const int8_t *q)
+/* 4 bytes of activations, broadcast to the 16 lanes */
+static inline TV __m512i bcast4(const int8_t *q)
 {
-    __m256i acc = _mm256_setzero_si256();
-    for (size_t b = 0; b < K / 128; b++) {
-        _mm_prefetch((const char *)(wr + b * 32 + 2048), _MM_HINT_T0);   /* as in avx2.c */
-        __m256i w = _mm256_loadu_si256((const __m256i *)(wr + b * 32)), c0, c1, c2, c3;
-        TC_SIMD_I2S_UNPACK(w, c0, c1, c2, c3);
-        BLOCK_DPBUSD(acc, q + b * 128, c0, c1, c2, c3);
-    }
-    return tc_simd_hsum_i32(acc);
+    int32_t v;
+    memcpy(&v, q, 4);
+    return _mm512_set1_epi32(v);
 }
 
-/* two rows in lockstep, as avx2.c's i2s_row2 (two streams in flight);
- * each row's sums are i2s_row1's.  Not yet run on a VNNI machine. */
-static TV void i2s_row2(const uint8_t *wa, const uint8_t *wb, size_t K, const int8_t *q, int32_t out[2])
+static inline TV __mmask16 group_mask(size_t g, size_t r0, size_t r1)
 {
-    __m256i accA = _mm256_setzero_si256(), accB = accA;
-    for (size_t b = 0; b < K / 128; b++) {
-        _mm_prefetch((const char *)(wa + b * 32 + 2048), _MM_HINT_T0);
-        _mm_prefetch((const char *)(wb + b * 32 + 2048), _MM_HINT_T0);
-        __m256i w = _mm256_loadu_si256((const __m256i *)(wa + b * 32)), c0, c1, c2, c3;
-        TC_SIMD_I2S_UNPACK(w, c0, c1, c2, c3);
-        BLOCK_DPBUSD(accA, q + b * 128, c0, c1, c2, c3);
-        w = _mm256_loadu_si256((const __m256i *)(wb + b * 32));
-        TC_SIMD_I2S_UNPACK(w, c0, c1, c2, c3);
-        BLOCK_DPBUSD(accB, q + b * 128, c0, c1, c2, c3);
-    }
-    out[0] = tc_simd_hsum_i32(accA);
-    out[1] = tc_simd_hsum_i32(accB);
+    return (__mmask16)tc_x16_lanes(g, r0, r1);
 }
 
-static TV void i2s_row4(const uint8_t *wr, size_t K, const int8_t *q, int32_t out[4])
+/* One token: the 16 row sums of group g (codes 0..2 times q), minus qsum.
+ * Entry: K % 128 == 0; w in the x16 layout. */
+static TV __m512i group_dot1(const uint8_t *w, size_t K, size_t g, const int8_t *q, int32_t qsum)
 {
-    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-    for (size_t b = 0; b < K / 128; b++) {
-        __m256i w = _mm256_loadu_si256((const __m256i *)(wr + b * 32)), c0, c1, c2, c3;
-        TC_SIMD_I2S_UNPACK(w, c0, c1, c2, c3);
-        BLOCK_DPBUSD(a0, q + b * 128, c0, c1, c2, c3);
-        BLOCK_DPBUSD(a1, q + K + b * 128, c0, c1, c2, c3);
-        BLOCK_DPBUSD(a2, q + 2 * K + b * 128, c0, c1, c2, c3);
-        BLOCK_DPBUSD(a3, q + 3 * K + b * 128, c0, c1, c2, c3);
+    const __m512i m3 = _mm512_set1_epi8(3);
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0;
+    const size_t chunks = K / TC_X16_CHUNK;
+    const uint8_t *blk = tc_x16_block(w, K, g, 0);
+    for (size_t c = 0; c < chunks; c++, blk += TC_X16_BLOCK) {
+        _mm_prefetch((const char *)(blk + 2048), _MM_HINT_T0);
+        _mm_prefetch((const char *)(blk + 2048 + 64), _MM_HINT_T0);
+        _mm_prefetch((const char *)(blk + 2048 + 128), _MM_HINT_T0);
+        _mm_prefetch((const char *)(blk + 2048 + 192), _MM_HINT_T0);
+        const int8_t *qc = q + c * TC_X16_CHUNK;
+        for (int i = 0; i < 4; i++) {
+            const __m512i v = _mm512_loadu_si512((const void *)(blk + 64 * i));
+            /* tile row kk = 4f + i faces inputs 4kk .. 4kk + 3 */
+            a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(v, m3), bcast4(qc + 4 * i));
+            a1 = _mm512_dpbusd_epi32(a1, _mm512_and_si512(_mm512_srli_epi16(v, 2), m3), bcast4(qc + 4 * (i + 4)));
+            a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(_mm512_srli_epi16(v, 4), m3), bcast4(qc + 4 * (i + 8)));
+            a1 = _mm512_dpbusd_epi32(a1, _mm512_and_si512(_mm512_srli_epi16(v, 6), m3), bcast4(qc + 4 * (i + 12)));
+        }
     }
-    out[0] = tc_simd_hsum_i32(a0);
-    out[1] = tc_simd_hsum_i32(a1);
-    out[2] = tc_simd_hsum_i32(a2);
-    out[3] = tc_simd_hsum_i32(a3);
+    return _mm512_sub_epi32(_mm512_add_epi32(a0, a1), _mm512_set1_epi32(qsum));
 }
 
-TC_FAST_I2S_GEMV_GEMM(TV, i2s_gemv_avx512, i2s_gemm_avx512)
+/* Eight tokens (rows of q, K apart) against group g: the 16 tile rows of a
+ * chunk unpacked once, each used by the eight tokens. */
+static TV void group_dot8(const uint8_t *w, size_t K, size_t g, const int8_t *q, const int32_t *qsum, int32_t *out,
+                          size_t ld, __mmask16 mask)
+{
+    /* fully unrolled (the pragmas), so that the eight sums stay in
+     * registers: GCC at -O2 keeps arrays it does not unroll on the stack */
+    const __m512i m3 = _mm512_set1_epi8(3);
+    __m512i acc[8];
+#pragma GCC unroll 8
+    for (int t = 0; t < 8; t++) acc[t] = _mm512_setzero_si512();
+    const size_t chunks = K / TC_X16_CHUNK;
+    const uint8_t *blk = tc_x16_block(w, K, g, 0);
+    for (size_t c = 0; c < chunks; c++, blk += TC_X16_BLOCK) {
+        const int8_t *qc = q + c * TC_X16_CHUNK;
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) {
+            const __m512i v = _mm512_loadu_si512((const void *)(blk + 64 * i));
+#pragma GCC unroll 4
+            for (int f = 0; f < 4; f++) {   /* tile row kk = 4f + i: inputs 4kk .. 4kk + 3 */
+                const __m512i b = _mm512_and_si512(_mm512_srli_epi16(v, 2 * f), m3);
+#pragma GCC unroll 8
+                for (int t = 0; t < 8; t++) acc[t] = _mm512_dpbusd_epi32(acc[t], b, bcast4(qc + t * K + 4 * (4 * f + i)));
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < 8; t++)
+        _mm512_mask_storeu_epi32(out + t * ld + g * TC_X16_ROWS, mask,
+                                 _mm512_sub_epi32(acc[t], _mm512_set1_epi32(qsum[t])));
+}
+
+/* The micro-kernels of the blocking loop (x16.h): eight tokens, then the
+ * rest eight and one at a time (the AMX table's rest too). */
+static TV void micro8(const uint8_t *w, size_t K, size_t gb, size_t ge, size_t r0, size_t r1, const int8_t *q,
+                      const int32_t *qsum, int32_t *out, size_t ld)
+{
+    for (size_t g = gb; g < ge; g++) group_dot8(w, K, g, q, qsum, out, ld, group_mask(g, r0, r1));
+}
+
+TV void tc_fast_avx512_x16_rest(const uint8_t *w, size_t K, size_t gb, size_t ge, size_t r0, size_t r1,
+                                const int8_t *q, const int32_t *qsum, size_t n, int32_t *out, size_t ld)
+{
+    size_t t = 0;
+    for (; t + 8 <= n; t += 8) micro8(w, K, gb, ge, r0, r1, q + t * K, qsum + t, out + t * ld, ld);
+    for (; t < n; t++)
+        for (size_t g = gb; g < ge; g++)
+            _mm512_mask_storeu_epi32(out + t * ld + g * TC_X16_ROWS, group_mask(g, r0, r1),
+                                     group_dot1(w, K, g, q + t * K, qsum[t]));
+}
+
+TC_X16_GEMM(TV, tc_fast_avx512_x16_gemm, 8, micro8, tc_fast_avx512_x16_rest)
+
+/* Decode: one token, group by group. */
+TV void tc_fast_avx512_x16_gemv(const uint8_t *w, size_t K, size_t r0, size_t r1, const int8_t *q,
+                                const int32_t *qsum, int32_t *out)
+{
+    for (size_t g = r0 / TC_X16_ROWS; g * TC_X16_ROWS < r1; g++)
+        _mm512_mask_storeu_epi32(out + g * TC_X16_ROWS, group_mask(g, r0, r1), group_dot1(w, K, g, q, qsum[0]));
+}
+
+/* ---- the layout rewrite (x16.c's, sixteen rows at a time) ----
+ * Row r contributes 16 packed bytes, byte k (k < 16) from bytes k and
+ * k + 16 of its I2_S block (fields at shifts s and s - 2), to super-block
+ * byte 64 (k / 4) + 4 r + k % 4: dword k / 4 of its bytes is dword r of
+ * line k / 4.  Four rows per register (rows 4h .. 4h + 3 in v[h]); each
+ * output line gathers one dword of every row (a 16 x 4 dword transpose). */
+static inline TV __m512i no_code3(__m512i x)
+{
+    const __m512i both = _mm512_and_si512(_mm512_and_si512(_mm512_srli_epi16(x, 1), x), _mm512_set1_epi8(0x55));
+    return _mm512_andnot_si512(_mm512_slli_epi16(both, 1), x);
+}
+
+/* 16 bytes at offset off of each of four rows, rows in lanes 0..3 */
+static inline TV __m512i rows4(const uint8_t *const b[4], size_t off)
+{
+    const __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(b[0] + off)));
+    return _mm512_inserti32x4(
+        _mm512_inserti32x4(_mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(b[1] + off)), 1),
+                           _mm_loadu_si128((const __m128i *)(b[2] + off)), 2),
+        _mm_loadu_si128((const __m128i *)(b[3] + off)), 3);
+}
+
+TV void tc_fast_avx512_x16_repack(const uint8_t *in, size_t K, size_t rows, uint8_t *out)
+{
+    static const uint8_t pad[32] = { 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
+                                     0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55,
+                                     0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55 };
+    const size_t groups = (rows + TC_X16_ROWS - 1) / TC_X16_ROWS, chunks = K / TC_X16_CHUNK;
+    const __m512i m3 = _mm512_set1_epi8(3);
+    /* line i, lanes 0..7: dword i of the eight rows of a register pair */
+    __m512i idx[4];
+    for (int i = 0; i < 4; i++) {
+        int32_t a[16];
+        for (int r = 0; r < 16; r++) a[r] = (r % 8) * 4 + i;
+        idx[i] = _mm512_loadu_si512((const void *)a);
+    }
+    for (size_t g = 0; g < groups; g++)
+        for (size_t c = 0; c < chunks; c++) {
+            const __m128i sh = _mm_cvtsi32_si128(c % 2 ? 2 : 6), sh2 = _mm_cvtsi32_si128(c % 2 ? 0 : 4);
+            __m512i v[4];
+            for (int h = 0; h < 4; h++) {
+                const uint8_t *b[4];
+                for (int u = 0; u < 4; u++) {
+                    const size_t row = g * TC_X16_ROWS + 4 * (size_t)h + (size_t)u;
+                    b[u] = row < rows ? in + row * (K / 4) + c / 2 * 32 : pad;   /* padding: code 1 */
+                }
+                const __m512i b0 = no_code3(rows4(b, 0)), b1 = no_code3(rows4(b, 16));
+                const __m512i f0 = _mm512_and_si512(_mm512_srl_epi16(b0, sh), m3);
+                const __m512i f1 = _mm512_and_si512(_mm512_srl_epi16(b1, sh), m3);
+                const __m512i f2 = _mm512_and_si512(_mm512_srl_epi16(b0, sh2), m3);
+                const __m512i f3 = _mm512_and_si512(_mm512_srl_epi16(b1, sh2), m3);
+                v[h] = _mm512_or_si512(_mm512_or_si512(f0, _mm512_slli_epi16(f1, 2)),
+                                       _mm512_or_si512(_mm512_slli_epi16(f2, 4), _mm512_slli_epi16(f3, 6)));
+            }
+            uint8_t *blk = out + (g * chunks + c) * TC_X16_BLOCK;
+            for (int i = 0; i < 4; i++) {
+                const __m512i a = _mm512_permutex2var_epi32(v[0], idx[i], v[1]);   /* rows 0..7 */
+                const __m512i b = _mm512_permutex2var_epi32(v[2], idx[i], v[3]);   /* rows 8..15 */
+                _mm512_storeu_si512((void *)(blk + 64 * i), _mm512_inserti64x4(a, _mm512_castsi512_si256(b), 1));
+            }
+        }
+}
 
 const tc_fast_kernels tc_fast_kernels_avx512 = {
     .isa = "avx512",
-    .i2s_gemv = i2s_gemv_avx512, .i2s_gemm = i2s_gemm_avx512,
+    .layout = "i2s-x16", .layout_bytes = tc_x16_bytes, .repack = tc_fast_avx512_x16_repack,
+    .i2s_gemv = tc_fast_avx512_x16_gemv, .i2s_gemm = tc_fast_avx512_x16_gemm,
     .i2s_gemv_name = "fast.cpu.avx512vnni.i2s_gemv", .i2s_gemm_name = "fast.cpu.avx512vnni.i2s_gemm",
     TC_SIMD_AVX2_FLOAT_KERNELS,
 };

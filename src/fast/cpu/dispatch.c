@@ -12,7 +12,8 @@
 #if defined(__x86_64__) || defined(__i386__)
 #define X86_TABLE(name) (&tc_fast_kernels_##name)
 #else
-static const tc_fast_kernels absent_avx512 = { .isa = "avx512" }, absent_avx2 = { .isa = "avx2" };
+static const tc_fast_kernels absent_amx = { .isa = "amx" }, absent_avx512 = { .isa = "avx512" },
+                             absent_avx2 = { .isa = "avx2" };
 #define X86_TABLE(name) (&absent_##name)
 #endif
 #ifdef __aarch64__
@@ -29,6 +30,7 @@ static const struct isa_row {
     const tc_fast_kernels *table;
     const char *needs;   /* what the refusal says the CPU lacks */
 } isa_rows[] = {
+    { "amx", X86_TABLE(amx), "needs AVX-512 VNNI and AMX-INT8 tiles the OS enables" },
     { "avx512", X86_TABLE(avx512), "needs AVX-512 F, BW, VL and VNNI" },
     { "avx2", X86_TABLE(avx2), "needs AVX2, FMA and F16C" },
     { "neon_i8mm", NEON_TABLE(neon_i8mm), "needs an aarch64 CPU with ASIMD, DotProd and I8MM" },
@@ -55,6 +57,7 @@ int tc_fast_isa_supported(const char *isa)
     if (!strcmp(isa, "avx512"))
         return avx2 && tc_cpu_has(TC_CPU_AVX512F) && tc_cpu_has(TC_CPU_AVX512BW) && tc_cpu_has(TC_CPU_AVX512VL) &&
                tc_cpu_has(TC_CPU_AVX512VNNI);
+    if (!strcmp(isa, "amx")) return tc_fast_isa_supported("avx512") && tc_cpu_has(TC_CPU_AMX_INT8);
 #endif
 #ifdef __aarch64__
     const int asimd = tc_cpu_has(TC_CPU_ASIMD);

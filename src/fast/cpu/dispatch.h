@@ -10,14 +10,15 @@
 
 #include "engine/ktable.h"
 
-/* The tables (NULL-free).  The AVX2 and AVX-512 tables exist in an x86
- * build, the NEON tables (neon.c) in an aarch64 build; calling one on a
- * CPU without its ISA is undefined: check with tc_fast_isa_supported
+/* The tables (NULL-free).  The AVX2, AVX-512 and AMX tables exist in an
+ * x86 build, the NEON tables (neon.c) in an aarch64 build; calling one on
+ * a CPU without its ISA is undefined: check with tc_fast_isa_supported
  * first, or reach them through tc_fast_kernels_for. */
 extern const tc_fast_kernels tc_fast_kernels_scalar;
 #if defined(__x86_64__) || defined(__i386__)
 extern const tc_fast_kernels tc_fast_kernels_avx2;
 extern const tc_fast_kernels tc_fast_kernels_avx512;
+extern const tc_fast_kernels tc_fast_kernels_amx;
 #endif
 #ifdef __aarch64__
 extern const tc_fast_kernels tc_fast_kernels_neon;
@@ -29,11 +30,12 @@ extern const tc_fast_kernels tc_fast_kernels_neon_i8mm;
 
 /* Every ISA name, for messages: known in every build, whichever this
  * build or CPU runs. */
-#define TC_FAST_ISA_NAMES "scalar, avx2, avx512, neon, neon_dotprod or neon_i8mm"
+#define TC_FAST_ISA_NAMES "scalar, avx2, avx512, amx, neon, neon_dotprod or neon_i8mm"
 
-/* Whether this CPU runs isa ("scalar", "avx2", "avx512", "neon",
+/* Whether this CPU runs isa ("scalar", "avx2", "avx512", "amx", "neon",
  * "neon_dotprod", "neon_i8mm"); false for an unknown name and for an
- * ISA of another architecture. */
+ * ISA of another architecture.  "amx" also asks the OS for the tile
+ * state. */
 int tc_fast_isa_supported(const char *isa);
 
 /* What the CPU must report to run isa ("needs AVX2, FMA and F16C"), for

@@ -164,11 +164,12 @@ static void linear_rows(const linear_job *j, size_t lo, size_t hi)
     }
 }
 
-/* rows of one decode chunk: ~96 KiB of codes, an even count (the GEMV
- * pairs rows r and r + half of what it is given) */
+/* rows of one decode chunk: ~96 KiB of codes, a multiple of 16 (the
+ * GEMVs pair rows r and r + half of what they are given; the i2s-x16
+ * layout holds rows in groups of 16) */
 static size_t decode_chunk_rows(const linear_job *j)
 {
-    const size_t rows = ((size_t)96 << 10) / (j->w[0]->K / 4) / 2 * 2;
+    const size_t rows = ((size_t)96 << 10) / (j->w[0]->K / 4) / 16 * 16;
     return rows < 16 ? 16 : rows;
 }
 
@@ -591,8 +592,24 @@ static void fast_free(void *impl)
     free(f);
 }
 
-/* Bind one linear: I2_S only (precision i2s); a tensor with code 3 gets a
- * sanitized copy. */
+/* A buffer of n bytes (64-byte aligned) the engine frees when it closes,
+ * or NULL. */
+static uint8_t *owned_alloc(fast_engine *f, size_t n)
+{
+    uint8_t *p = aligned_alloc(64, (n + 63) / 64 * 64);
+    uint8_t **list = realloc(f->owned, (f->n_owned + 1) * sizeof *list);
+    if (list) f->owned = list;
+    if (!p || !list) {
+        free(p);
+        return NULL;
+    }
+    f->owned[f->n_owned++] = p;
+    return p;
+}
+
+/* Bind one linear: I2_S only (precision i2s).  A tensor with code 3 gets a
+ * sanitized copy; a table that names a layout gets the codes rewritten
+ * into it (from the sanitized codes: the layouts assume no code 3). */
 static tc_status bind_linear(fast_engine *f, const tc_weight *w, const tc_weight *mul, fast_linear *out, tc_err *err)
 {
     const char *path = f->base->model->gguf->path;
@@ -600,20 +617,22 @@ static tc_status bind_linear(fast_engine *f, const tc_weight *w, const tc_weight
         return tc_fail(err, TC_E_UNSUPPORTED, "%s: tensor '%s' is %s: the fast engine needs I2_S linear weights "
                        "(quantize the model)", path, w->t->name, tc_type_name(w->type));
     const size_t nbytes = (size_t)(w->ne0 * w->ne1 / 4);
+    const tc_fast_kernels *kt = f->kt;
     *out = (fast_linear){ .codes = w->data, .K = (uint32_t)w->ne0, .rows = (uint32_t)w->ne1, .m = w->scale,
                           .mul = mul->t ? (const float *)mul->data : NULL };
+    uint8_t *clean = NULL;
     if (tc_fast_i2s_has_code3(w->data, nbytes)) {
-        uint8_t *copy = malloc(nbytes);
-        uint8_t **list = realloc(f->owned, (f->n_owned + 1) * sizeof *list);
-        if (!copy || !list) {
-            free(copy);
-            if (list) f->owned = list;
+        if (!(clean = kt->repack ? malloc(nbytes) : owned_alloc(f, nbytes)))
             return tc_fail(err, TC_E_NOMEM, "fast: out of memory copying '%s'", w->t->name);
-        }
-        f->owned = list;
-        f->owned[f->n_owned++] = copy;
-        tc_fast_i2s_sanitize(w->data, nbytes, copy);
-        out->codes = copy;
+        tc_fast_i2s_sanitize(w->data, nbytes, clean);
+        out->codes = clean;
+    }
+    if (kt->repack) {
+        uint8_t *packed = owned_alloc(f, kt->layout_bytes(out->K, out->rows));
+        if (packed) kt->repack(out->codes, out->K, out->rows, packed);
+        free(clean);
+        if (!packed) return tc_fail(err, TC_E_NOMEM, "fast: out of memory rewriting '%s' into %s", w->t->name, kt->layout);
+        out->codes = packed;
     }
     return TC_OK;
 }
@@ -634,7 +653,7 @@ static tc_status bind_layer(fast_engine *f, const tc_layer *src, fast_layer *L, 
     return bind_linear(f, &src->ffn_down, &src->ffn_down_scale, &L->w_down, err);
 }
 
-/* "scalar" / "avx2" / "neon_dotprod" ...: from the argument, else TC_ISA, else the best */
+/* "scalar" / "avx2" / "amx" / "neon_dotprod" ...: from the argument, else TC_ISA, else the best */
 static tc_status pick_isa(const char *isa, const tc_fast_kernels **out, tc_err *err)
 {
     const char *env = getenv("TC_ISA");
@@ -680,8 +699,8 @@ static void name_kernels(fast_engine *f, const tc_fast_kernels *kt, tc_act act)
     f->kname[K_QUANTIZE] = "fast.cpu.scalar.quantize_q8";
 }
 
-/* Weights: pointers into the mapping (sanitized copies where code 3 is),
- * and the RoPE frequencies as the reference computes them. */
+/* Weights: pointers into the mapping (sanitized copies where code 3 is,
+ * rewritten ones where the table names a layout), and the RoPE frequencies as the reference computes them. */
 static tc_status bind_weights(fast_engine *f, const tc_model *m, tc_err *err)
 {
     const tc_engine_config *c = f->c;
@@ -741,7 +760,8 @@ tc_status tc_fast_engine_open_table(const tc_model *m, const tc_engine_opts *o, 
     f->owner = owner;
     /* "fast:avx2"; a plug-in's table names itself ("plugin:PATH") */
     snprintf(f->name, sizeof f->name, strncmp(kt->isa, "plugin:", 7) ? "fast:%s" : "%s", kt->isa);
-    f->vt = (tc_engine_vtable){ .name = f->name, .forward = forward, .free_impl = fast_free };
+    f->vt = (tc_engine_vtable){ .name = f->name, .forward = forward, .free_impl = fast_free,
+                                .weight_layout = kt->layout };
     name_kernels(f, kt, m->hp.act);
     if ((st = tc_engine_new(&f->vt, f, m, o, f->kname, K_COUNT, &e, err))) return st;
     f->base = e;

@@ -637,6 +637,11 @@ static void add_neon(float *x, const float *y, size_t n)
 
 /* ---- the tables ---- */
 
+/* All three read the I2_S bytes as stored (no .layout, as avx2.c): a
+ * 32-byte block is two 16-byte NEON loads, and a rewrite such as the
+ * i2s-x16 layout of the x86 AVX-512 and AMX tables would pay for itself
+ * only if measured on Arm hardware, which emulation cannot do. */
+
 /* the float and element-wise rows, shared by the three tables */
 #define NEON_FLOAT_KERNELS                                                                  \
     .rmsnorm_q8 = rmsnorm_q8_neon, .rmsnorm = rmsnorm_neon,                                 \

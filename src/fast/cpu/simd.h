@@ -20,6 +20,19 @@ void tc_fast_avx2_i2s_scale(const int32_t *acc, size_t n, float s, float m, cons
 void tc_fast_avx2_relu2_mul(const float *gate, const float *up, size_t n, float *out);
 void tc_fast_avx2_add(float *x, const float *y, size_t n);
 
+/* The AVX-512 VNNI I2_S kernels on the i2s-x16 layout (x16.h), which the
+ * AMX table uses for what its tiles do not cover.  Call only where
+ * tc_fast_isa_supported("avx512"). */
+void tc_fast_avx512_x16_gemv(const uint8_t *w, size_t K, size_t r0, size_t r1, const int8_t *q, const int32_t *qsum,
+                             int32_t *out);
+void tc_fast_avx512_x16_gemm(const uint8_t *w, size_t K, size_t r0, size_t r1, const int8_t *q, const int32_t *qsum,
+                             size_t n, int32_t *out, size_t ld);
+/* tc_x16_repack (x16.h), sixteen rows at a time */
+void tc_fast_avx512_x16_repack(const uint8_t *in, size_t K, size_t rows, uint8_t *out);
+/* n tokens against groups [gb, ge) (the blocking loop's REST, x16.h) */
+void tc_fast_avx512_x16_rest(const uint8_t *w, size_t K, size_t gb, size_t ge, size_t r0, size_t r1,
+                             const int8_t *q, const int32_t *qsum, size_t n, int32_t *out, size_t ld);
+
 /* The float and element-wise rows of a kernel table: the AVX2 kernels
  * and their counter names, in the AVX2 table and (borrowed) in the
  * AVX-512 one, so that the two cannot drift apart. */
