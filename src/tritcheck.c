@@ -1,6 +1,7 @@
 /* tritcheck.c -- the command line: one small function per command, parsing
  * options and calling the library.  Only this file exits. */
 #include "config.h"
+#include "tc_commit.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -1,5 +1,6 @@
 /* receipt.c -- the receipt document: provenance, the model, files. */
 #include "config.h"
+#include "tc_commit.h"
 
 #include <stdio.h>
 #include <stdlib.h>

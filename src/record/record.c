@@ -32,6 +32,7 @@
 #include "llama.h"
 
 #include "config.h"
+#include "tc_commit.h"
 #include "base/clock.h"
 #include "base/host.h"
 #include "base/sha256.h"

@@ -31,30 +31,53 @@ static inline TV __mmask16 group_mask(size_t g, size_t r0, size_t r1)
     return (__mmask16)tc_x16_lanes(g, r0, r1);
 }
 
-/* One token: the 16 row sums of group g (codes 0..2 times q), minus qsum.
- * Entry: K % 128 == 0; w in the x16 layout. */
-static TV __m512i group_dot1(const uint8_t *w, size_t K, size_t g, const int8_t *q, int32_t qsum)
+/* One token against S <= 4 groups g0, g0 + step, ... at once: their 16 row
+ * sums each (codes 0..2 times q, minus qsum), stored to out for the rows
+ * of [r0, r1).  S streams of codes in flight per thread (doc/perf.md v12);
+ * inlined for each S so that the sums stay in registers.  Integer sums:
+ * the same bits whichever groups go together.  Entry: K % 128 == 0; w in
+ * the x16 layout. */
+static inline __attribute__((always_inline)) TV void group_dots(const uint8_t *w, size_t K, size_t g0, size_t step,
+                                                                int S, const int8_t *q, int32_t qsum, size_t r0,
+                                                                size_t r1, int32_t *out)
 {
     const __m512i m3 = _mm512_set1_epi8(3);
-    __m512i a0 = _mm512_setzero_si512(), a1 = a0;
-    const size_t chunks = K / TC_X16_CHUNK;
-    const uint8_t *blk = tc_x16_block(w, K, g, 0);
-    for (size_t c = 0; c < chunks; c++, blk += TC_X16_BLOCK) {
-        _mm_prefetch((const char *)(blk + 2048), _MM_HINT_T0);
-        _mm_prefetch((const char *)(blk + 2048 + 64), _MM_HINT_T0);
-        _mm_prefetch((const char *)(blk + 2048 + 128), _MM_HINT_T0);
-        _mm_prefetch((const char *)(blk + 2048 + 192), _MM_HINT_T0);
-        const int8_t *qc = q + c * TC_X16_CHUNK;
-        for (int i = 0; i < 4; i++) {
-            const __m512i v = _mm512_loadu_si512((const void *)(blk + 64 * i));
-            /* tile row kk = 4f + i faces inputs 4kk .. 4kk + 3 */
-            a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(v, m3), bcast4(qc + 4 * i));
-            a1 = _mm512_dpbusd_epi32(a1, _mm512_and_si512(_mm512_srli_epi16(v, 2), m3), bcast4(qc + 4 * (i + 4)));
-            a0 = _mm512_dpbusd_epi32(a0, _mm512_and_si512(_mm512_srli_epi16(v, 4), m3), bcast4(qc + 4 * (i + 8)));
-            a1 = _mm512_dpbusd_epi32(a1, _mm512_and_si512(_mm512_srli_epi16(v, 6), m3), bcast4(qc + 4 * (i + 12)));
-        }
+    __m512i a[4][2];
+    const uint8_t *bl[4];
+#pragma GCC unroll 4
+    for (int k = 0; k < S; k++) {
+        a[k][0] = a[k][1] = _mm512_setzero_si512();
+        bl[k] = tc_x16_block(w, K, g0 + (size_t)k * step, 0);
     }
-    return _mm512_sub_epi32(_mm512_add_epi32(a0, a1), _mm512_set1_epi32(qsum));
+    const size_t chunks = K / TC_X16_CHUNK;
+    for (size_t c = 0; c < chunks; c++) {
+        const int8_t *qc = q + c * TC_X16_CHUNK;
+#pragma GCC unroll 4
+        for (int k = 0; k < S; k++)
+#pragma GCC unroll 4
+            for (int i = 0; i < 4; i++) _mm_prefetch((const char *)(bl[k] + 2048 + 64 * i), _MM_HINT_T0);
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) {
+            const __m512i q0 = bcast4(qc + 4 * i), q1 = bcast4(qc + 4 * (i + 4));
+            const __m512i q2 = bcast4(qc + 4 * (i + 8)), q3 = bcast4(qc + 4 * (i + 12));
+#pragma GCC unroll 4
+            for (int k = 0; k < S; k++) {
+                const __m512i v = _mm512_loadu_si512((const void *)(bl[k] + 64 * i));
+                a[k][0] = _mm512_dpbusd_epi32(a[k][0], _mm512_and_si512(v, m3), q0);
+                a[k][1] = _mm512_dpbusd_epi32(a[k][1], _mm512_and_si512(_mm512_srli_epi16(v, 2), m3), q1);
+                a[k][0] = _mm512_dpbusd_epi32(a[k][0], _mm512_and_si512(_mm512_srli_epi16(v, 4), m3), q2);
+                a[k][1] = _mm512_dpbusd_epi32(a[k][1], _mm512_and_si512(_mm512_srli_epi16(v, 6), m3), q3);
+            }
+        }
+#pragma GCC unroll 4
+        for (int k = 0; k < S; k++) bl[k] += TC_X16_BLOCK;
+    }
+#pragma GCC unroll 4
+    for (int k = 0; k < S; k++) {
+        const size_t g = g0 + (size_t)k * step;
+        _mm512_mask_storeu_epi32(out + g * TC_X16_ROWS, group_mask(g, r0, r1),
+                                 _mm512_sub_epi32(_mm512_add_epi32(a[k][0], a[k][1]), _mm512_set1_epi32(qsum)));
+    }
 }
 
 /* Eight tokens (rows of q, K apart) against group g: the 16 tile rows of a
@@ -103,19 +126,21 @@ TV void tc_fast_avx512_x16_rest(const uint8_t *w, size_t K, size_t gb, size_t ge
     size_t t = 0;
     for (; t + 8 <= n; t += 8) micro8(w, K, gb, ge, r0, r1, q + t * K, qsum + t, out + t * ld, ld);
     for (; t < n; t++)
-        for (size_t g = gb; g < ge; g++)
-            _mm512_mask_storeu_epi32(out + t * ld + g * TC_X16_ROWS, group_mask(g, r0, r1),
-                                     group_dot1(w, K, g, q + t * K, qsum[t]));
+        for (size_t g = gb; g < ge; g++) group_dots(w, K, g, 0, 1, q + t * K, qsum[t], r0, r1, out + t * ld);
 }
 
 TC_X16_GEMM(TV, tc_fast_avx512_x16_gemm, 8, micro8, tc_fast_avx512_x16_rest)
 
-/* Decode: one token, group by group. */
+/* Decode: one token; the groups in two halves streamed in lockstep (as the
+ * AVX2 GEMV's rows r and r + half; four streams measured no better), then
+ * the odd one. */
+#define NS_GEMV 2
 TV void tc_fast_avx512_x16_gemv(const uint8_t *w, size_t K, size_t r0, size_t r1, const int8_t *q,
                                 const int32_t *qsum, int32_t *out)
 {
-    for (size_t g = r0 / TC_X16_ROWS; g * TC_X16_ROWS < r1; g++)
-        _mm512_mask_storeu_epi32(out + g * TC_X16_ROWS, group_mask(g, r0, r1), group_dot1(w, K, g, q, qsum[0]));
+    const size_t gb = r0 / TC_X16_ROWS, ge = (r1 + TC_X16_ROWS - 1) / TC_X16_ROWS, part = (ge - gb) / NS_GEMV;
+    for (size_t g = gb; g < gb + part; g++) group_dots(w, K, g, part, NS_GEMV, q, qsum[0], r0, r1, out);
+    for (size_t g = gb + NS_GEMV * part; g < ge; g++) group_dots(w, K, g, 0, 1, q, qsum[0], r0, r1, out);
 }
 
 /* ---- the layout rewrite (x16.c's, sixteen rows at a time) ----
