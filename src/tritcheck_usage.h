@@ -167,7 +167,8 @@ static const usage usages[] = {
     { "bench", "measure prefill and decode speed against the machine's bandwidth",
       "usage: tritcheck bench MODEL [options]\n"
       "  --engine ref|fast     the engine (default fast)\n"
-      "  --isa scalar|avx2|avx512|amx  the fast engine's kernels (default: the best here)\n"
+      "  --isa ISA             the fast engine's kernels: scalar, avx2, avx512, amx,\n"
+      "                        neon, neon_dotprod or neon_i8mm (default: the best here)\n"
       "  --threads N           engine and bandwidth threads (default: online cores)\n"
       "  --prompt-len N        prefill tokens (default 128)\n"
       "  --gen N               decoded tokens (default 128)\n"
@@ -225,10 +226,11 @@ static const usage usages[] = {
       "  blk.N.out, per-position KL, top-1 agreement, top-5 overlap and perplexity,\n"
       "  each with its definition.\n" },
     { "kernels", "check every kernel against the reference kernels, and time them",
-      "usage: tritcheck kernels [--engine fast|PLUGIN.so] [--isa scalar|avx2|avx512|amx] [options]\n"
+      "usage: tritcheck kernels [--engine fast|PLUGIN.so] [--isa ISA] [options]\n"
       "  --engine fast|PLUGIN.so  the fast engine's kernels (default), or a kernel plug-in\n"
       "                        (see tritcheck-kernels(3)); a path without '/' is in .\n"
-      "  --isa scalar|avx2|avx512|amx  which of the fast engine's tables (default: the best here)\n"
+      "  --isa ISA             which of the fast engine's tables: scalar, avx2, avx512,\n"
+      "                        amx, neon, neon_dotprod or neon_i8mm (default: the best here)\n"
       "  --filter NAME         only kernels whose name contains NAME (i2s_gemv, i2s_gemm,\n"
       "                        rmsnorm_q8, rmsnorm, f16_gemv, f16_gemm, attention_head);\n"
       "                        'large' runs the large cases (the 2b4t LM head)\n"

@@ -9,6 +9,8 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +27,8 @@
 #include "testutil.h"
 #include "format/types.h"
 
-static const char *const isas[] = { "scalar", "avx2", "avx512", "amx" };
-enum { N_ISA = 4 };
+static const char *const isas[] = { "scalar", "avx2", "avx512", "amx", "neon", "neon_dotprod", "neon_i8mm" };
+enum { N_ISA = 7 };
 
 /* ---- helpers ---- */
 
@@ -55,7 +57,7 @@ static void skip_note(const char *isa)
     static int noted[N_ISA];
     for (int i = 0; i < N_ISA; i++)
         if (!strcmp(isas[i], isa) && !noted[i]++)
-            fprintf(stderr, "check_fast: this CPU lacks %s: its kernels are built but not run here\n", isa);
+            fprintf(stderr, "check_fast: this CPU lacks %s: not run here\n", isa);
 }
 
 /* ---- core: I2_S kernels ---- */
@@ -414,6 +416,192 @@ START_TEST(attention_matches_reference)
 }
 END_TEST
 
+/* ---- core: the NEON tables give the scalar table's bits ----
+ * neon.c promises more than the tolerance: every kernel of the three NEON
+ * tables performs the scalar kernel's operations in its order, so every
+ * output is bit-identical to the scalar table's, on awkward shapes (tails
+ * of every vector width) and awkward values alike.  (The x86 tables sum
+ * some float reductions in other orders and are held to the tolerance.) */
+
+static bool same_f32(const float *a, const float *b, size_t n, size_t *at)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&a[i], &b[i], 4) && !(isnan(a[i]) && isnan(b[i]))) return *at = i, false;
+    return true;
+}
+
+/* a float of every kind the kernels meet: mostly N(0, 2.385), sometimes
+ * huge, tiny, subnormal or zero of either sign */
+static float odd_float(gsl_rng *g)
+{
+    switch (gsl_rng_uniform_int(g, 16)) {
+    case 0: return (float)gsl_ran_gaussian(g, 1e30);
+    case 1: return (float)gsl_ran_gaussian(g, 1e-40);   /* subnormal */
+    case 2: return gsl_rng_uniform_int(g, 2) ? 0.0f : -0.0f;
+    case 3: return (float)gsl_ran_gaussian(g, 1e4);
+    default: return (float)gsl_ran_gaussian(g, 2.385);
+    }
+}
+
+static void neon_i2s_bits(const tc_fast_kernels *kt, gsl_rng *g)
+{
+    const tc_fast_kernels *sc = tc_fast_kernels_for("scalar");
+    const size_t rowsv[] = { 1, 2, 3, 5, 8, 9, 70 }, ks[] = { 128, 384, 2560 }, ns[] = { 1, 2, 3, 4, 5, 8, 9 };
+    for (size_t a = 0; a < 7; a++)
+        for (size_t b = 0; b < 3; b++)
+            for (size_t c = 0; c < 7; c++) {
+                const size_t rows = rowsv[a], K = ks[b], n = ns[c], ld = rows + 3;
+                int8_t *tern = malloc(rows * K), *q = malloc(n * K);
+                int32_t *want = malloc(n * ld * 4), *got = malloc(n * ld * 4), qsum[9];
+                random_ternary(g, tern, rows, K);
+                random_q8(g, q, n, K);
+                uint8_t *w = pack_rows(tern, rows, K);
+                for (size_t t = 0; t < n; t++) qsum[t] = tc_fast_q8_sum(q + t * K, K);
+                memset(want, 0, n * ld * 4);
+                memset(got, 0, n * ld * 4);
+                sc->i2s_gemm(w, K, 0, rows, q, qsum, n, want, ld);
+                /* three ranges, as three threads would split the rows */
+                kt->i2s_gemm(w, K, 0, rows / 3, q, qsum, n, got, ld);
+                kt->i2s_gemm(w, K, rows / 3, 2 * rows / 3, q, qsum, n, got, ld);
+                kt->i2s_gemm(w, K, 2 * rows / 3, rows, q, qsum, n, got, ld);
+                ck_assert_msg(!memcmp(got, want, n * ld * 4), "%s i2s_gemm %zux%zu n %zu", kt->isa, rows, K, n);
+                kt->i2s_gemv(w, K, rows / 2, rows, q, qsum, got);
+                kt->i2s_gemv(w, K, 0, rows / 2, q, qsum, got);
+                ck_assert_msg(!memcmp(got, want, rows * 4), "%s i2s_gemv %zux%zu", kt->isa, rows, K);
+                free(tern), free(q), free(want), free(got), free(w);
+            }
+}
+
+static void neon_norm_bits(const tc_fast_kernels *kt, gsl_rng *g)
+{
+    const tc_fast_kernels *sc = tc_fast_kernels_for("scalar");
+    const size_t ns[] = { 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 128, 136, 2560, 2563 };
+    for (size_t c = 0; c < 14; c++)
+        for (int kind = 0; kind < 4; kind++) {
+            const size_t n = ns[c];
+            float *x = malloc(n * 4), *w = malloc(n * 4), *y = malloc(n * 4), *ys = malloc(n * 4);
+            int8_t *q = malloc(n), *qs = malloc(n);
+            for (size_t i = 0; i < n; i++) {
+                x[i] = kind == 0 ? (float)gsl_ran_gaussian(g, 2.385) : kind == 1 ? odd_float(g)
+                     : kind == 2 ? 0.0f : (float)gsl_ran_gaussian(g, 1e-41);   /* zeros: the 1e-5 floor; subnormals */
+                w[i] = (float)(0.5 + gsl_rng_uniform(g));
+            }
+            int32_t qsum, qsums;
+            const float s = kt->rmsnorm_q8(x, w, n, 1e-5f, q, &qsum), ss = sc->rmsnorm_q8(x, w, n, 1e-5f, qs, &qsums);
+            ck_assert_msg(!memcmp(&s, &ss, 4), "%s rmsnorm_q8 n %zu kind %d: s %.9g, scalar %.9g", kt->isa, n, kind,
+                          (double)s, (double)ss);
+            ck_assert_msg(!memcmp(q, qs, n) && qsum == qsums, "%s rmsnorm_q8 n %zu kind %d: codes", kt->isa, n, kind);
+            size_t at = 0;
+            kt->rmsnorm(x, w, n, 1e-5f, y);
+            sc->rmsnorm(x, w, n, 1e-5f, ys);
+            ck_assert_msg(same_f32(y, ys, n, &at), "%s rmsnorm n %zu kind %d: element %zu %.9g, scalar %.9g", kt->isa,
+                          n, kind, at, (double)y[at], (double)ys[at]);
+            kt->rmsnorm(x, w, n, 1e-5f, x);   /* in place */
+            ck_assert_msg(same_f32(x, ys, n, &at), "%s rmsnorm in place n %zu", kt->isa, n);
+            free(x), free(w), free(y), free(ys), free(q), free(qs);
+        }
+}
+
+static void neon_f16_bits(const tc_fast_kernels *kt, gsl_rng *g)
+{
+    const tc_fast_kernels *sc = tc_fast_kernels_for("scalar");
+    const size_t rowsv[] = { 1, 3, 4, 5, 9 }, ks[] = { 1, 7, 8, 13, 128, 136, 2560 }, ns[] = { 1, 2, 4, 5, 7 };
+    for (size_t a = 0; a < 5; a++)
+        for (size_t b = 0; b < 7; b++)
+            for (size_t c = 0; c < 5; c++) {
+                const size_t rows = rowsv[a], K = ks[b], n = ns[c], ld = rows + 2;
+                uint16_t *w = malloc(rows * K * 2);
+                float *x = malloc(n * K * 4), *y = calloc(n * ld, 4), *ys = calloc(n * ld, 4);
+                for (size_t i = 0; i < rows * K; i++) {
+                    const unsigned kind = (unsigned)gsl_rng_uniform_int(g, 10);
+                    w[i] = kind == 0 ? (uint16_t)gsl_rng_uniform_int(g, 0x400)   /* subnormal half */
+                         : kind == 1 ? 0x7bffu /* 65504 */ : tc_f32_to_f16((float)gsl_ran_gaussian(g, 0.05));
+                    if (gsl_rng_uniform_int(g, 2)) w[i] |= 0x8000u;
+                }
+                for (size_t i = 0; i < n * K; i++) x[i] = (float)gsl_ran_gaussian(g, 2.385);
+                sc->f16_gemm(w, K, 0, rows, x, n, ys, ld);
+                kt->f16_gemm(w, K, 0, rows / 2, x, n, y, ld);
+                kt->f16_gemm(w, K, rows / 2, rows, x, n, y, ld);
+                size_t at = 0;
+                ck_assert_msg(same_f32(y, ys, n * ld, &at), "%s f16_gemm %zux%zu n %zu: element %zu %.9g, scalar %.9g",
+                              kt->isa, rows, K, n, at, (double)y[at], (double)ys[at]);
+                free(w), free(x), free(y), free(ys);
+            }
+}
+
+static void neon_attention_bits(const tc_fast_kernels *kt, gsl_rng *g)
+{
+    const tc_fast_kernels *sc = tc_fast_kernels_for("scalar");
+    const size_t nk[] = { 1, 3, 4, 5, 9, 100 }, hds[] = { 1, 3, 4, 7, 8, 9, 40, 64, 128 };
+    for (size_t a = 0; a < 6; a++)
+        for (size_t b = 0; b < 9; b++) {
+            const size_t n = nk[a], hd = hds[b];
+            float *q = malloc(hd * 4), *k = malloc(n * hd * 4), *v = malloc(n * hd * 4), *out = malloc(hd * 4),
+                  *outs = malloc(hd * 4), *sc1 = malloc(n * 4), *sc2 = malloc(n * 4);
+            for (size_t i = 0; i < hd; i++) q[i] = (float)gsl_ran_gaussian(g, 1.0);
+            for (size_t i = 0; i < n * hd; i++) {
+                k[i] = (float)gsl_ran_gaussian(g, 1.0);
+                v[i] = (float)gsl_ran_gaussian(g, 2.385);
+            }
+            kt->attention_head(q, k, v, n, hd, sc1, out);
+            sc->attention_head(q, k, v, n, hd, sc2, outs);
+            size_t at = 0;
+            ck_assert_msg(same_f32(out, outs, hd, &at), "%s attention keys %zu hd %zu: element %zu %.9g, scalar %.9g",
+                          kt->isa, n, hd, at, (double)out[at], (double)outs[at]);
+            free(q), free(k), free(v), free(out), free(outs), free(sc1), free(sc2);
+        }
+}
+
+static void neon_elementwise_bits(const tc_fast_kernels *kt, gsl_rng *g)
+{
+    const tc_fast_kernels *sc = tc_fast_kernels_for("scalar");
+    const float specials[] = { 0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-45f, -3e38f, 2.385f };
+    for (size_t n = 1; n <= 37; n += 4) {
+        int32_t *acc = malloc(n * 4);
+        float *a = malloc(n * 4), *b = malloc(n * 4), *y = malloc(n * 4), *ys = malloc(n * 4), *x2 = malloc(n * 4);
+        for (size_t i = 0; i < n; i++) {
+            acc[i] = i % 9 == 0 ? INT32_MIN : i % 9 == 1 ? INT32_MAX : (int32_t)gsl_rng_uniform_int(g, 1u << 30) - (1 << 29);
+            a[i] = i % 3 == 0 ? specials[gsl_rng_uniform_int(g, 8)] : odd_float(g);
+            b[i] = odd_float(g);
+        }
+        size_t at = 0;
+        const float mul = 0.8125f;
+        for (int m = 0; m < 2; m++) {
+            kt->i2s_scale(acc, n, 52.9f, 2.385f, m ? &mul : NULL, y);
+            sc->i2s_scale(acc, n, 52.9f, 2.385f, m ? &mul : NULL, ys);
+            ck_assert_msg(same_f32(y, ys, n, &at), "%s i2s_scale n %zu: element %zu", kt->isa, n, at);
+        }
+        kt->relu2_mul(a, b, n, y);
+        sc->relu2_mul(a, b, n, ys);
+        ck_assert_msg(same_f32(y, ys, n, &at), "%s relu2_mul n %zu: element %zu %g", kt->isa, n, at, (double)a[at]);
+        memcpy(x2, a, n * 4);
+        kt->add(a, b, n);
+        sc->add(x2, b, n);
+        ck_assert_msg(same_f32(a, x2, n, &at), "%s add n %zu: element %zu", kt->isa, n, at);
+        free(acc), free(a), free(b), free(y), free(ys), free(x2);
+    }
+}
+
+START_TEST(neon_tables_give_scalar_bits)
+{
+    gsl_rng *g = rng_new(2385);
+    for (int v = 0; v < N_ISA; v++) {
+        if (strncmp(isas[v], "neon", 4)) continue;
+        if (!tc_fast_isa_supported(isas[v])) {
+            skip_note(isas[v]);
+            continue;
+        }
+        const tc_fast_kernels *kt = tc_fast_kernels_for(isas[v]);
+        neon_i2s_bits(kt, g);
+        neon_norm_bits(kt, g);
+        neon_f16_bits(kt, g);
+        neon_attention_bits(kt, g);
+        neon_elementwise_bits(kt, g);
+    }
+    gsl_rng_free(g);
+}
+END_TEST
+
 /* ---- core: the whole engine against the reference, isolated ---- */
 
 /* a generated model in a temporary file (path returned for unlinking) */
@@ -680,11 +868,14 @@ START_TEST(kernel_counters_name_the_variant)
         size_t nk;
         const tc_kernel_count *k = tc_engine_kernels(e, &nk);
         uint64_t gemm = 0, gemv = 0;
-        /* the AMX table's GEMV is AVX-512 VNNI's, and says so */
+        /* the variant that ran, by name: the AVX-512 table's are VNNI's,
+         * the AMX table's GEMV is AVX-512 VNNI's, and the I8MM table's
+         * GEMV is the DotProd one (one token leaves smmla half idle) */
         const char *vnni = !strcmp(isas[v], "avx512") || !strcmp(isas[v], "amx") ? "avx512vnni" : isas[v];
         char want_gemv[64];
         snprintf(want, sizeof want, "fast.cpu.%s.i2s_gemm", !strcmp(isas[v], "amx") ? "amx" : vnni);
-        snprintf(want_gemv, sizeof want_gemv, "fast.cpu.%s.i2s_gemv", vnni);
+        snprintf(want_gemv, sizeof want_gemv, "fast.cpu.%s.i2s_gemv",
+                 !strcmp(isas[v], "neon_i8mm") ? "neon_dotprod" : vnni);
         for (size_t i = 0; i < nk; i++) {
             ck_assert(!strncmp(k[i].name, "fast.cpu.", 9));
             if (!strcmp(k[i].name, want)) gemm = k[i].calls;
@@ -703,10 +894,14 @@ START_TEST(kernel_counters_name_the_variant)
     tc_engine_free(e);
     unsetenv("TC_ISA");
     ck_assert_int_eq(tc_engine_open("fast", m, NULL, &e, &err), TC_OK);
-    ck_assert_str_eq(tc_engine_name(e), tc_fast_isa_supported("amx")      ? "fast:amx"
-                                        : tc_fast_isa_supported("avx512") ? "fast:avx512"
-                                        : tc_fast_isa_supported("avx2")   ? "fast:avx2"
-                                                                          : "fast:scalar");
+    /* the best: AMX over AVX-512 over AVX2 on x86; I8MM over DotProd
+     * over plain NEON on aarch64 */
+    const char *best = "fast:scalar";
+    const char *const order[] = { "amx", "avx512", "avx2", "neon_i8mm", "neon_dotprod", "neon" };
+    char bestname[32];
+    for (int i = 5; i >= 0; i--)
+        if (tc_fast_isa_supported(order[i])) snprintf(bestname, sizeof bestname, "fast:%s", order[i]), best = bestname;
+    ck_assert_str_eq(tc_engine_name(e), best);
     tc_engine_free(e);
     drop_model(m, p);
 }
@@ -916,6 +1111,7 @@ int main(void)
     tcase_add_test(core, rmsnorm_q8_matches_reference);
     tcase_add_test(core, f16_gemm_matches_reference);
     tcase_add_test(core, attention_matches_reference);
+    tcase_add_test(core, neon_tables_give_scalar_bits);
     tcase_add_test(core, engine_matches_ref_tiny);
     tcase_add_test(core, engine_matches_ref_long_prefill);
     tcase_add_test(core, engine_matches_ref_small);

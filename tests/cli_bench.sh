@@ -27,10 +27,11 @@ awk '/^prefill  /{ if (!($2 > 0)) exit 1 } /^decode  /{ if (!($2 > 0)) exit 1 } 
     "$d/out" || fail "non-positive figure: $(cat "$d/out")"
 
 # ---- each ISA this CPU runs names its kernels; one it lacks is a clear error ----
-for isa in scalar avx2 avx512 amx; do
+for isa in scalar avx2 avx512 amx neon neon_dotprod neon_i8mm; do
     if $T bench "$d/tiny.gguf" --isa $isa --threads 1 --prompt-len 4 --gen 2 --repeat 1 > "$d/o.$isa" 2> "$d/e.$isa"; then
         grep -q "^engine  *fast:$isa, 1 thread" "$d/o.$isa" || fail "$isa: engine line $(head -1 "$d/o.$isa")"
-        v=$isa; [ $isa = avx512 ] || [ $isa = amx ] && v=avx512vnni   # AMX decodes with the VNNI GEMV
+        # the GEMV that decodes: AMX's is AVX-512 VNNI's, I8MM's is DotProd's
+        case $isa in avx512|amx) v=avx512vnni ;; neon_i8mm) v=neon_dotprod ;; *) v=$isa ;; esac
         grep -q "fast.cpu.$v.i2s_gemv" "$d/o.$isa" || fail "$isa: kernel names $(cat "$d/o.$isa")"
         case $isa in avx512|amx) grep -q "weight layout *i2s-x16" "$d/o.$isa" || fail "$isa: layout $(cat "$d/o.$isa")" ;; esac
     else

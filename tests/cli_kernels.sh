@@ -13,7 +13,7 @@ trap 'rm -rf "$d"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 # ---- the fast engine, each ISA ----
-for isa in scalar avx2 avx512 amx; do
+for isa in scalar avx2 avx512 amx neon neon_dotprod neon_i8mm; do
     $T kernels --isa $isa -o "$d/$isa.json" > "$d/o.$isa" 2> "$d/e.$isa"
     rc=$?
     if [ $rc -eq 2 ] && grep -q "this CPU cannot run the $isa kernels" "$d/e.$isa"; then

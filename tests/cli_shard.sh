@@ -221,9 +221,12 @@ refuse "other options" 'other options (job.options.baseline.threads is 1 in' \
 acc --seed 5 --shard 1/3 -o "$d/other-input.json" > /dev/null || fail "other input"
 refuse "another input" 'another input (job.input_sha256' "$d/acc-s0-of-3.json" "$d/other-input.json" "$d/acc-s2-of-3.json"
 # another binary: the same program with one more byte (an ELF runs with
-# trailing bytes); its executable's SHA-256 differs
-cat "$T" > "$d/tritcheck2" && printf '\n' >> "$d/tritcheck2" && chmod +x "$d/tritcheck2" || fail "copy the binary"
-"$d/tritcheck2" accuracy "$d/m.gguf" --random 36 --ctx 8 --seed 4 --shard 1/3 -o "$d/other-bin.json" > /dev/null \
+# trailing bytes); its executable's SHA-256 differs.  Where $TRITCHECK is
+# a launcher (.ci/arm64 runs the aarch64 program under qemu), the program
+# is $TC_PROGRAM and $TC_LAUNCHER runs the copy.
+cat "${TC_PROGRAM:-$T}" > "$d/tritcheck2" && printf '\n' >> "$d/tritcheck2" && chmod +x "$d/tritcheck2" ||
+    fail "copy the binary"
+${TC_LAUNCHER:-} "$d/tritcheck2" accuracy "$d/m.gguf" --random 36 --ctx 8 --seed 4 --shard 1/3 -o "$d/other-bin.json" > /dev/null \
     || fail "the other binary runs"
 refuse "another binary" 'another binary (job.binary.sha256' "$d/acc-s0-of-3.json" "$d/other-bin.json" "$d/acc-s2-of-3.json"
 sed 's/"kl":	\[\([0-9]\)/"kl":	[9\1/' "$d/acc-s1-of-3.json" > "$d/tampered.json"

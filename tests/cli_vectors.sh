@@ -11,7 +11,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 $T vectors check "$G" --cand ref > "$d/ref" || fail "ref: $(cat "$d/ref")"
 [ "$(grep -c ' PASS$' "$d/ref")" -eq 7 ] || fail "ref: seven vectors pass (3 model, 4 kernel)"
-for e in fast:scalar fast:avx2 fast:avx512 fast:amx; do
+for e in fast:scalar fast:avx2 fast:avx512 fast:amx fast:neon fast:neon_dotprod fast:neon_i8mm; do
     $T vectors check "$G" --cand $e > "$d/out" 2>&1
     rc=$?
     if grep -q 'unknown engine\|cannot run the' "$d/out"; then continue; fi   # not built here, or an ISA this CPU lacks

@@ -10,10 +10,26 @@
 #define TC_X86 1
 #endif
 
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+/* the bits of <asm/hwcap.h>, for a libc whose headers predate them */
+#ifndef HWCAP_ASIMD
+#define HWCAP_ASIMD (1UL << 1)
+#endif
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1UL << 20)
+#endif
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1UL << 13)
+#endif
+#define TC_AARCH64_LINUX 1
+#endif
+
 #include "base/host.h"
 
 static const char *const feature_names[TC_CPU_N_FEATURES] = {
     "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512vnni", "amx-int8",
+    "asimd", "asimddp", "i8mm",
 };
 
 #ifdef TC_X86
@@ -70,6 +86,15 @@ bool tc_cpu_has(tc_cpu_feature f)
     case TC_CPU_AMX_INT8: return amx_usable();
     default: return false;
     }
+#elif defined(TC_AARCH64_LINUX)
+    /* what the kernel says this CPU runs (an emulator such as qemu-user
+     * answers for the CPU model it emulates) */
+    switch (f) {
+    case TC_CPU_ASIMD: return getauxval(AT_HWCAP) & HWCAP_ASIMD;
+    case TC_CPU_ASIMDDP: return getauxval(AT_HWCAP) & HWCAP_ASIMDDP;
+    case TC_CPU_I8MM: return getauxval(AT_HWCAP2) & HWCAP2_I8MM;
+    default: return false;
+    }
 #else
     (void)f;
     return false;
@@ -91,23 +116,42 @@ double tc_proc_number(const char *path, const char *key)
     return v;
 }
 
+/* The value after "key<spaces>: " on a line of /proc/cpuinfo, into v */
+static bool cpuinfo_value(const char *line, const char *key, char *v, size_t n)
+{
+    const size_t k = strlen(key);
+    if (strncmp(line, key, k) != 0 || (line[k] != ' ' && line[k] != '\t' && line[k] != ':')) return false;
+    const char *c = strchr(line, ':');
+    if (!c) return false;
+    c++;
+    while (*c == ' ') c++;
+    snprintf(v, n, "%s", c);
+    v[strcspn(v, "\n")] = '\0';
+    return true;
+}
+
 void tc_cpu_model(char *buf, size_t n)
 {
     snprintf(buf, n, "unknown");
     FILE *fp = fopen("/proc/cpuinfo", "r");
     if (!fp) return;
-    char line[512];
-    while (fgets(line, sizeof line, fp)) {
-        if (strncmp(line, "model name", 10) != 0) continue;
-        const char *v = strchr(line, ':');
-        if (!v) break;
-        v++;
-        while (*v == ' ') v++;
-        snprintf(buf, n, "%s", v);
-        buf[strcspn(buf, "\n")] = '\0';
-        break;
+    char line[512], model[256] = "", impl[32] = "", part[32] = "";
+    while (fgets(line, sizeof line, fp) && !(model[0] || (impl[0] && part[0]))) {
+        cpuinfo_value(line, "model name", model, sizeof model);
+        cpuinfo_value(line, "CPU implementer", impl, sizeof impl);
+        cpuinfo_value(line, "CPU part", part, sizeof part);
     }
     fclose(fp);
+#ifdef __aarch64__
+    /* An arm64 kernel names no model, only the implementer and part
+     * numbers (MIDR_EL1).  A "model name" seen by an aarch64 process is
+     * another architecture's /proc/cpuinfo: qemu-user passes the host's
+     * through, and the receipt says so. */
+    if (impl[0] && part[0]) snprintf(buf, n, "aarch64 implementer %s part %s", impl, part);
+    else if (model[0]) snprintf(buf, n, "%s (the host's /proc/cpuinfo: aarch64 emulated)", model);
+#else
+    if (model[0]) snprintf(buf, n, "%s", model);
+#endif
 }
 
 void tc_host_os(char *buf, size_t n)

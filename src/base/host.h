@@ -1,13 +1,16 @@
 /* host.h -- what this machine is: operating system, CPU model, the CPU
  * features the kernels dispatch on, and numbers from /proc.  The one
- * place that asks the CPU (CPUID on x86) what it can run. */
+ * place that asks the CPU what it can run (CPUID on x86, the kernel's
+ * hardware capabilities, getauxval(AT_HWCAP/AT_HWCAP2), on aarch64). */
 #ifndef TC_BASE_HOST_H
 #define TC_BASE_HOST_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-/* CPU features, in the order receipts list them. */
+/* CPU features, in the order receipts list them, spelled as the
+ * kernel's /proc/cpuinfo spells them.  A feature of another architecture
+ * is never present. */
 typedef enum tc_cpu_feature {
     TC_CPU_AVX2,
     TC_CPU_FMA,
@@ -17,6 +20,9 @@ typedef enum tc_cpu_feature {
     TC_CPU_AVX512VL,
     TC_CPU_AVX512VNNI,
     TC_CPU_AMX_INT8,   /* AMX tiles and int8 products, enabled for this process */
+    TC_CPU_ASIMD,      /* aarch64 Advanced SIMD (NEON) */
+    TC_CPU_ASIMDDP,    /* aarch64 SDOT/UDOT (FEAT_DotProd) */
+    TC_CPU_I8MM,       /* aarch64 SMMLA (FEAT_I8MM) */
     TC_CPU_N_FEATURES
 } tc_cpu_feature;
 
@@ -26,7 +32,9 @@ bool tc_cpu_has(tc_cpu_feature f);
 /* The feature's name as receipts spell it ("avx512vnni"). */
 const char *tc_cpu_feature_name(tc_cpu_feature f);
 
-/* The "model name" of /proc/cpuinfo into buf, or "unknown". */
+/* The "model name" of /proc/cpuinfo into buf (on aarch64, its "CPU
+ * implementer" and "CPU part" numbers, or a host's model name marked as
+ * emulated), or "unknown". */
 void tc_cpu_model(char *buf, size_t n);
 
 /* "Linux 6.1.0 x86_64" into buf, or "" when uname fails. */

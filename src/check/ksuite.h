@@ -38,7 +38,8 @@
 
 typedef struct tc_kernels_opts {
     const char *engine;    /* "fast" (default) or the path of a plug-in (.so) */
-    const char *isa;       /* fast: scalar|avx2|avx512|amx, NULL = the best here */
+    const char *isa;       /* fast: scalar|avx2|avx512|amx|neon|neon_dotprod|neon_i8mm,
+                            * NULL = the best here */
     const char *filter;    /* run cases whose kernel name contains it (NULL: all);
                             * "large" selects the large cases (the LM head) */
     bool perf;             /* time the timing set (includes the large cases) */

@@ -1,6 +1,6 @@
 /* ktable.h -- the kernel table (SPEC 7): one signature per kernel of the
  * fast engine's forward pass, one table per instruction set (scalar, AVX2,
- * AVX-512 VNNI: src/fast/cpu/dispatch.h) or per plug-in (engine/plugin.h,
+ * AVX-512 VNNI, NEON, NEON DotProd, NEON I8MM: src/fast/cpu/dispatch.h) or per plug-in (engine/plugin.h,
  * the public ABI of include/tritcheck/kernels.h has the same signatures).
  * The fast engine runs any table; the kernel suite checks any table.
  *
@@ -28,7 +28,7 @@
  * ("fast.cpu.avx2.i2s_gemm").  A variant may borrow another's kernel (the
  * AVX-512 table uses the AVX2 float kernels); the name says which ran. */
 typedef struct tc_fast_kernels {
-    const char *isa;   /* "scalar", "avx2", "avx512", "amx" */
+    const char *isa;   /* "scalar", "avx2", "avx512", "amx", "neon", "neon_dotprod", "neon_i8mm" */
 
     /* The weight layout the I2_S kernels read.  NULL: the I2_S bytes as
      * stored (the convention above).  Otherwise its name (recorded in the

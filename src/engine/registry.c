@@ -89,8 +89,8 @@ tc_status tc_engine_open(const char *name, const tc_model *m, const tc_engine_op
     }
     const family *f = parse(name, &arg);
     if (!f)
-        return tc_fail(err, TC_E_USAGE, "unknown engine '%s' (available: ref, fast, fast:scalar, fast:avx2, "
-                       "fast:avx512, fast:amx, cuda, plugin:PATH, dump:DIR)", name);
+        return tc_fail(err, TC_E_USAGE, "unknown engine '%s' (available: ref, fast, fast:ISA with ISA "
+                       TC_FAST_ISA_NAMES ", cuda, plugin:PATH, dump:DIR)", name);
     return f->open(arg, m, o, out, err);
 }
 
@@ -116,7 +116,7 @@ tc_status tc_engine_kernel_table(const char *name, const tc_fast_kernels **kt, t
     *owner = NULL;
     if (f && f->open == open_fast) {
         const tc_fast_kernels *t = tc_fast_kernels_for(arg);
-        if (!t) return tc_fail(err, TC_E_USAGE, "unknown ISA '%s' (expected scalar, avx2, avx512 or amx)", arg);
+        if (!t) return tc_fail(err, TC_E_USAGE, "unknown ISA '%s' (expected " TC_FAST_ISA_NAMES ")", arg);
         if (!tc_fast_isa_supported(t->isa))
             return tc_fail(err, TC_E_UNSUPPORTED, "fast: this CPU cannot run the %s kernels", t->isa);
         *kt = t;

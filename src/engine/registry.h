@@ -2,7 +2,8 @@
  *
  *   ref            the reference engine (src/ref/)
  *   fast           the fast CPU engine, the best kernels this CPU runs
- *   fast:ISA       ... with the scalar, avx2, avx512 or amx kernels
+ *   fast:ISA       ... with the scalar, avx2, avx512, amx, neon,
+ *                  neon_dotprod or neon_i8mm kernels
  *   cuda           the CUDA engine (src/fast/cuda/)
  *   plugin:PATH    the fast engine running a kernel plug-in's table
  *   dump:DIR       a recording (engine/dump.h), replayed as an engine

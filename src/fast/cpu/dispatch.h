@@ -10,22 +10,42 @@
 
 #include "engine/ktable.h"
 
-/* The tables (NULL-free).  The AVX2, AVX-512 and AMX tables exist in
- * every x86 build; calling them on a CPU without the ISA is undefined:
- * check with tc_fast_isa_supported first. */
+/* The tables (NULL-free).  The AVX2, AVX-512 and AMX tables exist in an
+ * x86 build, the NEON tables (neon.c) in an aarch64 build; calling one on
+ * a CPU without its ISA is undefined: check with tc_fast_isa_supported
+ * first, or reach them through tc_fast_kernels_for. */
 extern const tc_fast_kernels tc_fast_kernels_scalar;
+#if defined(__x86_64__) || defined(__i386__)
 extern const tc_fast_kernels tc_fast_kernels_avx2;
 extern const tc_fast_kernels tc_fast_kernels_avx512;
 extern const tc_fast_kernels tc_fast_kernels_amx;
+#endif
+#ifdef __aarch64__
+extern const tc_fast_kernels tc_fast_kernels_neon;
+extern const tc_fast_kernels tc_fast_kernels_neon_dotprod;
+extern const tc_fast_kernels tc_fast_kernels_neon_i8mm;
+#endif
 
 /* ---- dispatch (dispatch.c) ---- */
 
-/* Whether this CPU runs isa ("scalar", "avx2", "avx512", "amx"); false
- * for an unknown name.  "amx" also asks the OS for the tile state. */
+/* Every ISA name, for messages: known in every build, whichever this
+ * build or CPU runs. */
+#define TC_FAST_ISA_NAMES "scalar, avx2, avx512, amx, neon, neon_dotprod or neon_i8mm"
+
+/* Whether this CPU runs isa ("scalar", "avx2", "avx512", "amx", "neon",
+ * "neon_dotprod", "neon_i8mm"); false for an unknown name and for an
+ * ISA of another architecture.  "amx" also asks the OS for the tile
+ * state. */
 int tc_fast_isa_supported(const char *isa);
 
+/* What the CPU must report to run isa ("needs AVX2, FMA and F16C"), for
+ * the message that refuses it; "" for scalar or an unknown name. */
+const char *tc_fast_isa_needs(const char *isa);
+
 /* The table for isa, or for the best ISA this CPU has when isa is NULL,
- * "" or "best".  NULL for an unknown name. */
+ * "" or "best".  NULL for an unknown name.  A known ISA this build has no
+ * kernels for (another architecture's) gives a table that carries only
+ * its name, which tc_fast_isa_supported never selects. */
 const tc_fast_kernels *tc_fast_kernels_for(const char *isa);
 
 /* ---- shared scalar pieces (scalar.c), used by every variant ---- */

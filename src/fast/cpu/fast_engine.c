@@ -653,7 +653,7 @@ static tc_status bind_layer(fast_engine *f, const tc_layer *src, fast_layer *L, 
     return bind_linear(f, &src->ffn_down, &src->ffn_down_scale, &L->w_down, err);
 }
 
-/* "scalar" / "avx2" / "avx512" / "amx": from the argument, else TC_ISA, else the best */
+/* "scalar" / "avx2" / "amx" / "neon_dotprod" ...: from the argument, else TC_ISA, else the best */
 static tc_status pick_isa(const char *isa, const tc_fast_kernels **out, tc_err *err)
 {
     const char *env = getenv("TC_ISA");
@@ -663,12 +663,10 @@ static tc_status pick_isa(const char *isa, const tc_fast_kernels **out, tc_err *
         return TC_OK;
     }
     const tc_fast_kernels *k = tc_fast_kernels_for(isa);
-    if (!k) return tc_fail(err, TC_E_USAGE, "fast: unknown ISA '%s' (expected scalar, avx2, avx512 or amx)", isa);
+    if (!k) return tc_fail(err, TC_E_USAGE, "fast: unknown ISA '%s' (expected " TC_FAST_ISA_NAMES ")", isa);
     if (!tc_fast_isa_supported(isa))
         return tc_fail(err, TC_E_UNSUPPORTED, "fast: this CPU cannot run the %s kernels (%s)", isa,
-                       !strcmp(isa, "avx2")     ? "needs AVX2, FMA and F16C"
-                       : !strcmp(isa, "avx512") ? "needs AVX-512 F, BW, VL and VNNI"
-                                                : "needs AVX-512 VNNI and AMX-INT8 tiles the OS enables");
+                       tc_fast_isa_needs(isa));
     *out = k;
     return TC_OK;
 }

@@ -6,8 +6,9 @@
 #include "engine/engine.h"
 #include "engine/ktable.h"
 
-/* The fast CPU engine with kernels for isa ("scalar", "avx2", "avx512", "amx"; NULL
- * or "": the TC_ISA environment variable, else the best the CPU has).
+/* The fast CPU engine with kernels for isa ("scalar", "avx2", "avx512",
+ * "amx", "neon" ...; NULL or "": the TC_ISA environment variable, else the
+ * best the CPU has).
  * TC_OK, TC_E_USAGE (unknown ISA, bad options), TC_E_RANGE,
  * TC_E_UNSUPPORTED (the CPU lacks the ISA, the precision is not i2s, a
  * linear weight is not I2_S), TC_E_NOMEM. */
