@@ -133,7 +133,7 @@ static TA void i2s_row4(const uint8_t *wr, size_t K, const int8_t *q, int32_t ou
     _mm_storeu_si128((__m128i *)out, _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)));
 }
 
-TC_FAST_I2S_GEMV_GEMM(TA, i2s_gemv_avx2, i2s_gemm_avx2)
+TC_FAST_I2S_GEMV_GEMM(TA, i2s_gemv_avx2, i2s_gemm_avx2, i2s_row1, i2s_row2, i2s_row4)
 
 /* ---- RMSNorm (+ quantization) ----
  * The reference's arithmetic lane by lane: sum of squares in double (four
@@ -204,10 +204,7 @@ TA float tc_fast_avx2_rmsnorm_q8(const float *x, const float *w, size_t n, float
     }
     int32_t total = tc_simd_hsum_i32(sum);
     for (; i < n; i++) {
-        float r = nearbyintf(((float)(x[i] * scale) * w[i]) * s);
-        if (r > 127.0f) r = 127.0f;
-        if (r < -128.0f) r = -128.0f;
-        q[i] = (int8_t)r;
+        q[i] = tc_fast_q8_one(x[i], scale, w[i], s);
         total += q[i];
     }
     *qsum = total;

@@ -5,6 +5,7 @@
 #ifndef TC_FAST_CPU_DISPATCH_H
 #define TC_FAST_CPU_DISPATCH_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,6 +53,18 @@ const tc_fast_kernels *tc_fast_kernels_for(const char *isa);
 
 /* The I2_S bitlinear output of one element: (float)sum / s * m. */
 static inline float tc_fast_i2s_scale(int32_t sum, float s, float m) { return (float)sum / s * m; }
+
+/* One element of the fused RMSNorm + quantize: h = (float)(x * scale) * w,
+ * then h * s rounded to float, then half-even, clamped to int8.  The scalar
+ * kernel's loop and the SIMD kernels' tails, so that they cannot drift. */
+static inline int8_t tc_fast_q8_one(float x, double scale, float w, float s)
+{
+    const float h = (float)(x * scale) * w;
+    float r = nearbyintf(h * s);
+    if (r > 127.0f) r = 127.0f;
+    if (r < -128.0f) r = -128.0f;
+    return (int8_t)r;
+}
 
 /* the scalar element-wise steps (the scalar table's) */
 void tc_fast_scalar_i2s_scale(const int32_t *acc, size_t n, float s, float m, const float *mul, float *y);

@@ -27,6 +27,7 @@
 #include <arm_neon.h>
 
 #include "fast/cpu/dispatch.h"
+#include "fast/cpu/gemm_blocked.h"
 
 /* sdot lives in ARMv8.2-A+dotprod, smmla in ARMv8.2-A+i8mm (GCC's
  * arm_neon.h declares them under these targets); the smmla GEMM also
@@ -34,10 +35,6 @@
 #define TDOT __attribute__((target("arch=armv8.2-a+dotprod")))
 #define TMM __attribute__((target("arch=armv8.2-a+dotprod+i8mm")))
 
-/* Rows per cache block of the GEMMs: 64 rows of K = 6912 are 110 KB of
- * codes, kept in L2 while every group of four tokens passes (as
- * gemm_blocked.h does for x86). */
-#define NEON_GEMM_ROWS 64
 
 /* ---- I2_S: unpacking ----
  * One 32-byte block (SPEC 1.2) as two 16-byte halves lo (bytes 0..15)
@@ -182,36 +179,6 @@ static TDOT void row4_sdot(const uint8_t *wr, size_t K, const int8_t *q, int32_t
  * The loops of gemm_blocked.h, for each row kernel pair.  An output is
  * an exact integer sum, so any split of the rows gives the same bits. */
 
-#define NEON_I2S_GEMV_GEMM(ATTR, GEMV, GEMM, ROW1, ROW2, ROW4)                                        \
-    static ATTR void GEMV(const uint8_t *w, size_t K, size_t r0, size_t r1, const int8_t *q,          \
-                          const int32_t *qsum, int32_t *out)                                           \
-    {                                                                                                  \
-        const size_t half = (r1 - r0) / 2;                                                             \
-        for (size_t r = r0; r < r0 + half; r++) {                                                      \
-            int32_t s[2];                                                                              \
-            ROW2(w + r * (K / 4), w + (r + half) * (K / 4), K, q, s);                                  \
-            out[r] = s[0] - qsum[0];                                                                   \
-            out[r + half] = s[1] - qsum[0];                                                            \
-        }                                                                                              \
-        for (size_t r = r0 + 2 * half; r < r1; r++) out[r] = ROW1(w + r * (K / 4), K, q) - qsum[0];   \
-    }                                                                                                  \
-    static ATTR void GEMM(const uint8_t *w, size_t K, size_t r0, size_t r1, const int8_t *q,          \
-                          const int32_t *qsum, size_t n, int32_t *out, size_t ld)                      \
-    {                                                                                                  \
-        for (size_t rb = r0; rb < r1; rb += NEON_GEMM_ROWS) {                                          \
-            const size_t re = rb + NEON_GEMM_ROWS < r1 ? rb + NEON_GEMM_ROWS : r1;                     \
-            size_t t = 0;                                                                              \
-            for (; t + 4 <= n; t += 4)                                                                 \
-                for (size_t r = rb; r < re; r++) {                                                     \
-                    int32_t s[4];                                                                      \
-                    ROW4(w + r * (K / 4), K, q + t * K, s);                                            \
-                    for (int u = 0; u < 4; u++) out[(t + u) * ld + r] = s[u] - qsum[t + u];            \
-                }                                                                                      \
-            for (; t < n; t++)                                                                         \
-                for (size_t r = rb; r < re; r++) out[t * ld + r] = ROW1(w + r * (K / 4), K, q + t * K) - qsum[t]; \
-        }                                                                                              \
-    }
-
 /* plain NEON has no separate two-row kernel: two row1 calls */
 static inline void row2_neon(const uint8_t *wa, const uint8_t *wb, size_t K, const int8_t *q, int32_t out[2])
 {
@@ -219,8 +186,8 @@ static inline void row2_neon(const uint8_t *wa, const uint8_t *wb, size_t K, con
     out[1] = row1_neon(wb, K, q);
 }
 
-NEON_I2S_GEMV_GEMM(, i2s_gemv_neon, i2s_gemm_neon, row1_neon, row2_neon, row4_neon)
-NEON_I2S_GEMV_GEMM(TDOT, i2s_gemv_sdot, i2s_gemm_sdot, row1_sdot, row2_sdot, row4_sdot)
+TC_FAST_I2S_GEMV_GEMM(, i2s_gemv_neon, i2s_gemm_neon, row1_neon, row2_neon, row4_neon)
+TC_FAST_I2S_GEMV_GEMM(TDOT, i2s_gemv_sdot, i2s_gemm_sdot, row1_sdot, row2_sdot, row4_sdot)
 
 /* ---- I2_S, smmla: the prefill GEMM ----
  * vmmlaq_s32(acc, a, b) treats a and b as 2x8 int8 matrices (8 bytes a
@@ -316,8 +283,8 @@ static TMM void tile44_mm(const uint8_t *w, size_t K, const int8_t *qt, int32_t 
 static TMM void i2s_gemm_mm(const uint8_t *w, size_t K, size_t r0, size_t r1, const int8_t *q,
                             const int32_t *qsum, size_t n, int32_t *out, size_t ld)
 {
-    for (size_t rb = r0; rb < r1; rb += NEON_GEMM_ROWS) {
-        const size_t re = rb + NEON_GEMM_ROWS < r1 ? rb + NEON_GEMM_ROWS : r1;
+    for (size_t rb = r0; rb < r1; rb += TC_GEMM_ROWS) {
+        const size_t re = rb + TC_GEMM_ROWS < r1 ? rb + TC_GEMM_ROWS : r1;
         size_t t = 0;
         for (; t + 4 <= n; t += 4) {
             size_t r = rb;
@@ -409,10 +376,7 @@ static float rmsnorm_q8_neon(const float *x, const float *w, size_t n, float eps
     }
     int32_t total = vaddvq_s32(sum);
     for (; i < n; i++) {
-        float r = nearbyintf(((float)(x[i] * scale) * w[i]) * s);
-        if (r > 127.0f) r = 127.0f;
-        if (r < -128.0f) r = -128.0f;
-        q[i] = (int8_t)r;
+        q[i] = tc_fast_q8_one(x[i], scale, w[i], s);
         total += q[i];
     }
     *qsum = total;

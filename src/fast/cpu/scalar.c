@@ -104,11 +104,7 @@ static float rmsnorm_q8_scalar(const float *x, const float *w, size_t n, float e
     const float s = (float)(127.0 / amax);
     int32_t sum = 0;
     for (size_t i = 0; i < n; i++) {
-        float h = (float)(x[i] * scale) * w[i];   /* recomputed: the same float */
-        float r = nearbyintf(h * s);              /* product rounded, then half-even */
-        if (r > 127.0f) r = 127.0f;
-        if (r < -128.0f) r = -128.0f;
-        q[i] = (int8_t)r;
+        q[i] = tc_fast_q8_one(x[i], scale, w[i], s);   /* h recomputed: the same float */
         sum += q[i];
     }
     *qsum = sum;
