@@ -8,6 +8,8 @@
 #include "audit/merge.h"
 #include "audit/verify.h"
 #include "check/accuracy.h"
+#include "check/ksuite.h"
+#include "check/vectors.h"
 #include "receipt/receipt.h"
 #include "tools/gen.h"
 #include "testutil.h"
@@ -193,6 +195,45 @@ START_TEST(not_one_job_refused)
 }
 END_TEST
 
+/* The pass/fail tally behind kernels' and vectors' summaries (merged or
+ * not): an empty list checked nothing and fails; one failing unit fails
+ * and is named; only all passing passes. */
+static const char *tally(const char *json, bool vectors, double *failed, const char **first)
+{
+    cJSON *r = cJSON_Parse(json);
+    tc_err err = { 0 };
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(vectors ? tc_vectors_finish(r, NULL, &err) : tc_kernels_finish(r, NULL, &err), TC_OK);
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(r, "summary");
+    static char verdict[16], name[32];
+    snprintf(verdict, sizeof verdict, "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "verdict")));
+    const char *f = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "first_failure"));
+    snprintf(name, sizeof name, "%s", f ? f : "");
+    *failed = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(s, "failed"));
+    *first = name;
+    cJSON_Delete(r);
+    return verdict;
+}
+
+START_TEST(tally_verdicts)
+{
+    double failed;
+    const char *first;
+    ck_assert_str_eq(tally("{\"cases\": []}", false, &failed, &first), "fail");
+    ck_assert_str_eq(tally("{}", true, &failed, &first), "fail");
+    ck_assert_str_eq(tally("{\"cases\": [{\"name\": \"a\", \"verdict\": \"pass\"}, {\"name\": \"b\", \"verdict\": \"fail\"}]}",
+                           false, &failed, &first), "fail");
+    ck_assert(failed == 1);
+    ck_assert_str_eq(first, "b");
+    ck_assert_str_eq(tally("{\"entries\": [{\"name\": \"x\", \"pass\": true}, {\"name\": \"y\", \"pass\": 1}]}",
+                           true, &failed, &first), "fail");   /* 1 is not true */
+    ck_assert_str_eq(first, "y");
+    ck_assert_str_eq(tally("{\"entries\": [{\"name\": \"x\", \"pass\": true}]}", true, &failed, &first), "pass");
+    ck_assert(failed == 0);
+    ck_assert_str_eq(first, "");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("merge");
@@ -203,6 +244,7 @@ int main(void)
     tcase_add_test(errors, resealed_inconsistent_shard_refused);
     tcase_add_test(errors, verify_catches_merged_lies);
     tcase_add_test(errors, not_one_job_refused);
+    tcase_add_test(core, tally_verdicts);
     suite_add_tcase(s, core);
     suite_add_tcase(s, errors);
     return tu_run(s);

@@ -14,6 +14,7 @@
 #include "check/hostprobe.h"
 #include "check/ksuite.h"
 #include "check/ksuite_impl.h"
+#include "check/shard.h"
 #include "engine/registry.h"
 #include "receipt/receipt.h"
 
@@ -218,31 +219,15 @@ static tc_status summarize(const tc_fast_kernels *kt, const tally *tl, double se
     return s;
 }
 
+static bool case_passed(const cJSON *c)
+{
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "verdict"));
+    return v && !strcmp(v, "pass");
+}
+
 tc_status tc_kernels_finish(cJSON *r, FILE *out, tc_err *err)
 {
-    const cJSON *c;
-    double n = 0, ok = 0;
-    const char *first = NULL;
-    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(r, "cases")) {
-        const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "verdict"));
-        const bool pass = v && !strcmp(v, "pass");
-        if (!pass && !first) first = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "name"));
-        n++;
-        ok += pass;
-    }
-    cJSON *s = cJSON_CreateObject();
-    if (!s) return tc_fail(err, TC_E_NOMEM, "kernels: out of memory");
-    cJSON_AddNumberToObject(s, "cases", n);
-    cJSON_AddNumberToObject(s, "passed", ok);
-    cJSON_AddNumberToObject(s, "failed", n - ok);
-    cJSON_AddStringToObject(s, "verdict", n > 0 && ok == n ? "pass" : "fail");
-    if (first) cJSON_AddStringToObject(s, "first_failure", first);
-    else cJSON_AddNullToObject(s, "first_failure");
-    if (cJSON_GetObjectItemCaseSensitive(r, "summary")) cJSON_ReplaceItemInObjectCaseSensitive(r, "summary", s);
-    else cJSON_AddItemToObject(r, "summary", s);
-    if (out) fprintf(out, "kernels: %g cases, %g pass, %g fail%s%s\n", n, ok, n - ok, first ? "; first failure: " : "",
-                     first ? first : "");
-    return TC_OK;
+    return tc_tally_finish(r, "kernels", "cases", "cases", case_passed, out, err);
 }
 
 /* The cases this run takes: the selected ones, or with a shard its share

@@ -152,3 +152,31 @@ double tc_json_figure(const cJSON *v)
     if (s && !strcmp(s, "-inf")) return -INFINITY;
     return NAN;
 }
+
+tc_status tc_tally_finish(cJSON *r, const char *what, const char *list, const char *count,
+                          bool (*passed)(const cJSON *unit), FILE *out, tc_err *err)
+{
+    const cJSON *u;
+    double n = 0, ok = 0;
+    const char *first = NULL;
+    cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(r, list)) {
+        const bool pass = passed(u);
+        if (!pass && !first) first = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(u, "name"));
+        n++;
+        ok += pass;
+    }
+    cJSON *s = cJSON_CreateObject();
+    if (!s) return tc_fail(err, TC_E_NOMEM, "%s: out of memory", what);
+    cJSON_AddNumberToObject(s, count, n);
+    cJSON_AddNumberToObject(s, "passed", ok);
+    cJSON_AddNumberToObject(s, "failed", n - ok);
+    cJSON_AddStringToObject(s, "verdict", n > 0 && ok == n ? "pass" : "fail");
+    if (first) cJSON_AddStringToObject(s, "first_failure", first);
+    else cJSON_AddNullToObject(s, "first_failure");
+    if (cJSON_GetObjectItemCaseSensitive(r, "summary")) cJSON_ReplaceItemInObjectCaseSensitive(r, "summary", s);
+    else cJSON_AddItemToObject(r, "summary", s);
+    if (out)
+        fprintf(out, "%s: %g %s, %g pass, %g fail%s%s\n", what, n, count, ok, n - ok, first ? "; first failure: " : "",
+                first ? first : "");
+    return TC_OK;
+}

@@ -28,6 +28,7 @@
 #define TC_CHECK_SHARD_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -87,5 +88,15 @@ tc_status tc_receipt_as_written(cJSON **r, tc_err *err);
 /* The number a receipt holds at v: a JSON number, or "inf", "-inf",
  * "nan" (NAN for anything else). */
 double tc_json_figure(const cJSON *v);
+
+/* The "finish" of a check whose units are a list of pass/fail results
+ * (kernels: "cases", vectors: "entries"): r's summary becomes {COUNT: n,
+ * passed, failed, verdict, first_failure}, the verdict "pass" only when
+ * at least one unit ran and every one passed (an empty list fails: it
+ * checked nothing), first_failure the name of the first that did not
+ * pass, or null.  With out, one line "WHAT: n COUNT, p pass, f fail[;
+ * first failure: NAME]". */
+tc_status tc_tally_finish(cJSON *r, const char *what, const char *list, const char *count,
+                          bool (*passed)(const cJSON *unit), FILE *out, tc_err *err);
 
 #endif

@@ -7,33 +7,15 @@
 #include "base/clock.h"
 #include "base/sha256.h"
 #include "check/vectors.h"
+#include "check/shard.h"
 #include "engine/registry.h"
 #include "receipt/receipt.h"
 
+static bool entry_passed(const cJSON *e) { return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "pass")); }
+
 tc_status tc_vectors_finish(cJSON *r, FILE *out, tc_err *err)
 {
-    const cJSON *e;
-    double n = 0, ok = 0;
-    const char *first = NULL;
-    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(r, "entries")) {
-        const bool pass = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "pass"));
-        if (!pass && !first) first = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "name"));
-        n++;
-        ok += pass;
-    }
-    cJSON *s = cJSON_CreateObject();
-    if (!s) return tc_fail(err, TC_E_NOMEM, "vectors: out of memory");
-    cJSON_AddNumberToObject(s, "entries", n);
-    cJSON_AddNumberToObject(s, "passed", ok);
-    cJSON_AddNumberToObject(s, "failed", n - ok);
-    cJSON_AddStringToObject(s, "verdict", n > 0 && ok == n ? "pass" : "fail");
-    if (first) cJSON_AddStringToObject(s, "first_failure", first);
-    else cJSON_AddNullToObject(s, "first_failure");
-    if (cJSON_GetObjectItemCaseSensitive(r, "summary")) cJSON_ReplaceItemInObjectCaseSensitive(r, "summary", s);
-    else cJSON_AddItemToObject(r, "summary", s);
-    if (out) fprintf(out, "vectors: %g entries, %g pass, %g fail%s%s\n", n, ok, n - ok, first ? "; first failure: " : "",
-                     first ? first : "");
-    return TC_OK;
+    return tc_tally_finish(r, "vectors", "entries", "entries", entry_passed, out, err);
 }
 
 /* The engine as the job's option: its name, and the kernel table it
