@@ -15,13 +15,15 @@ $T gen --preset tiny -o "$d/tiny.gguf" || fail "gen tiny"
 $T bench "$d/tiny.gguf" --threads 2 --prompt-len 8 --gen 4 --repeat 2 > "$d/out" 2> "$d/err" || fail "bench: $(cat "$d/err")"
 for k in '^engine  *fast:' '^prefill .* tok/s (min .*, max .*)' '^decode .* tok/s' '^bandwidth .* GB/s measured' \
          '^bytes/token ' '^decode floor ' '^paired .* median .* %' '^prefill int8 .* GMAC/s; peak ' \
-         '^kernels:' 'i2s_gemv' 'i2s_gemm' 'measured (read, 2 threads x [1248] stream'; do
+         '^kernels:' 'i2s_gemv' 'i2s_gemm' 'measured (read of [0-9]* MiB, [0-9]* % in huge pages, 2 threads x [1248] stream'; do
     grep -q "$k" "$d/out" || fail "table lacks '$k': $(cat "$d/out")"
 done
 # the engine's peak RSS, wherever the kernel lets a process reset its peak
 if [ -w /proc/self/clear_refs ]; then
     grep -q '^memory  *peak RSS [0-9]* MB running (model file ' "$d/out" || fail "no memory line: $(cat "$d/out")"
 fi
+# the bandwidth buffer: more than the caches hold, at least 256 MiB
+awk '/^bandwidth/{ sub(/.*read of /, ""); if ($1 + 0 < 256) exit 1 }' "$d/out" || fail "bandwidth buffer: $(grep ^bandwidth "$d/out")"
 # figures are positive numbers
 awk '/^prefill  /{ if (!($2 > 0)) exit 1 } /^decode  /{ if (!($2 > 0)) exit 1 } /^bandwidth/{ if (!($2 > 0)) exit 1 }' \
     "$d/out" || fail "non-positive figure: $(cat "$d/out")"
@@ -46,7 +48,7 @@ $T bench "$d/tiny.gguf" --engine ref --threads 1 --prompt-len 4 --gen 2 --repeat
 for k in '"kind":[[:space:]]*"bench"' '"schema":[[:space:]]*"tritcheck.receipt/1"' '"digest"' '"engine":[[:space:]]*"ref"' '"prefill_tok_s"' \
          '"decode_tok_s"' '"median"' '"bandwidth_gb_s"' '"weight_bytes_per_token"' '"floor_tok_s"' \
          '"decode_floor_ratio"' '"prefill_gmac_s"' '"peak_gmac_s"' '"ref.i2s_gemv"' '"sha256"' \
-         '"bandwidth_streams"' '"paired"' '"ratio_median"' '"peak_rss_bytes"' '"model_bytes"'; do
+         '"bandwidth_streams"' '"bandwidth_bytes"' '"bandwidth_huge_share"' '"paired"' '"ratio_median"' '"peak_rss_bytes"' '"model_bytes"'; do
     grep -q "$k" "$d/json" || fail "json lacks $k"
 done
 $T verify "$d/json" > "$d/out" || fail "bench receipt does not verify: $(cat "$d/out")"

@@ -1,7 +1,9 @@
 /* host.c -- see host.h. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -165,4 +167,60 @@ int tc_cpus_online(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 && n < (1L << 20) ? (int)n : 1;
+}
+
+/* ---- memory for streamed data ---- */
+
+#define TC_HUGE_PAGE ((size_t)2 << 20)
+
+bool tc_huge_pages_offered(void)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    static int known = -1;
+    if (known >= 0) return known;
+    const char *env = getenv("TC_HUGE_PAGES");
+    if (env && strcmp(env, "0") == 0) return (known = 0);   /* the user's choice: 4 KiB pages, no copies */
+    char line[128] = "";
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (f) {
+        if (!fgets(line, sizeof line, f)) line[0] = 0;
+        fclose(f);
+    }
+    /* "always [madvise] never": the bracketed word is the setting */
+    known = strstr(line, "[always]") || strstr(line, "[madvise]");
+    return known;
+#else
+    return false;
+#endif
+}
+
+void *tc_alloc_streamed(size_t n)
+{
+    if (!n) n = 1;
+    if (!tc_huge_pages_offered() || n < TC_HUGE_PAGE) return aligned_alloc(64, (n + 63) / 64 * 64);
+    const size_t bytes = (n + TC_HUGE_PAGE - 1) / TC_HUGE_PAGE * TC_HUGE_PAGE;
+    void *p = aligned_alloc(TC_HUGE_PAGE, bytes);
+#ifdef MADV_HUGEPAGE
+    if (p) (void)madvise(p, bytes, MADV_HUGEPAGE);   /* advice: a refusal leaves 4 KiB pages */
+#endif
+    return p;
+}
+
+size_t tc_huge_bytes(const void *p, size_t n)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f) return 0;
+    const uintptr_t lo = (uintptr_t)p, hi = lo + n;
+    char line[512];
+    bool in = false;
+    size_t huge = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long a, b, kb;
+        if (sscanf(line, "%lx-%lx ", &a, &b) == 2 && strchr(line, '-') < strchr(line, ' '))
+            in = a < hi && b > lo;   /* a mapping's first line: does it overlap? */
+        else if (in && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1)
+            huge += (size_t)kb << 10;
+    }
+    fclose(f);
+    return huge < n ? huge : n;
 }

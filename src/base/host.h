@@ -48,4 +48,20 @@ int tc_cpus_online(void);
  * /proc/cpuinfo); 0 where there is none. */
 double tc_proc_number(const char *path, const char *key);
 
+/* Whether the kernel backs memory advised with MADV_HUGEPAGE by huge
+ * pages (Linux transparent huge pages, set to "always" or "madvise"), and
+ * the environment does not say TC_HUGE_PAGES=0.  Asked once. */
+bool tc_huge_pages_offered(void);
+
+/* n bytes for data read from memory over and over (the weights a decoded
+ * token streams, the bandwidth probe's buffer): 2 MiB aligned and advised
+ * for huge pages where the kernel offers them (two cores here read 10-15 %
+ * faster from them than from 4 KiB pages, doc/perf.md v13), else 64-byte
+ * aligned.  Release with free(); NULL when out of memory. */
+void *tc_alloc_streamed(size_t n);
+
+/* The bytes of [p, p + n) that the kernel backs by huge pages now (the
+ * AnonHugePages of /proc/self/smaps), or 0 where it cannot say. */
+size_t tc_huge_bytes(const void *p, size_t n);
+
 #endif

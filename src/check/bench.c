@@ -63,7 +63,7 @@ static double linear_macs(const tc_model *m)
 
 /* one prefill of the prompt, then n_gen greedy decodes; seconds of each.
  * With paired_gbps, a bandwidth pass of paired_bytes between the two. */
-static tc_status one_run(tc_engine *e, const int32_t *prompt, const tc_bench_opts *o, size_t paired_bytes,
+static tc_status one_run(tc_engine *e, const int32_t *prompt, const tc_bench_opts *o, const tc_bench_result *r,
                          double *paired_gbps, double *t_prefill, double *t_decode, tc_err *err)
 {
     tc_status st;
@@ -71,7 +71,9 @@ static tc_status one_run(tc_engine *e, const int32_t *prompt, const tc_bench_opt
     const double t0 = tc_now_s();
     if ((st = tc_engine_prefill(e, prompt, o->prompt_len, 0, err))) return st;
     const double tp = tc_now_s();
-    if (paired_gbps && (st = tc_probe_bandwidth(paired_bytes, o->n_threads, paired_gbps, NULL, err))) return st;
+    if (paired_gbps &&
+        (st = tc_probe_bandwidth((size_t)r->paired_bytes, o->n_threads, r->bw_streams, paired_gbps, NULL, NULL, err)))
+        return st;
     const double t1 = tc_now_s();
     const uint32_t n_vocab = tc_engine_model(e)->hp.n_vocab;
     for (uint32_t g = 0; g < o->n_gen; g++)
@@ -85,8 +87,9 @@ static tc_status one_run(tc_engine *e, const int32_t *prompt, const tc_bench_opt
  * the cores' int8 peak. */
 static tc_status measure_machine(const tc_bench_opts *o, tc_bench_result *r, tc_err *err)
 {
-    tc_status st = tc_probe_bandwidth(o->bw_bytes ? o->bw_bytes : (size_t)256 << 20, o->n_threads, &r->bw_gbps,
-                                      &r->bw_streams, err);
+    const size_t bytes = o->bw_bytes ? o->bw_bytes : tc_probe_bandwidth_bytes();
+    r->bw_bytes = (double)bytes;
+    tc_status st = tc_probe_bandwidth(bytes, o->n_threads, 0, &r->bw_gbps, &r->bw_streams, &r->bw_huge, err);
     if (st) return st;
     tc_clock clock;
     tc_probe_clock(&clock);
@@ -110,18 +113,17 @@ static tc_status timed_runs(tc_engine *e, const tc_model *m, const tc_bench_opts
     for (uint32_t i = 0; i < o->prompt_len; i++)   /* a fixed pseudo-random prompt */
         prompt[i] = (int32_t)(((uint64_t)i * 1000003u + 7u) % m->hp.n_vocab);
     double tp, td;
-    tc_status st = one_run(e, prompt, o, 0, NULL, &tp, &td, err);   /* warm-up: pages, caches, clocks */
+    tc_status st = one_run(e, prompt, o, r, NULL, &tp, &td, err);   /* warm-up: pages, caches, clocks */
     /* the engine's peak: the first bandwidth buffer was freed and the peak
      * reset before it opened; the warm-up run reached every size the timed
      * runs use, and the paired passes' buffers come after this reading */
     r->peak_rss_bytes = rss_reset ? tc_probe_peak_rss() : 0.0;
     r->model_bytes = (double)m->gguf->size;
-    /* paired passes: 128 MiB (4x this host's last-level cache), or the
-     * main pass's size when that is smaller */
-    const size_t main_bytes = o->bw_bytes ? o->bw_bytes : (size_t)256 << 20;
-    r->paired_bytes = (double)(main_bytes < ((size_t)128 << 20) ? main_bytes : (size_t)128 << 20);
+    /* paired passes: the main passes' size (more than the caches hold) and
+     * their best stream count */
+    r->paired_bytes = r->bw_bytes;
     for (uint32_t k = 0; k < o->repeat && !st; k++) {
-        if ((st = one_run(e, prompt, o, (size_t)r->paired_bytes, &r->paired_bw[k], &tp, &td, err))) break;
+        if ((st = one_run(e, prompt, o, r, &r->paired_bw[k], &tp, &td, err))) break;
         pre[k] = o->prompt_len / tp;
         dec[k] = o->n_gen / td;
         r->paired_dec[k] = dec[k];
@@ -144,13 +146,13 @@ static tc_status timed_runs(tc_engine *e, const tc_model *m, const tc_bench_opts
  * floor (and flatter the ratio). */
 static tc_status bandwidth_again(const tc_bench_opts *o, tc_bench_result *r, tc_err *err)
 {
-    double again = 0.0;
+    double again = 0.0, again_huge = 0.0;
     int again_streams = 1;
-    tc_status st = tc_probe_bandwidth(o->bw_bytes ? o->bw_bytes : (size_t)256 << 20, o->n_threads, &again,
-                                      &again_streams, err);
+    tc_status st = tc_probe_bandwidth((size_t)r->bw_bytes, o->n_threads, 0, &again, &again_streams, &again_huge, err);
     if (!st && again > r->bw_gbps) {
         r->bw_gbps = again;
         r->bw_streams = again_streams;
+        r->bw_huge = again_huge;
     }
     return st;
 }
@@ -231,8 +233,9 @@ void tc_bench_print(const tc_bench_result *r, FILE *out)
             r->prefill_tps.median, r->prefill_tps.min, r->prefill_tps.max, r->prompt_len, r->repeat);
     fprintf(out, "decode            %.2f tok/s (min %.2f, max %.2f) over %" PRIu32 " tokens\n", r->decode_tps.median,
             r->decode_tps.min, r->decode_tps.max, r->n_gen);
-    fprintf(out, "bandwidth         %.2f GB/s measured (read, %d thread%s x %d stream%s)\n", r->bw_gbps, r->n_threads,
-            r->n_threads == 1 ? "" : "s", r->bw_streams, r->bw_streams == 1 ? "" : "s");
+    fprintf(out, "bandwidth         %.2f GB/s measured (read of %.0f MiB, %.0f %% in huge pages, %d thread%s x %d stream%s)\n",
+            r->bw_gbps, r->bw_bytes / 1048576.0, 100.0 * r->bw_huge, r->n_threads, r->n_threads == 1 ? "" : "s",
+            r->bw_streams, r->bw_streams == 1 ? "" : "s");
     fprintf(out, "bytes/token       %.0f (weights %.0f + KV cache %.0f)\n", r->weight_bytes + r->kv_bytes,
             r->weight_bytes, r->kv_bytes);
     fprintf(out, "decode floor      %.2f tok/s; achieved %.2f GB/s = %.1f %% of the floor\n", r->floor_tps,
@@ -286,6 +289,8 @@ cJSON *tc_bench_json(const tc_bench_result *r)
     cJSON_AddItemToObject(o, "decode_tok_s", tc_bench_stat_json(&r->decode_tps));
     cJSON_AddNumberToObject(o, "bandwidth_gb_s", r->bw_gbps);
     cJSON_AddNumberToObject(o, "bandwidth_streams", r->bw_streams);
+    cJSON_AddNumberToObject(o, "bandwidth_bytes", r->bw_bytes);
+    cJSON_AddNumberToObject(o, "bandwidth_huge_share", r->bw_huge);
     cJSON_AddNumberToObject(o, "weight_bytes_per_token", r->weight_bytes);
     cJSON_AddNumberToObject(o, "kv_bytes_per_token", r->kv_bytes);
     cJSON_AddNumberToObject(o, "floor_tok_s", r->floor_tps);

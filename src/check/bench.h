@@ -33,7 +33,7 @@ typedef struct tc_bench_opts {
     uint32_t prompt_len;   /* prefill tokens (>= 1) */
     uint32_t n_gen;        /* decoded tokens (>= 1) */
     uint32_t repeat;       /* timed repeats (>= 1) after one warm-up */
-    size_t bw_bytes;       /* bandwidth buffer; 0 = 256 MiB */
+    size_t bw_bytes;       /* bandwidth buffer; 0 = tc_probe_bandwidth_bytes() */
 } tc_bench_opts;
 
 /* median and spread of one figure over the repeats */
@@ -50,6 +50,8 @@ typedef struct tc_bench_result {
     tc_bench_stat decode_tps;   /* decoded tokens per second */
     double bw_gbps;             /* measured read bandwidth, GB/s (1e9 bytes) */
     int bw_streams;             /* streams per thread of the best bandwidth pass */
+    double bw_bytes;            /* the bandwidth buffer's size (also the paired passes') */
+    double bw_huge;             /* its share in huge pages, 0 to 1 */
     double weight_bytes;        /* weight bytes read per decoded token */
     double kv_bytes;            /* KV-cache bytes read per decoded token, at the mean position */
     double floor_tps;           /* bw / (weight_bytes + kv_bytes): the bandwidth-bound decode speed */

@@ -97,29 +97,37 @@ static double bw_pass(const uint64_t *buf, size_t words, int n_threads, int ns, 
     return dt > 0 ? (double)(words / 8 * 8) * 8.0 / dt : 0.0;
 }
 
-tc_status tc_probe_bandwidth(size_t bytes, int n_threads, double *gbps, int *streams, tc_err *err)
+tc_status tc_probe_bandwidth(size_t bytes, int n_threads, int streams, double *gbps, int *best_streams,
+                             double *huge, tc_err *err)
 {
     static const int stream_counts[] = { 1, 2, 4, 8 };
     if (n_threads < 1 || n_threads > BW_MAX_THREADS)
         return tc_fail(err, TC_E_USAGE, "bench: %d bandwidth threads: expected 1..%d", n_threads, BW_MAX_THREADS);
     if (bytes < ((size_t)1 << 20)) bytes = (size_t)1 << 20;
     const size_t words = bytes / 8;
-    uint64_t *buf = aligned_alloc(64, words * 8);
+    uint64_t *buf = tc_alloc_streamed(words * 8);   /* as the engines' weights: huge pages where offered */
     if (!buf) return tc_fail(err, TC_E_NOMEM, "bench: out of memory for a %zu-byte bandwidth buffer", bytes);
     for (size_t i = 0; i < words; i++) buf[i] = i;   /* fault every page in before timing */
+    /* rounds: BW_PASSES over 256 MiB or less, fewer over more (at least
+     * two), so that a probe reads about the same bytes at any size */
+    const size_t per_round = (size_t)BW_PASSES << 28;
+    const int rounds = bytes <= ((size_t)256 << 20) ? BW_PASSES : bytes >= per_round / 2 ? 2 : (int)(per_round / bytes);
+    const int n_counts = streams ? 1 : 4;
     double best = 0.0;
-    int best_streams = 1;
+    int best_n = streams ? streams : 1;
     uint64_t check = 0;
-    for (int pass = 0; pass < BW_PASSES * 4; pass++) {   /* each stream count in turn */
-        const double rate = bw_pass(buf, words, n_threads, stream_counts[pass % 4], &check);
+    for (int pass = 0; pass < rounds * n_counts; pass++) {   /* each stream count in turn */
+        const int ns = streams ? streams : stream_counts[pass % 4];
+        const double rate = bw_pass(buf, words, n_threads, ns, &check);
         if (rate > best) {
             best = rate;
-            best_streams = stream_counts[pass % 4];
+            best_n = ns;
         }
     }
+    if (huge) *huge = (double)tc_huge_bytes(buf, words * 8) / (double)(words * 8);
     free(buf);
     *gbps = best / 1e9;
-    if (streams) *streams = best_streams;
+    if (best_streams) *best_streams = best_n;
     (void)check;
     return TC_OK;
 }
@@ -235,6 +243,12 @@ int tc_probe_int8_macs(const char *isa, const char **unit)
     }
     *unit = "scalar";
     return 1;
+}
+
+size_t tc_probe_bandwidth_bytes(void)
+{
+    const size_t llc2 = 2 * (size_t)tc_probe_llc_bytes(), least = (size_t)256 << 20;
+    return llc2 > least ? (llc2 + ((size_t)1 << 20) - 1) >> 20 << 20 : least;
 }
 
 long tc_probe_llc_bytes(void)

@@ -12,12 +12,23 @@
 #include "base/status.h"
 
 /* Read bandwidth in GB/s (1e9 bytes): the best of several passes over a
- * buffer of `bytes` (at least 1 MiB, written before it is timed) with
- * n_threads threads, each reading its slice as 1, 2, 4 and 8 streams in
- * lockstep (*streams, when not NULL: the count of the best pass; a core
- * keeps more lines in flight over several streams).  TC_OK, TC_E_USAGE
+ * buffer of `bytes` (at least 1 MiB, written before it is timed; in huge
+ * pages where the kernel offers them, as the engines' weights) with
+ * n_threads threads, each reading its slice as `streams` streams in
+ * lockstep, or with streams 0 as 1, 2, 4 and 8 in turn (a core keeps more
+ * lines in flight over several streams; *best_streams, when not NULL: the
+ * count of the best pass).  Five rounds over 256 MiB or less, fewer over
+ * a larger buffer (at least two).  *huge, when not NULL: the share of the
+ * buffer the kernel backed by huge pages, 0 to 1.  TC_OK, TC_E_USAGE
  * (n_threads outside 1..256), TC_E_NOMEM. */
-tc_status tc_probe_bandwidth(size_t bytes, int n_threads, double *gbps, int *streams, tc_err *err);
+tc_status tc_probe_bandwidth(size_t bytes, int n_threads, int streams, double *gbps, int *best_streams,
+                             double *huge, tc_err *err);
+
+/* The size of memory's bandwidth passes: twice the last-level cache, and
+ * at least 256 MiB.  A smaller buffer is read partly from the cache (a
+ * 480 MiB L3 read 256 MiB at 36 GB/s and 128 MiB at 41, memory at ~33,
+ * doc/perf.md v13), and the floor set by it is too high. */
+size_t tc_probe_bandwidth_bytes(void);
 
 /* The core clock, measured, and what /proc/cpuinfo says. */
 typedef struct tc_clock {

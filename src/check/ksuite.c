@@ -57,7 +57,7 @@ static tc_status table_cases(const tc_kernels_opts *o, tc_ks_case **out, size_t 
 
 static tc_status measure_ceilings(tc_ks_ceilings *cl, const char *isa, tc_err *err)
 {
-    tc_status st = tc_probe_bandwidth((size_t)256 << 20, 1, &cl->bw_gbps, NULL, err);
+    tc_status st = tc_probe_bandwidth(tc_probe_bandwidth_bytes(), 1, 0, &cl->bw_gbps, NULL, NULL, err);
     if (st) return st;
     cl->ghz = tc_probe_ghz();
     /* each table gets its own unit's ceilings (scalar: 1 MAC per cycle) */
