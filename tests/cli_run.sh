@@ -53,6 +53,15 @@ ls -a "$d/d1" | grep -q tmp && fail "temporary left behind"
 sha=$(sha256sum "$d/d1/blk.1.ffn_down.f32" | cut -d' ' -f1)
 grep -q "$sha" "$d/d1/index.json" || fail "index.json SHA-256"
 for f in "$d/d1"/*; do cmp -s "$f" "$d/d2/$(basename "$f")" || fail "not deterministic: $(basename "$f")"; done
+# the fast engine: weights copied into huge pages or read in the file
+# mapping (TC_HUGE_PAGES=0), the same bits in every tap; and the logits
+# it writes straight to the engine's own untapped, the same tokens
+$T run "$d/bn.gguf" --engine fast --tokens 1,72,101,108,108,111 -n 3 --dump "$d/f1" > "$d/fo1" 2>/dev/null || fail "fast dump"
+TC_HUGE_PAGES=0 $T run "$d/bn.gguf" --engine fast --tokens 1,72,101,108,108,111 -n 3 --dump "$d/f2" > /dev/null 2>&1 ||
+    fail "fast dump, TC_HUGE_PAGES=0"
+for f in "$d/f1"/*.f32 "$d/f1"/*.i8; do cmp -s "$f" "$d/f2/$(basename "$f")" || fail "huge pages changed $(basename "$f")"; done
+$T run "$d/bn.gguf" --engine fast --tokens 1,72,101,108,108,111 -n 3 > "$d/fo2" 2>/dev/null || fail "fast untapped"
+cmp -s "$d/fo1" "$d/fo2" || fail "untapped tokens differ from tapped: $(cat "$d/fo1" "$d/fo2")"
 $T run "$d/bnf.gguf" --precision fp32 --tokens 1,72 -n 1 --dump "$d/d3" > /dev/null 2>&1 || fail "dump fp32"
 ls "$d/d3" | grep -q '\.i8$' && fail "fp32 has no q8 taps"
 

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "base/host.h"
 #include "engine/engine_impl.h"
 #include "engine/q8.h"
 #include "fast/cpu/gemm_blocked.h"
@@ -88,8 +89,10 @@ typedef struct fast_engine {
     const tc_weight *embd, *head;
     const float *output_norm;
     double *inv_freq;         /* [head_dim/2] base^(-2i/hd), computed as the reference does */
-    uint8_t **owned;          /* sanitized copies of tensors with code 3 */
-    size_t n_owned;
+    uint8_t *arena;           /* the weights the engine holds itself (bind_weights) */
+    size_t arena_used;
+    bool copy_weights;        /* every streamed weight copied to huge pages */
+    tc_weight head_copy;      /* the head, when copied */
     fast_state s;
     tc_pool *pool;
     tc_engine *base;
@@ -164,13 +167,19 @@ static void linear_rows(const linear_job *j, size_t lo, size_t hi)
     }
 }
 
-/* rows of one decode chunk: ~96 KiB of codes, a multiple of 16 (the
- * GEMVs pair rows r and r + half of what they are given; the i2s-x16
- * layout holds rows in groups of 16) */
+/* rows of one decode chunk: ~192 KiB of codes, a multiple of 32.  The
+ * GEMVs stream two halves of what they are given in lockstep, and the
+ * i2s-x16 layout holds rows in groups of 16: 32 rows make two whole
+ * groups, where 16 left a 3-group chunk of K = 6912 one stream for its
+ * last group.  Each chunk restarts the streams: 192 KiB chunks measured
+ * faster than 96 KiB ones (doc/perf.md v13). */
+#define TC_DECODE_CHUNK_BYTES ((size_t)192 << 10)
+#define TC_DECODE_CHUNK_ROWS 32
+
 static size_t decode_chunk_rows(const linear_job *j)
 {
-    const size_t rows = ((size_t)96 << 10) / (j->w[0]->K / 4) / 16 * 16;
-    return rows < 16 ? 16 : rows;
+    const size_t rows = TC_DECODE_CHUNK_BYTES / (j->w[0]->K / 4) / TC_DECODE_CHUNK_ROWS * TC_DECODE_CHUNK_ROWS;
+    return rows < TC_DECODE_CHUNK_ROWS ? TC_DECODE_CHUNK_ROWS : rows;
 }
 
 /* Decode: each thread streams its own part of the rows in order and then
@@ -212,9 +221,15 @@ static void attn_run(void *arg, int tid, int nt)
     const size_t plane = (size_t)c->n_ctx * c->head_dim;   /* one KV head of one layer */
     const uint32_t group = c->n_head / c->n_head_kv;
     (void)nt;
-    /* one (token, head) per claim: a causal row's cost grows with its
-     * position, so a static split would leave the first thread idle */
-    for (size_t it; (it = tc_pool_claim(f->pool)) < (size_t)j->n * c->n_head;) {
+    /* prefill: one (token, head) per claim, as a causal row's cost grows
+     * with its position (a static split would leave the first thread
+     * idle).  Decode: the heads in each thread's own range, then stolen
+     * ones (tc_pool_run_split), so that the query heads of one KV head
+     * mostly meet on one core and its keys and values are read from
+     * memory once (claimed in turn, both cores read nearly every KV head:
+     * -0.3 ms a token at 160 positions, doc/perf.md v13). */
+    const size_t n_items = (size_t)j->n * c->n_head;
+    for (size_t it; (it = j->n == 1 ? tc_pool_take(f->pool, tid) : tc_pool_claim(f->pool)) < n_items;) {
         const uint32_t t = (uint32_t)(it / c->n_head), h = (uint32_t)(it % c->n_head);
         const size_t kv = ((size_t)j->layer * c->n_head_kv + h / group) * plane;
         f->kt->attention_head(s->q + (size_t)t * c->d + (size_t)h * c->head_dim, s->kcache + kv, s->vcache + kv,
@@ -227,6 +242,7 @@ static void attn_run(void *arg, int tid, int nt)
 typedef struct head_job {
     fast_engine *f;
     uint32_t first, n;
+    float *out;   /* [n][n_vocab] */
 } head_job;
 
 /* logits rows [lo, hi) */
@@ -237,7 +253,7 @@ static void head_rows(const head_job *j, int tid, size_t lo, size_t hi)
     fast_state *s = &f->s;
     const float *x = s->hnorm + (size_t)j->first * c->d;
     if (f->head->type == TC_TYPE_F16) {
-        f->kt->f16_gemm(f->head->data, c->d, lo, hi, x, j->n, s->logits, c->n_vocab);
+        f->kt->f16_gemm(f->head->data, c->d, lo, hi, x, j->n, j->out, c->n_vocab);
         return;
     }
     float *row = s->head_row + (size_t)tid * c->d;   /* F32 / BF16: one decoded row at a time */
@@ -248,7 +264,7 @@ static void head_rows(const head_job *j, int tid, size_t lo, size_t hi)
             float acc[8] = { 0 };
             for (size_t i = 0; i < c->d; i += 8)   /* d % 128 == 0 */
                 for (size_t l = 0; l < 8; l++) acc[l] += row[i + l] * xt[i + l];
-            s->logits[t * c->n_vocab + r] =
+            j->out[t * c->n_vocab + r] =
                 ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
     }
@@ -528,7 +544,8 @@ static tc_status forward(tc_engine *e, const int32_t *tokens, uint32_t n, uint32
         /* a = causal_gqa_attention(q, K, V) */
         attn_job aj = { f, l, n, pos0 };
         tc_engine_count(e, K_ATTENTION);
-        tc_pool_run(f->pool, attn_run, &aj);
+        if (n == 1) tc_pool_run_split(f->pool, attn_run, &aj, c->n_head);
+        else tc_pool_run(f->pool, attn_run, &aj);
         TRY(tc_engine_show_f32(e, TC_TAP_ATTN, il, pos0, n, s->att, err));
 
         /* x = x + bitlinear(Wo, rmsnorm(a) (.) attn_sub_norm) */
@@ -563,12 +580,15 @@ static tc_status forward(tc_engine *e, const int32_t *tokens, uint32_t n, uint32
     for (uint32_t t = first; t < n; t++)
         f->kt->rmsnorm(s->x + (size_t)t * c->d, f->output_norm, c->d, c->eps, s->hnorm + (size_t)t * c->d);
     TRY(tc_engine_show_f32(e, TC_TAP_OUTPUT_NORM, -1, pos0, n, s->hnorm, err));
-    head_job hj = { f, first, n - first };
+    /* untapped, one row: straight into the engine's logits, without a
+     * 0.5 MB copy a token (a tap shows, and may replace, s->logits) */
+    head_job hj = { f, first, n - first, tapping ? s->logits : e->logits };
     tc_engine_count(e, f->head->type != TC_TYPE_F16 ? K_FLOAT_HEAD : n - first == 1 ? K_F16_GEMV : K_F16_GEMM);
     if (hj.n == 1) tc_pool_run_split(f->pool, head_run, &hj, (c->n_vocab + TC_HEAD_ROWS - 1) / TC_HEAD_ROWS);
     else tc_pool_run(f->pool, head_run, &hj);
     TRY(tc_engine_show_f32(e, TC_TAP_LOGITS, -1, pos0, n, s->logits, err));
-    memcpy(e->logits, s->logits + (size_t)(n - 1 - first) * c->n_vocab, (size_t)c->n_vocab * sizeof(float));
+    if (hj.out != e->logits)
+        memcpy(e->logits, s->logits + (size_t)(n - 1 - first) * c->n_vocab, (size_t)c->n_vocab * sizeof(float));
     return TC_OK;
 }
 
@@ -586,71 +606,88 @@ static void fast_free(void *impl)
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) free(p[i]);
     if (s->kcache) munmap(s->kcache, s->cache_bytes ? s->cache_bytes : 1);
     if (s->vcache) munmap(s->vcache, s->cache_bytes ? s->cache_bytes : 1);
-    for (size_t i = 0; i < f->n_owned; i++) free(f->owned[i]);
-    free(f->owned);
+    free(f->arena);
     if (f->release) f->release(f->owner);
     free(f);
 }
 
-/* A buffer of n bytes (64-byte aligned) the engine frees when it closes,
- * or NULL. */
-static uint8_t *owned_alloc(fast_engine *f, size_t n)
+/* The weights the engine holds itself live in one arena, allocated at
+ * open for data streamed every token (tc_alloc_streamed: huge pages where
+ * the kernel offers them).  arena_take carves n bytes, 64-byte aligned,
+ * from what bind_weights sized it for. */
+static uint8_t *arena_take(fast_engine *f, size_t n)
 {
-    uint8_t *p = aligned_alloc(64, (n + 63) / 64 * 64);
-    uint8_t **list = realloc(f->owned, (f->n_owned + 1) * sizeof *list);
-    if (list) f->owned = list;
-    if (!p || !list) {
-        free(p);
-        return NULL;
-    }
-    f->owned[f->n_owned++] = p;
+    uint8_t *p = f->arena + f->arena_used;
+    f->arena_used += (n + 63) / 64 * 64;
     return p;
 }
 
-/* Bind one linear: I2_S only (precision i2s).  A tensor with code 3 gets a
- * sanitized copy; a table that names a layout gets the codes rewritten
- * into it (from the sanitized codes: the layouts assume no code 3). */
+/* The seven linears of a layer, their output multipliers and where the
+ * engine binds them, in one order. */
+enum { N_LINEARS = 7 };
+
+static void layer_linears(const tc_layer *src, fast_layer *L, const tc_weight *w[N_LINEARS],
+                          const tc_weight *mul[N_LINEARS], fast_linear *dst[N_LINEARS])
+{
+    const tc_weight *ws[N_LINEARS] = { &src->attn_q, &src->attn_k, &src->attn_v, &src->attn_output,
+                                       &src->ffn_gate, &src->ffn_up, &src->ffn_down };
+    const tc_weight *ms[N_LINEARS] = { &src->attn_q_scale, &src->attn_k_scale, &src->attn_v_scale,
+                                       &src->attn_output_scale, &src->ffn_gate_scale, &src->ffn_up_scale,
+                                       &src->ffn_down_scale };
+    fast_linear *ds[N_LINEARS] = { &L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down };
+    for (int i = 0; i < N_LINEARS; i++) {
+        w[i] = ws[i];
+        mul[i] = ms[i];
+        dst[i] = ds[i];
+    }
+}
+
+/* The arena bytes linear w takes (I2_S, checked): the table's layout; a
+ * sanitized copy where code 3 occurs; a plain copy where the weights go to
+ * huge pages; else none (the codes are read in the mapping). */
+static size_t linear_own_bytes(const fast_engine *f, const tc_weight *w)
+{
+    const size_t nbytes = (size_t)(w->ne0 * w->ne1 / 4);
+    if (f->kt->repack) return f->kt->layout_bytes((size_t)w->ne0, (size_t)w->ne1);
+    return f->copy_weights || tc_fast_i2s_has_code3(w->data, nbytes) ? nbytes : 0;
+}
+
+static tc_status check_linear(const fast_engine *f, const tc_weight *w, tc_err *err)
+{
+    if (w->type == TC_TYPE_I2_S) return TC_OK;
+    return tc_fail(err, TC_E_UNSUPPORTED, "%s: tensor '%s' is %s: the fast engine needs I2_S linear weights "
+                   "(quantize the model)", f->base->model->gguf->path, w->t->name, tc_type_name(w->type));
+}
+
+/* Bind one linear (checked, its arena bytes reserved): a table that names
+ * a layout gets the codes rewritten into it (from sanitized codes: the
+ * layouts assume no code 3); otherwise a tensor with code 3 gets a
+ * sanitized copy, and the rest a plain copy where the weights go to huge
+ * pages. */
 static tc_status bind_linear(fast_engine *f, const tc_weight *w, const tc_weight *mul, fast_linear *out, tc_err *err)
 {
-    const char *path = f->base->model->gguf->path;
-    if (w->type != TC_TYPE_I2_S)
-        return tc_fail(err, TC_E_UNSUPPORTED, "%s: tensor '%s' is %s: the fast engine needs I2_S linear weights "
-                       "(quantize the model)", path, w->t->name, tc_type_name(w->type));
     const size_t nbytes = (size_t)(w->ne0 * w->ne1 / 4);
     const tc_fast_kernels *kt = f->kt;
     *out = (fast_linear){ .codes = w->data, .K = (uint32_t)w->ne0, .rows = (uint32_t)w->ne1, .m = w->scale,
                           .mul = mul->t ? (const float *)mul->data : NULL };
-    uint8_t *clean = NULL;
-    if (tc_fast_i2s_has_code3(w->data, nbytes)) {
-        if (!(clean = kt->repack ? malloc(nbytes) : owned_alloc(f, nbytes)))
-            return tc_fail(err, TC_E_NOMEM, "fast: out of memory copying '%s'", w->t->name);
-        tc_fast_i2s_sanitize(w->data, nbytes, clean);
-        out->codes = clean;
-    }
-    if (kt->repack) {
-        uint8_t *packed = owned_alloc(f, kt->layout_bytes(out->K, out->rows));
-        if (packed) kt->repack(out->codes, out->K, out->rows, packed);
+    const size_t own = linear_own_bytes(f, w);
+    if (!own) return TC_OK;
+    uint8_t *dst = arena_take(f, own);
+    const bool code3 = tc_fast_i2s_has_code3(w->data, nbytes);
+    if (!kt->repack) {
+        if (code3) tc_fast_i2s_sanitize(w->data, nbytes, dst);
+        else memcpy(dst, w->data, nbytes);
+    } else {
+        uint8_t *clean = NULL;
+        if (code3) {
+            if (!(clean = malloc(nbytes))) return tc_fail(err, TC_E_NOMEM, "fast: out of memory copying '%s'", w->t->name);
+            tc_fast_i2s_sanitize(w->data, nbytes, clean);
+        }
+        kt->repack(clean ? clean : out->codes, out->K, out->rows, dst);
         free(clean);
-        if (!packed) return tc_fail(err, TC_E_NOMEM, "fast: out of memory rewriting '%s' into %s", w->t->name, kt->layout);
-        out->codes = packed;
     }
+    out->codes = dst;
     return TC_OK;
-}
-
-static tc_status bind_layer(fast_engine *f, const tc_layer *src, fast_layer *L, tc_err *err)
-{
-    tc_status st;
-    L->attn_norm = src->attn_norm.data;
-    L->attn_sub_norm = src->attn_sub_norm.data;
-    L->ffn_norm = src->ffn_norm.data;
-    L->ffn_sub_norm = src->ffn_sub_norm.data;
-    if ((st = bind_linear(f, &src->attn_q, &src->attn_q_scale, &L->wq, err))) return st;
-    if ((st = bind_linear(f, &src->attn_k, &src->attn_k_scale, &L->wk, err))) return st;
-    if ((st = bind_linear(f, &src->attn_v, &src->attn_v_scale, &L->wv, err))) return st;
-    if ((st = bind_linear(f, &src->attn_output, &src->attn_output_scale, &L->wo, err))) return st;
-    if ((st = bind_linear(f, &src->ffn_gate, &src->ffn_gate_scale, &L->w_gate, err))) return st;
-    if ((st = bind_linear(f, &src->ffn_up, &src->ffn_up_scale, &L->w_up, err))) return st;
-    return bind_linear(f, &src->ffn_down, &src->ffn_down_scale, &L->w_down, err);
 }
 
 /* "scalar" / "avx2" / "amx" / "neon_dotprod" ...: from the argument, else TC_ISA, else the best */
@@ -713,8 +750,38 @@ static tc_status bind_weights(fast_engine *f, const tc_model *m, tc_err *err)
     if (!f->layers || !f->inv_freq) return tc_fail(err, TC_E_NOMEM, "fast: out of memory");
     for (uint32_t i = 0; i < c->head_dim / 2; i++)
         f->inv_freq[i] = pow(c->rope_base, -2.0 * (double)i / (double)c->head_dim);
-    for (uint32_t l = 0; l < c->n_layer; l++)
-        if ((st = bind_layer(f, &m->layers[l], &f->layers[l], err))) return st;
+    /* the arena: every linear's own bytes, and the head where it is copied */
+    f->copy_weights = tc_huge_pages_offered();
+    const tc_weight *w[N_LINEARS], *mul[N_LINEARS];
+    fast_linear *dst[N_LINEARS];
+    size_t bytes = f->copy_weights ? (f->head->t->nbytes + 63) / 64 * 64 : 0;
+    for (uint32_t l = 0; l < c->n_layer; l++) {
+        layer_linears(&m->layers[l], &f->layers[l], w, mul, dst);
+        for (int i = 0; i < N_LINEARS; i++) {
+            if ((st = check_linear(f, w[i], err))) return st;
+            bytes += (linear_own_bytes(f, w[i]) + 63) / 64 * 64;
+        }
+    }
+    if (bytes && !(f->arena = tc_alloc_streamed(bytes)))
+        return tc_fail(err, TC_E_NOMEM, "fast: out of memory for %zu bytes of weights", bytes);
+    for (uint32_t l = 0; l < c->n_layer; l++) {
+        const tc_layer *src = &m->layers[l];
+        fast_layer *L = &f->layers[l];
+        L->attn_norm = src->attn_norm.data;
+        L->attn_sub_norm = src->attn_sub_norm.data;
+        L->ffn_norm = src->ffn_norm.data;
+        L->ffn_sub_norm = src->ffn_sub_norm.data;
+        layer_linears(src, L, w, mul, dst);
+        for (int i = 0; i < N_LINEARS; i++)
+            if ((st = bind_linear(f, w[i], mul[i], dst[i], err))) return st;
+    }
+    if (f->copy_weights) {   /* the head: the largest weight a token streams */
+        f->head_copy = *f->head;
+        uint8_t *d = arena_take(f, f->head->t->nbytes);
+        memcpy(d, f->head->data, f->head->t->nbytes);
+        f->head_copy.data = d;
+        f->head = &f->head_copy;
+    }
     return TC_OK;
 }
 
