@@ -176,10 +176,10 @@ int tc_cpus_online(void)
 bool tc_huge_pages_offered(void)
 {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-    static int known = -1;
-    if (known >= 0) return known;
     const char *env = getenv("TC_HUGE_PAGES");
-    if (env && strcmp(env, "0") == 0) return (known = 0);   /* the user's choice: 4 KiB pages, no copies */
+    if (env && strcmp(env, "0") == 0) return false;   /* the user's choice: 4 KiB pages, no copies */
+    static int known = -1;   /* the kernel's setting, read once */
+    if (known >= 0) return known;
     char line[128] = "";
     FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
     if (f) {

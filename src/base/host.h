@@ -50,7 +50,8 @@ double tc_proc_number(const char *path, const char *key);
 
 /* Whether the kernel backs memory advised with MADV_HUGEPAGE by huge
  * pages (Linux transparent huge pages, set to "always" or "madvise"), and
- * the environment does not say TC_HUGE_PAGES=0.  Asked once. */
+ * the environment does not say TC_HUGE_PAGES=0.  The kernel is asked
+ * once. */
 bool tc_huge_pages_offered(void);
 
 /* n bytes for data read from memory over and over (the weights a decoded
