@@ -661,9 +661,8 @@ static tc_status check_linear(const fast_engine *f, const tc_weight *w, tc_err *
 
 /* Bind one linear (checked, its arena bytes reserved): a table that names
  * a layout gets the codes rewritten into it (from sanitized codes: the
- * layouts assume no code 3); otherwise a tensor with code 3 gets a
- * sanitized copy, and the rest a plain copy where the weights go to huge
- * pages. */
+ * layouts assume no code 3); otherwise the codes are copied with code 3
+ * written as 1 (the copy of a tensor without code 3 is exact). */
 static tc_status bind_linear(fast_engine *f, const tc_weight *w, const tc_weight *mul, fast_linear *out, tc_err *err)
 {
     const size_t nbytes = (size_t)(w->ne0 * w->ne1 / 4);
@@ -673,13 +672,11 @@ static tc_status bind_linear(fast_engine *f, const tc_weight *w, const tc_weight
     const size_t own = linear_own_bytes(f, w);
     if (!own) return TC_OK;
     uint8_t *dst = arena_take(f, own);
-    const bool code3 = tc_fast_i2s_has_code3(w->data, nbytes);
     if (!kt->repack) {
-        if (code3) tc_fast_i2s_sanitize(w->data, nbytes, dst);
-        else memcpy(dst, w->data, nbytes);
+        tc_fast_i2s_sanitize(w->data, nbytes, dst);   /* a copy, code 3 written as 1 */
     } else {
         uint8_t *clean = NULL;
-        if (code3) {
+        if (tc_fast_i2s_has_code3(w->data, nbytes)) {
             if (!(clean = malloc(nbytes))) return tc_fail(err, TC_E_NOMEM, "fast: out of memory copying '%s'", w->t->name);
             tc_fast_i2s_sanitize(w->data, nbytes, clean);
         }
