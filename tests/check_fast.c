@@ -706,14 +706,14 @@ static tc_status cmp_tap(void *user, const tc_tap *tap, tc_err *err)
 
 /* ref run recorded, then fast (each ISA here, 1 and 2 threads) compared
  * and replaced tap by tap */
-static void isolated_vs_ref(tc_model *m, uint32_t n_pre, uint32_t n)
+static void isolated_vs_ref_ctx(tc_model *m, uint32_t n_pre, uint32_t n, uint32_t n_ctx)
 {
-    int32_t tokens[64];
-    ck_assert_uint_le(n, 64);
+    int32_t *tokens = malloc(n * sizeof *tokens);
+    ck_assert_ptr_nonnull(tokens);
     gsl_rng *g = rng_new(99);
     for (uint32_t i = 0; i < n; i++) tokens[i] = (int32_t)gsl_rng_uniform_int(g, m->hp.n_vocab);
     gsl_rng_free(g);
-    tc_engine_opts o = { .precision = TC_PRECISION_I2S, .n_threads = 1, .n_ctx = 64 };
+    tc_engine_opts o = { .precision = TC_PRECISION_I2S, .n_threads = 1, .n_ctx = n_ctx };
     tc_engine *e;
     tc_err err;
     ck_assert_msg(tc_engine_open("ref", m, &o, &e, &err) == TC_OK, "%s", err.msg);
@@ -746,7 +746,10 @@ static void isolated_vs_ref(tc_model *m, uint32_t n_pre, uint32_t n)
         }
     }
     tc_dump_free(d);
+    free(tokens);
 }
+
+static void isolated_vs_ref(tc_model *m, uint32_t n_pre, uint32_t n) { isolated_vs_ref_ctx(m, n_pre, n, 64); }
 
 START_TEST(engine_matches_ref_tiny)
 {
@@ -781,6 +784,19 @@ START_TEST(engine_matches_ref_bitnet_cpp_vector)
     char *p;
     tc_model *m = vector_model(&p);
     isolated_vs_ref(m, 14, 18);
+    drop_model(m, p);
+}
+END_TEST
+
+/* The KV cache grows by doubling (256, 512, then the context's 700
+ * positions) and copies what it holds: decoding across every growth, and
+ * a prefill of 300 (one growth to 512) decoding across the last. */
+START_TEST(engine_matches_ref_as_the_cache_grows)
+{
+    char *p;
+    tc_model *m = gen_model("tiny", TC_TYPE_I2_S, &p);
+    isolated_vs_ref_ctx(m, 1, 600, 700);
+    isolated_vs_ref_ctx(m, 300, 600, 700);
     drop_model(m, p);
 }
 END_TEST
@@ -1116,6 +1132,7 @@ int main(void)
     tcase_add_test(core, engine_matches_ref_long_prefill);
     tcase_add_test(core, engine_matches_ref_small);
     tcase_add_test(core, engine_matches_ref_bitnet_cpp_vector);
+    tcase_add_test(core, engine_matches_ref_as_the_cache_grows);
     tcase_add_test(core, bit_identical_for_any_thread_count);
     tcase_add_test(core, kernel_counters_name_the_variant);
     tcase_add_test(core, fused_norms_show_float_and_requantize);

@@ -3,11 +3,14 @@
  * chosen at open, a thread pool created at open, and static partitioning
  * of every kernel's rows (or tokens, or heads) across the threads.
  *
- * Weights: the I2_S codes are read where they lie in the mapped file
- * (their 32-byte blocks already suit AVX2/VNNI, see avx2.c).  Only a
- * tensor that holds the unused code 3 is copied once, at open, with code 3
- * rewritten to code 1 (both read as 0), so the kernels may compute
- * sum (c - 1) q.  Real files have no code 3: no copy is made.
+ * Weights (bind_weights): where Linux offers huge pages, every weight a
+ * decoded token streams (the I2_S codes, in the table's layout if it names
+ * one, and the LM head) is copied once, at open, into one arena in huge
+ * pages; otherwise the codes are read where they lie in the mapped file,
+ * and only a table's layout or a tensor holding the unused code 3 is
+ * copied.  Every copy writes code 3 as code 1 (both read as 0), so the
+ * kernels may compute sum (c - 1) q.  The KV cache (ensure_kv) grows with
+ * the positions used, in huge pages where offered.
  *
  * Determinism: every output element is computed by exactly one thread with
  * an order of operations that depends only on its own index, so outputs
@@ -26,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "base/host.h"
 #include "engine/engine_impl.h"
@@ -77,8 +79,8 @@ typedef struct fast_state {
     double *rope_cs;   /* [cap][head_dim/2][2] cos, sin of the batch positions */
     float *scores;     /* [n_threads][n_ctx] */
     float *head_row;   /* [n_threads][d] a decoded LM-head row (non-F16 heads) */
-    float *kcache, *vcache;   /* [n_layer][n_head_kv][n_ctx][head_dim], mmapped */
-    size_t cache_bytes;       /* of each */
+    float *kcache, *vcache;   /* [n_layer][n_head_kv][kv_cap][head_dim] (ensure_kv) */
+    uint32_t kv_cap;          /* positions each KV head's plane holds */
 } fast_state;
 
 typedef struct fast_engine {
@@ -218,7 +220,7 @@ static void attn_run(void *arg, int tid, int nt)
     fast_engine *f = j->f;
     const tc_engine_config *c = f->c;
     fast_state *s = &f->s;
-    const size_t plane = (size_t)c->n_ctx * c->head_dim;   /* one KV head of one layer */
+    const size_t plane = (size_t)s->kv_cap * c->head_dim;   /* one KV head of one layer */
     const uint32_t group = c->n_head / c->n_head_kv;
     (void)nt;
     /* prefill: one (token, head) per claim, as a causal row's cost grows
@@ -439,7 +441,7 @@ static void cache_store(fast_engine *f, uint32_t l, uint32_t n, uint32_t pos0)
     const tc_engine_config *c = f->c;
     for (uint32_t t = 0; t < n; t++)
         for (uint32_t h = 0; h < c->n_head_kv; h++) {
-            const size_t dst = (((size_t)l * c->n_head_kv + h) * c->n_ctx + pos0 + t) * c->head_dim;
+            const size_t dst = (((size_t)l * c->n_head_kv + h) * f->s.kv_cap + pos0 + t) * c->head_dim;
             const size_t src = (size_t)t * c->d_kv + (size_t)h * c->head_dim;
             memcpy(f->s.kcache + dst, f->s.k + src, c->head_dim * sizeof(float));
             memcpy(f->s.vcache + dst, f->s.v + src, c->head_dim * sizeof(float));
@@ -452,12 +454,44 @@ static void add_rows(fast_engine *f, float *x, const float *y, uint32_t n)
     f->kt->add(x, y, (size_t)n * f->c->d);
 }
 
-/* The KV cache: zero pages from the kernel, faulted in when first
- * written, so an unused context costs no memory; page-aligned. */
-static float *cache_alloc(size_t bytes)
+/* The KV cache holds kv_cap positions of each KV head, contiguous as the
+ * attention kernel reads them, and grows by doubling (from
+ * TC_KV_FIRST_CAP up to n_ctx) when a batch needs more: its memory
+ * follows the positions used, at most twice them, and it lives in huge
+ * pages where the kernel offers them (tc_alloc_streamed).  In 4 KiB
+ * pages every decoded token walked the page tables of ~12000 pages and
+ * restarted the hardware prefetcher at each: 2.2 against 2.7-2.9 ms of
+ * attention a token at 160 positions, and ~1 ms of the linears' and the
+ * head's time as well (doc/perf.md v14).  The positions before pos0 are
+ * copied; a position is always written before it is read. */
+#define TC_KV_FIRST_CAP 256u
+
+static tc_status ensure_kv(fast_engine *f, uint32_t need, uint32_t pos0, tc_err *err)
 {
-    void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    fast_state *s = &f->s;
+    const tc_engine_config *c = f->c;
+    if (need <= s->kv_cap) return TC_OK;
+    uint32_t cap = s->kv_cap ? s->kv_cap : TC_KV_FIRST_CAP;
+    while (cap < need) cap = cap > c->n_ctx / 2 ? c->n_ctx : cap * 2;
+    if (cap > c->n_ctx) cap = c->n_ctx;
+    const size_t planes = (size_t)c->n_layer * c->n_head_kv, row = (size_t)c->head_dim * sizeof(float);
+    float *k = tc_alloc_streamed(planes * cap * row), *v = tc_alloc_streamed(planes * cap * row);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return tc_fail(err, TC_E_NOMEM, "fast: out of memory for a KV cache of %" PRIu32 " positions", cap);
+    }
+    const size_t keep = pos0 < s->kv_cap ? pos0 : s->kv_cap;
+    for (size_t i = 0; keep && i < planes; i++) {
+        memcpy((char *)k + i * cap * row, (const char *)s->kcache + i * s->kv_cap * row, keep * row);
+        memcpy((char *)v + i * cap * row, (const char *)s->vcache + i * s->kv_cap * row, keep * row);
+    }
+    free(s->kcache);
+    free(s->vcache);
+    s->kcache = k;
+    s->vcache = v;
+    s->kv_cap = cap;
+    return TC_OK;
 }
 
 /* Grow the batch buffers to n rows and the logits to n_logits rows (the
@@ -516,6 +550,7 @@ static tc_status forward(tc_engine *e, const int32_t *tokens, uint32_t n, uint32
     const bool tapping = tc_engine_tapping(e);
     tc_status st;
     TRY(ensure_batch(f, n, tapping ? n : 1, err));
+    TRY(ensure_kv(f, pos0 + n, pos0, err));
 
     /* x = token_embd[tok] */
     tc_engine_count(e, K_EMBED);
@@ -604,8 +639,8 @@ static void fast_free(void *impl)
                   s->hnorm, s->acc, s->logits, s->rope_cs, s->scores, s->head_row, f->layers, f->inv_freq,
                   s->htap, s->hsnap };
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) free(p[i]);
-    if (s->kcache) munmap(s->kcache, s->cache_bytes ? s->cache_bytes : 1);
-    if (s->vcache) munmap(s->vcache, s->cache_bytes ? s->cache_bytes : 1);
+    free(s->kcache);
+    free(s->vcache);
     free(f->arena);
     if (f->release) f->release(f->owner);
     free(f);
@@ -782,17 +817,14 @@ static tc_status bind_weights(fast_engine *f, const tc_model *m, tc_err *err)
     return TC_OK;
 }
 
-/* State: a page of the KV cache costs memory once written. */
+/* State: the KV cache comes with the first batch (ensure_kv). */
 static tc_status alloc_state(fast_engine *f, tc_err *err)
 {
     const tc_engine_config *c = f->c;
-    f->s.cache_bytes = (size_t)c->n_layer * c->n_ctx * c->d_kv * sizeof(float);
-    f->s.kcache = cache_alloc(f->s.cache_bytes);
-    f->s.vcache = cache_alloc(f->s.cache_bytes);
     f->s.scores = line_alloc((size_t)c->n_threads * c->n_ctx * sizeof(float));
     f->s.head_row = line_alloc((size_t)c->n_threads * c->d * sizeof(float));
     f->pool = tc_pool_new(c->n_threads);
-    if (!f->s.kcache || !f->s.vcache || !f->s.scores || !f->s.head_row || !f->pool)
+    if (!f->s.scores || !f->s.head_row || !f->pool)
         return tc_fail(err, TC_E_NOMEM, "fast: out of memory (or threads) for %d threads and a context of %" PRIu32,
                        c->n_threads, c->n_ctx);
     return ensure_batch(f, 1, 1, err);
