@@ -255,6 +255,15 @@ run "9 dump: a .gz that inflates to 300 MB for a recording of 4 tokens" "$T" com
     --ref "dump:$d/rec2" --cand ref
 VLIMIT=
 [ $rc -eq 2 ] && grep -q 'position' "$d/err" || bad "exit $rc, expected 2 naming the positions: $(cat "$d/err")"
+# the fast engine's memory for an option: 4 threads' scores over 2^24
+# positions (256 MiB) under a 250 MB limit, natively only (no limit under
+# ASan or an emulator): exit 2, one line naming the model file
+if [ $ASAN -eq 0 ]; then
+    VLIMIT=250000
+    rejected "9 the fast engine with a context of 2^24 positions" "m.gguf: fast: out of memory" \
+        run "$d/m.gguf" --engine fast --threads 4 --ctx 16777216 --tokens 1,2,3 -n 1
+    VLIMIT=
+fi
 dump_case "13 dump: shape [16777215,16777215]" "inp_embd" 'taps.0.shape=[16777215,16777215]'
 grep -q 'out of memory' "$d/err" && bad "says out of memory: $(cat "$d/err")"
 dump_case "3 dump: index.json with two \"taps\"" 'duplicate key "taps"' --dup 'taps=[]'
