@@ -88,6 +88,34 @@ START_TEST(test_probe_streams)
 }
 END_TEST
 
+START_TEST(test_probe_held_buffer)
+{
+    /* bench's paired passes: one buffer, written at open, read by every
+     * pass in place and freed only at close (hostprobe.h) */
+    tc_bw_buffer b;
+    ck_assert_int_eq(tc_bw_buffer_open(&b, 1000, NULL), TC_OK);
+    ck_assert_uint_eq(b.words, MIB / 8);   /* at least 1 MiB */
+    uint64_t *const p = b.p;
+    for (size_t i = 0; i < b.words; i++) ck_assert_uint_eq(b.p[i], i);
+    double gbps = 0, huge = -1;
+    int best = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        ck_assert_int_eq(tc_probe_bandwidth_in(&b, 2, 4, &gbps, &best, &huge, NULL), TC_OK);
+        ck_assert(gbps > 0);
+        ck_assert_int_eq(best, 4);
+        ck_assert(huge >= 0 && huge <= 1);
+        ck_assert_ptr_eq(b.p, p);
+        ck_assert_uint_eq(b.p[b.words - 1], b.words - 1);   /* read, never written */
+    }
+    tc_err err;
+    ck_assert_int_eq(tc_probe_bandwidth_in(&b, 0, 1, &gbps, NULL, NULL, &err), TC_E_USAGE);
+    ck_assert_ptr_eq(b.p, p);
+    tc_bw_buffer_close(&b);
+    ck_assert_ptr_null(b.p);
+    tc_bw_buffer_close(&b);   /* idempotent */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("host");
@@ -98,6 +126,7 @@ int main(void)
     tcase_add_test(tc, test_huge_bytes_outside);
     tcase_add_test(tc, test_probe_size);
     tcase_add_test(tc, test_probe_streams);
+    tcase_add_test(tc, test_probe_held_buffer);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -62,17 +62,18 @@ static double linear_macs(const tc_model *m)
 /* ---- timing ---- */
 
 /* one prefill of the prompt, then n_gen greedy decodes; seconds of each.
- * With paired_gbps, a bandwidth pass of paired_bytes between the two. */
+ * With `paired`, a bandwidth pass over it between the two, into
+ * *paired_gbps. */
 static tc_status one_run(tc_engine *e, const int32_t *prompt, const tc_bench_opts *o, const tc_bench_result *r,
-                         double *paired_gbps, double *t_prefill, double *t_decode, tc_err *err)
+                         const tc_bw_buffer *paired, double *paired_gbps, double *t_prefill, double *t_decode,
+                         tc_err *err)
 {
     tc_status st;
     tc_engine_reset(e);
     const double t0 = tc_now_s();
     if ((st = tc_engine_prefill(e, prompt, o->prompt_len, 0, err))) return st;
     const double tp = tc_now_s();
-    if (paired_gbps &&
-        (st = tc_probe_bandwidth((size_t)r->paired_bytes, o->n_threads, r->bw_streams, paired_gbps, NULL, NULL, err)))
+    if (paired && (st = tc_probe_bandwidth_in(paired, o->n_threads, r->bw_streams, paired_gbps, NULL, NULL, err)))
         return st;
     const double t1 = tc_now_s();
     const uint32_t n_vocab = tc_engine_model(e)->hp.n_vocab;
@@ -113,7 +114,7 @@ static tc_status timed_runs(tc_engine *e, const tc_model *m, const tc_bench_opts
     for (uint32_t i = 0; i < o->prompt_len; i++)   /* a fixed pseudo-random prompt */
         prompt[i] = (int32_t)(((uint64_t)i * 1000003u + 7u) % m->hp.n_vocab);
     double tp, td;
-    tc_status st = one_run(e, prompt, o, r, NULL, &tp, &td, err);   /* warm-up: pages, caches, clocks */
+    tc_status st = one_run(e, prompt, o, r, NULL, NULL, &tp, &td, err);   /* warm-up: pages, caches, clocks */
     /* the engine's peak: the first bandwidth buffer was freed and the peak
      * reset before it opened; the warm-up run reached every size the timed
      * runs use, and the paired passes' buffers come after this reading */
@@ -122,12 +123,19 @@ static tc_status timed_runs(tc_engine *e, const tc_model *m, const tc_bench_opts
     /* paired passes: the main passes' size (more than the caches hold) and
      * their best stream count */
     r->paired_bytes = r->bw_bytes;
+    /* one buffer for all the paired passes, freed after the last timed
+     * run: a pass that freed its buffer stalled the decode timed ~2 s
+     * later (free page reporting, hostprobe.h) -- three tokens of 64 at
+     * 2-3 times their time, -4 % of decode on a Firecracker VM */
+    tc_bw_buffer paired = { NULL, 0 };
+    if (!st) st = tc_bw_buffer_open(&paired, (size_t)r->paired_bytes, err);
     for (uint32_t k = 0; k < o->repeat && !st; k++) {
-        if ((st = one_run(e, prompt, o, r, &r->paired_bw[k], &tp, &td, err))) break;
+        if ((st = one_run(e, prompt, o, r, &paired, &r->paired_bw[k], &tp, &td, err))) break;
         pre[k] = o->prompt_len / tp;
         dec[k] = o->n_gen / td;
         r->paired_dec[k] = dec[k];
     }
+    tc_bw_buffer_close(&paired);
     free(prompt);
     size_t nk;
     const tc_kernel_count *k = tc_engine_kernels(e, &nk);

@@ -97,17 +97,29 @@ static double bw_pass(const uint64_t *buf, size_t words, int n_threads, int ns, 
     return dt > 0 ? (double)(words / 8 * 8) * 8.0 / dt : 0.0;
 }
 
-tc_status tc_probe_bandwidth(size_t bytes, int n_threads, int streams, double *gbps, int *best_streams,
-                             double *huge, tc_err *err)
+tc_status tc_bw_buffer_open(tc_bw_buffer *b, size_t bytes, tc_err *err)
+{
+    if (bytes < ((size_t)1 << 20)) bytes = (size_t)1 << 20;
+    b->words = bytes / 8;
+    b->p = tc_alloc_streamed(b->words * 8);   /* as the engines' weights: huge pages where offered */
+    if (!b->p) return tc_fail(err, TC_E_NOMEM, "bench: out of memory for a %zu-byte bandwidth buffer", bytes);
+    for (size_t i = 0; i < b->words; i++) b->p[i] = i;   /* fault every page in before timing */
+    return TC_OK;
+}
+
+void tc_bw_buffer_close(tc_bw_buffer *b)
+{
+    free(b->p);
+    b->p = NULL;
+}
+
+tc_status tc_probe_bandwidth_in(const tc_bw_buffer *b, int n_threads, int streams, double *gbps, int *best_streams,
+                                double *huge, tc_err *err)
 {
     static const int stream_counts[] = { 1, 2, 4, 8 };
     if (n_threads < 1 || n_threads > BW_MAX_THREADS)
         return tc_fail(err, TC_E_USAGE, "bench: %d bandwidth threads: expected 1..%d", n_threads, BW_MAX_THREADS);
-    if (bytes < ((size_t)1 << 20)) bytes = (size_t)1 << 20;
-    const size_t words = bytes / 8;
-    uint64_t *buf = tc_alloc_streamed(words * 8);   /* as the engines' weights: huge pages where offered */
-    if (!buf) return tc_fail(err, TC_E_NOMEM, "bench: out of memory for a %zu-byte bandwidth buffer", bytes);
-    for (size_t i = 0; i < words; i++) buf[i] = i;   /* fault every page in before timing */
+    const size_t words = b->words, bytes = words * 8;
     /* rounds: BW_PASSES over 256 MiB or less, fewer over more (at least
      * two), so that a probe reads about the same bytes at any size */
     const size_t per_round = (size_t)BW_PASSES << 28;
@@ -118,18 +130,29 @@ tc_status tc_probe_bandwidth(size_t bytes, int n_threads, int streams, double *g
     uint64_t check = 0;
     for (int pass = 0; pass < rounds * n_counts; pass++) {   /* each stream count in turn */
         const int ns = streams ? streams : stream_counts[pass % 4];
-        const double rate = bw_pass(buf, words, n_threads, ns, &check);
+        const double rate = bw_pass(b->p, words, n_threads, ns, &check);
         if (rate > best) {
             best = rate;
             best_n = ns;
         }
     }
-    if (huge) *huge = (double)tc_huge_bytes(buf, words * 8) / (double)(words * 8);
-    free(buf);
+    if (huge) *huge = (double)tc_huge_bytes(b->p, bytes) / (double)bytes;
     *gbps = best / 1e9;
     if (best_streams) *best_streams = best_n;
     (void)check;
     return TC_OK;
+}
+
+tc_status tc_probe_bandwidth(size_t bytes, int n_threads, int streams, double *gbps, int *best_streams,
+                             double *huge, tc_err *err)
+{
+    if (n_threads < 1 || n_threads > BW_MAX_THREADS)   /* before the buffer is made */
+        return tc_fail(err, TC_E_USAGE, "bench: %d bandwidth threads: expected 1..%d", n_threads, BW_MAX_THREADS);
+    tc_bw_buffer b;
+    tc_status st = tc_bw_buffer_open(&b, bytes, err);
+    if (!st) st = tc_probe_bandwidth_in(&b, n_threads, streams, gbps, best_streams, huge, err);
+    tc_bw_buffer_close(&b);
+    return st;
 }
 
 /* ---- clock and integer peak ---- */

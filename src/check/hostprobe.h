@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/status.h"
 
@@ -23,6 +24,21 @@
  * (n_threads outside 1..256), TC_E_NOMEM. */
 tc_status tc_probe_bandwidth(size_t bytes, int n_threads, int streams, double *gbps, int *best_streams,
                              double *huge, tc_err *err);
+
+/* The same passes over a buffer held across calls.  A benchmark that
+ * measures between its timed runs keeps one: in a VM with free page
+ * reporting (virtio-balloon) a gigabyte freed is handed to the host ~2 s
+ * later, and the guest stalls for tens of milliseconds a time while it
+ * does -- inside whatever run is then timed (doc/perf.md v15).
+ * tc_bw_buffer_open writes every page before it returns; TC_E_NOMEM. */
+typedef struct tc_bw_buffer {
+    uint64_t *p;
+    size_t words;
+} tc_bw_buffer;
+tc_status tc_bw_buffer_open(tc_bw_buffer *b, size_t bytes, tc_err *err);
+tc_status tc_probe_bandwidth_in(const tc_bw_buffer *b, int n_threads, int streams, double *gbps, int *best_streams,
+                                double *huge, tc_err *err);
+void tc_bw_buffer_close(tc_bw_buffer *b);   /* idempotent */
 
 /* The size of memory's bandwidth passes: twice the last-level cache, and
  * at least 256 MiB.  A smaller buffer is read partly from the cache (a
