@@ -18,10 +18,12 @@
 
 #include "fast/cpu/pool.h"
 
-/* Waiting: SPIN_ROUNDS pauses (~30 us on Zen 3: a token's kernels follow
- * each other faster), then yields (another runnable thread -- maybe the
- * one we wait for, on an oversubscribed machine -- gets the core), and a
- * worker goes to sleep after YIELD_ROUNDS yields. */
+/* Waiting: SPIN_ROUNDS pauses (~30 us on Zen 3, ~12 us on a Xeon whose
+ * pause takes ~12 ns: a token's kernels mostly follow each other faster;
+ * spinning 100 us by the clock measured no better, doc/perf.md v14), then
+ * yields (another runnable thread -- maybe the one we wait for, on an
+ * oversubscribed machine -- gets the core), and a worker goes to sleep
+ * after YIELD_ROUNDS yields. */
 enum { SPIN_ROUNDS = 1 << 10, YIELD_ROUNDS = 64 };
 
 /* one thread's remaining chunks [front, back) as front << 32 | back, on a
