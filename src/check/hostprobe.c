@@ -113,12 +113,19 @@ void tc_bw_buffer_close(tc_bw_buffer *b)
     b->p = NULL;
 }
 
+static tc_status check_threads(int n_threads, tc_err *err)
+{
+    if (n_threads < 1 || n_threads > BW_MAX_THREADS)
+        return tc_fail(err, TC_E_USAGE, "bench: %d bandwidth threads: expected 1..%d", n_threads, BW_MAX_THREADS);
+    return TC_OK;
+}
+
 tc_status tc_probe_bandwidth_in(const tc_bw_buffer *b, int n_threads, int streams, double *gbps, int *best_streams,
                                 double *huge, tc_err *err)
 {
     static const int stream_counts[] = { 1, 2, 4, 8 };
-    if (n_threads < 1 || n_threads > BW_MAX_THREADS)
-        return tc_fail(err, TC_E_USAGE, "bench: %d bandwidth threads: expected 1..%d", n_threads, BW_MAX_THREADS);
+    tc_status st = check_threads(n_threads, err);
+    if (st) return st;
     const size_t words = b->words, bytes = words * 8;
     /* rounds: BW_PASSES over 256 MiB or less, fewer over more (at least
      * two), so that a probe reads about the same bytes at any size */
@@ -146,10 +153,10 @@ tc_status tc_probe_bandwidth_in(const tc_bw_buffer *b, int n_threads, int stream
 tc_status tc_probe_bandwidth(size_t bytes, int n_threads, int streams, double *gbps, int *best_streams,
                              double *huge, tc_err *err)
 {
-    if (n_threads < 1 || n_threads > BW_MAX_THREADS)   /* before the buffer is made */
-        return tc_fail(err, TC_E_USAGE, "bench: %d bandwidth threads: expected 1..%d", n_threads, BW_MAX_THREADS);
+    tc_status st = check_threads(n_threads, err);   /* before the buffer is made */
+    if (st) return st;
     tc_bw_buffer b;
-    tc_status st = tc_bw_buffer_open(&b, bytes, err);
+    st = tc_bw_buffer_open(&b, bytes, err);
     if (!st) st = tc_probe_bandwidth_in(&b, n_threads, streams, gbps, best_streams, huge, err);
     tc_bw_buffer_close(&b);
     return st;
